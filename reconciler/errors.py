@@ -1,0 +1,100 @@
+"""Every error the reconciler expects, and the located problem a check reports.
+
+The tree, drawn once so callers know what to catch::
+
+    ReconcilerError                 expected failure: the CLI prints one line and exits 1
+    ├── DesiredStateError           desired YAML is wrong; carries every Problem found
+    ├── StateFileError              a recorded-state file is unreadable or inconsistent
+    └── UnsafePlanError             a plan crosses a safety rail; --force overrides
+
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# A place in a YAML document: mapping keys and sequence indexes from the root.
+YamlPath = tuple[str | int, ...]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input: where it is, what is wrong, and what would fix it.
+
+    `line` and `column` are 1-based, as editors and GitHub annotations count; 0 means unknown.
+    """
+
+    file: str
+    line: int
+    column: int
+    severity: Severity
+    message: str
+    fix: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        text = f"{where}: {self.severity}: {self.message}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem found by a pure check, placed by YAML path rather than by line.
+
+    `origins` are the places the checked value may come from, most specific first (a station's
+    override before the template it patches); `field` is the path inside that place. The loader
+    turns a Finding into a Problem by looking the first existing `origin + field` up in the YAML.
+    """
+
+    origins: tuple[YamlPath, ...]
+    field: YamlPath
+    severity: Severity
+    message: str
+    fix: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(origin: YamlPath, field: YamlPath, message: str, fix: str = "") -> Finding:
+    return Finding((origin,), field, Severity.ERROR, message, fix)
+
+
+def warning(origin: YamlPath, field: YamlPath, message: str, fix: str = "") -> Finding:
+    return Finding((origin,), field, Severity.WARNING, message, fix)
+
+
+class ReconcilerError(Exception):
+    """Root of every expected failure; its message is one line an operator can act on."""
+
+
+class DesiredStateError(ReconcilerError):
+    """Desired state that must not be planned or sent; holds every problem at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.is_error]
+        files = sorted({p.file for p in errors})
+        super().__init__(f"{len(errors)} error(s) in desired state: {', '.join(files)}")
+
+
+class StateFileError(ReconcilerError):
+    """A recorded-state file that cannot be trusted; nothing is overwritten."""
+
+
+class UnsafePlanError(ReconcilerError):
+    """A plan that crosses a safety rail (too many clears or changes on one site)."""

@@ -1,0 +1,231 @@
+"""Desired-state models: what an operator writes in `desired/<site>.yaml`.
+
+Profile fields keep OCPP 1.6's wire names (`connectorId`, `chargingSchedule`, ...) as YAML keys, so a
+profile from eDRV's documentation or the OCPP specification pastes in unchanged; in Python they are
+snake_case with units (`duration_s`). Site and station facts are snake_case with units in YAML too
+(`grid_limit_kw`); the charger's OCPP configuration keys keep their OCPP names.
+
+Types only: rules that relate fields to each other live in `validate`. Every model is frozen and
+forbids unknown keys, so a typo is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic_core import PydanticCustomError
+
+# eDRV reserves stack levels 0-10 for its own power management (its smart-charging page).
+EDRV_RESERVED_MAX_STACK_LEVEL = 10
+
+
+class Purpose(StrEnum):
+    CHARGE_POINT_MAX = "ChargePointMaxProfile"
+    TX_DEFAULT = "TxDefaultProfile"
+    TX = "TxProfile"
+
+
+class Kind(StrEnum):
+    ABSOLUTE = "Absolute"
+    RECURRING = "Recurring"
+    RELATIVE = "Relative"
+
+
+class Recurrency(StrEnum):
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+
+
+class RateUnit(StrEnum):
+    AMPERE = "A"
+    WATT = "W"
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?(?:Z|[+-]\d\d:\d\d)")
+
+
+def normalise_timestamp(text: str) -> str:
+    """Return an RFC 3339 date-time as UTC with `Z`, keeping the fraction digits as written.
+
+    `2023-06-28T16:31:32.898+02:00` becomes `2023-06-28T14:31:32.898Z`; `.000` stays `.000`, because
+    eDRV's examples are reproduced byte for byte.
+    """
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise PydanticCustomError(
+            "timestamp",
+            "{value!r} is not an RFC 3339 date-time with seconds and an offset",
+            {"value": text, "fix": "write it like 2026-01-31T22:00:00Z (UTC) or 2026-01-31T23:00:00+01:00"},
+        )
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise PydanticCustomError(
+            "timestamp", "{value!r} is not a real date or time", {"value": text, "fix": "check the date"}
+        ) from None
+    utc = moment.astimezone(UTC)
+    digits = len(match.group(1) or "")
+    fraction = f".{utc.microsecond:06d}"[: digits + 1] if digits else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Turn a normalised timestamp back into an aware UTC datetime."""
+    return datetime.fromisoformat(text)
+
+
+def _number_only(value: Any) -> Any:
+    # YAML `limit: "8"` or `limit: yes` is a mistake, not a number pydantic should coerce.
+    if isinstance(value, bool | str):
+        raise PydanticCustomError(
+            "number_type", "expected a number, got {value!r}", {"value": value, "fix": "write a bare number"}
+        )
+    return value
+
+
+Timestamp = Annotated[str, Strict(), AfterValidator(normalise_timestamp), Field(json_schema_extra={"format": "date-time"})]
+Number = Annotated[Decimal, BeforeValidator(_number_only), Field(allow_inf_nan=False)]
+Int = Annotated[int, Strict()]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+class Period(BaseModel):
+    """One ChargingSchedulePeriod: from `startPeriod` seconds on, at most `limit` (A or W)."""
+
+    model_config = _FROZEN
+    start_period_s: Int = Field(alias="startPeriod")
+    limit: Number
+    number_phases: Int | None = Field(None, alias="numberPhases")
+
+
+class Schedule(BaseModel):
+    """OCPP ChargingSchedule."""
+
+    model_config = _FROZEN
+    start_schedule: Timestamp | None = Field(None, alias="startSchedule")
+    duration_s: Int | None = Field(None, alias="duration")
+    rate_unit: RateUnit = Field(alias="chargingRateUnit")
+    periods: tuple[Period, ...] = Field(alias="chargingSchedulePeriod")
+    min_charging_rate: Number | None = Field(None, alias="minChargingRate")
+
+
+class Profile(BaseModel):
+    """A named charging profile as desired on one station: an OCPP ChargingProfile plus its connector.
+
+    `chargingProfileId` is optional: left out, the reconciler allocates one and records it.
+    For a TxProfile (a session cap) with kind Absolute, `startSchedule` is left out and `duration` is
+    the cap's length from when it is sent; both are filled in from the session (see `payload`).
+    """
+
+    model_config = _FROZEN
+    description: str | None = None
+    connector_id: Int = Field(alias="connectorId")
+    charging_profile_id: Int | None = Field(None, alias="chargingProfileId")
+    stack_level: Int = Field(alias="stackLevel")
+    purpose: Purpose = Field(alias="chargingProfilePurpose")
+    kind: Kind = Field(alias="chargingProfileKind")
+    recurrency: Recurrency | None = Field(None, alias="recurrencyKind")
+    valid_from: Timestamp | None = Field(None, alias="validFrom")
+    valid_to: Timestamp | None = Field(None, alias="validTo")
+    # Accepted only so that validation can say why it must go: eDRV inserts it from the session.
+    transaction_id: Int | None = Field(None, alias="transactionId")
+    schedule: Schedule = Field(alias="chargingSchedule")
+
+    @property
+    def is_session_cap(self) -> bool:
+        return self.purpose is Purpose.TX
+
+    def expires_at(self) -> datetime | None:
+        """When chargers drop this profile for good: `validTo`, or for a fixed Absolute schedule
+        `startSchedule + duration`, whichever is first; None if it never expires by itself."""
+        ends: list[datetime] = []
+        if self.valid_to is not None:
+            ends.append(parse_timestamp(self.valid_to))
+        start, duration_s = self.schedule.start_schedule, self.schedule.duration_s
+        if self.kind is Kind.ABSOLUTE and start is not None and duration_s is not None:
+            ends.append(parse_timestamp(start) + timedelta(seconds=duration_s))
+        return min(ends, default=None)
+
+
+RateUnitName = Literal["Current", "Power"]
+
+
+def _split_csl(value: Any) -> Any:
+    # GetConfiguration reports this key as a comma-separated list; accept it pasted as is.
+    return tuple(part.strip() for part in value.split(",")) if isinstance(value, str) else value
+
+
+class ChargerLimits(BaseModel):
+    """The charger's smart-charging configuration keys, as GetConfiguration reports them.
+
+    Defaults are deliberately modest so that a profile set that passes here fits most chargers;
+    declare the real values of your hardware to lift them.
+    """
+
+    model_config = _FROZEN
+    max_stack_level: Int = Field(50, alias="ChargeProfileMaxStackLevel")
+    allowed_rate_units: Annotated[tuple[RateUnitName, ...], BeforeValidator(_split_csl)] = Field(
+        ("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit"
+    )
+    max_periods: Int = Field(24, alias="ChargingScheduleMaxPeriods")
+    max_profiles_installed: Int = Field(20, alias="MaxChargingProfilesInstalled")
+
+    def allows(self, unit: RateUnit) -> bool:
+        return ("Current" if unit is RateUnit.AMPERE else "Power") in self.allowed_rate_units
+
+
+class Station(BaseModel):
+    """An eDRV chargestation, keyed in YAML by its eDRV id."""
+
+    model_config = _FROZEN
+    description: str | None = None
+    connectors: Int = Field(ge=1)
+    rated_power_kw: Number = Field(gt=0)
+    ocpp: ChargerLimits = ChargerLimits()
+    profiles: dict[str, Profile] = {}
+    # Per-template patches for this station, deep-merged over the template's profile.
+    overrides: dict[str, dict[str, Any]] = {}
+
+
+class Template(BaseModel):
+    """A profile defined once per site and placed on many stations under the template's name."""
+
+    model_config = _FROZEN
+    stations: Literal["all"] | tuple[str, ...] = "all"
+    profile: Profile
+
+
+class Safety(BaseModel):
+    """Safety rails for plans of this site (see the plan's safety check)."""
+
+    model_config = _FROZEN
+    max_change_percent: Number = Field(Decimal(30), ge=0, le=100)
+    min_recorded_profiles: Int = Field(10, ge=0)
+
+
+class Site(BaseModel):
+    model_config = _FROZEN
+    name: str
+    grid_limit_kw: Number | None = Field(None, gt=0)
+    nominal_voltage_v: Number = Field(Decimal(230), gt=0)
+    timezone: str = "UTC"
+    safety: Safety = Safety()
+
+
+class SiteFile(BaseModel):
+    """The whole of one `desired/<site>.yaml`; the file stem is the site id."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"title": "reconciler desired site", "$schema": "http://json-schema.org/draft-07/schema#"},
+    )
+    site: Site
+    templates: dict[str, Template] = {}
+    stations: dict[str, Station] = {}

@@ -1,0 +1,102 @@
+"""Checking one site's desired state: types, templates, OCPP and eDRV rules, and the official schema.
+
+`check_site` is the one entry: parsed YAML in, a `DesiredSite` (when the types hold) and every finding
+out. Every request body is checked against OCPP 1.6's own `SetChargingProfile.json`, shipped in the
+`ocpp` package, compiled once by fastjsonschema; its `multipleOf: 0.1` check runs on the decimal digits
+as written, so 8.1 passes and 8.15 fails, and `date-time` is enforced as RFC 3339. Pure apart from
+reading that schema from the installed package.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import fastjsonschema
+from pydantic import ValidationError
+
+from reconciler.errors import Finding, Severity
+from reconciler.model import SiteFile, Station
+from reconciler.payload import Json, charging_profile
+from reconciler.rules import check_profile, check_station
+from reconciler.template import PlacedProfile, place
+from reconciler.typeerrors import findings_from
+
+# Any id passes the schema; a profile without a pinned one is checked under this stand-in.
+_PROVISIONAL_PROFILE_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSite:
+    """One site's desired state, checked: its settings, stations, and each station's profiles."""
+
+    site_id: str
+    source: str
+    doc: SiteFile
+    profiles: Mapping[str, tuple[PlacedProfile, ...]]
+
+    @property
+    def stations(self) -> Mapping[str, Station]:
+        return self.doc.stations
+
+    def placed(self) -> list[PlacedProfile]:
+        """Every profile of the site, by station id then name."""
+        return [p for station_id in sorted(self.profiles) for p in self.profiles[station_id]]
+
+
+def check_site(site_id: str, source: str, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
+    """Check parsed YAML of one site; the site is None when its types are wrong."""
+    if not isinstance(raw, Mapping):
+        kind = "empty" if raw is None else f"a {type(raw).__name__}"
+        return None, [
+            Finding(((),), (), Severity.ERROR, f"the file is {kind}, not a site",
+                    "write a mapping with 'site' and 'stations' keys (see `reconciler schema`)")
+        ]
+    try:
+        doc = SiteFile.model_validate(raw)
+    except ValidationError as err:
+        return None, findings_from(err, SiteFile, ((),))
+    placed, findings = place(doc, raw)
+    for station_id, station in doc.stations.items():
+        profiles = placed[station_id]
+        findings.extend(check_station(station_id, station, profiles, now))
+        for item in profiles:
+            findings.extend(check_profile(item, station, doc.site, now))
+            findings.extend(_check_schema(item))
+    return DesiredSite(site_id, source, doc, placed), findings
+
+
+def set_request_body(item: PlacedProfile, profile_id: int) -> Json:
+    """The OCPP SetChargingProfile.req body for a placed profile; eDRV's set body is exactly this."""
+    return {"connectorId": item.profile.connector_id, "csChargingProfiles": charging_profile(item.profile, profile_id)}
+
+
+def _check_schema(item: PlacedProfile) -> list[Finding]:
+    profile_id = item.profile.charging_profile_id or _PROVISIONAL_PROFILE_ID
+    problem = schema_problem(set_request_body(item, profile_id))
+    if problem is None:
+        return []
+    return [Finding(item.origins, (), Severity.ERROR, f"the request body fails OCPP 1.6's "
+                    f"SetChargingProfile schema: {problem}", "correct the field it names")]
+
+
+def schema_problem(body: Json) -> str | None:
+    """What is wrong with a SetChargingProfile.req body by the official schema, or None."""
+    try:
+        _set_charging_profile_validator()(body)
+    except fastjsonschema.JsonSchemaValueException as err:
+        return str(err.message).removeprefix("data.")
+    return None
+
+
+@functools.cache
+def _set_charging_profile_validator() -> Callable[[Any], Any]:
+    text = (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
+    validator: Callable[[Any], Any] = fastjsonschema.compile(json.loads(text))
+    return validator
+
