@@ -15,7 +15,9 @@ from reconciler.payload import charging_profile, session_cap
 from reconciler.validate import DesiredSite
 
 
-def desired_requests(sites: Sequence[DesiredSite], now: datetime, session_start: str | None) -> list[dict[str, Any]]:
+def desired_requests(
+    sites: Sequence[DesiredSite], now: datetime, session_start: str | None
+) -> list[dict[str, Any]]:
     """One entry per desired profile, by site, station and name.
 
     With `session_start`, session caps are computed as sent for a session that began then; without
@@ -36,16 +38,20 @@ def desired_requests(sites: Sequence[DesiredSite], now: datetime, session_start:
                 else:
                     body = charging_profile(item.profile, profile_id)
                 request = edrv.set_charging_profile(station_id, item.profile.connector_id, body)
-                out.append({
-                    "site": site.site_id,
-                    "station": station_id,
-                    "profile": item.name,
-                    "chargingProfileId": profile_id,
-                    "id_source": "pinned" if item.profile.charging_profile_id is not None else "provisional",
-                    "session_cap": item.profile.is_session_cap,
-                    "expired": _expired(item.profile.expires_at(), now),
-                    "request": request.as_json(),
-                })
+                out.append(
+                    {
+                        "site": site.site_id,
+                        "station": station_id,
+                        "profile": item.name,
+                        "chargingProfileId": profile_id,
+                        "id_source": "pinned"
+                        if item.profile.charging_profile_id is not None
+                        else "provisional",
+                        "session_cap": item.profile.is_session_cap,
+                        "expired": _expired(item.profile.expires_at(), now),
+                        "request": request.as_json(),
+                    }
+                )
     return out
 
 

@@ -18,17 +18,20 @@ from typing import Any, NoReturn
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, state
+from reconciler.catalog import desired_requests
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError
 from reconciler.loader import Loaded, load
 from reconciler.model import SiteFile, normalise_timestamp, parse_timestamp
-from reconciler.catalog import desired_requests
+from reconciler.reconcile import plan_sites
+from reconciler.recorded import render_text as render_state
+from reconciler.render import render_json, render_text
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
 DEFAULT_DESIRED = Path("desired")
 
 
-class _Timestamp(click.ParamType):
+class _Timestamp(click.ParamType):  # type: ignore[type-arg]
     name = "TIMESTAMP"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
@@ -44,8 +47,19 @@ now_option = click.option(
     "--now", type=TIMESTAMP, default=None, help="Check as of this moment instead of the clock (RFC 3339)."
 )
 desired_option = click.option(
-    "--desired", "desired_dir", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_DESIRED,
-    show_default=True, help="Directory of site files.",
+    "--desired",
+    "desired_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DESIRED,
+    show_default=True,
+    help="Directory of site files.",
+)
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory of recorded-state files.  [default: <desired>/.state]",
 )
 
 
@@ -70,6 +84,57 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
 
 
 @cli.command()
+@click.argument("sites", nargs=-1)
+@desired_option
+@state_dir_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none."
+)
+@click.option("--force", is_flag=True, help="Plan past the safety rails (mass clears or changes).")
+@now_option
+def plan(
+    *,
+    sites: tuple[str, ...],
+    desired_dir: Path,
+    state_dir: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    force: bool,
+    now: str | None,
+) -> int:
+    """Show the eDRV calls that would make the chargers match desired state. Sends nothing."""
+    moment = _clock(now)
+    plans = plan_sites(desired_dir, sites, moment, state_dir, force)
+    if fmt == "json":
+        click.echo(render_json(plans, _iso(moment)), nl=False)
+    else:
+        click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
+    pending = any(p.has_changes for p in plans)
+    return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
+
+
+@cli.group("state")
+def state_group() -> None:
+    """Inspect recorded state: what was sent to each station and what came of it."""
+
+
+@state_group.command("show")
+@click.argument("site")
+@desired_option
+@state_dir_option
+def state_show(site: str, desired_dir: Path, state_dir: Path | None) -> int:
+    """Print a site's recorded state for people."""
+    path = state.state_path(desired_dir, site, state_dir)
+    recorded = state.load(path, site)
+    if recorded is None:
+        click.echo(f"{path}: nothing recorded for site {site} yet", err=True)
+        return EXIT_OK
+    click.echo(render_state(recorded), nl=False)
+    return EXIT_OK
+
+
+@cli.command()
 def schema() -> int:
     """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
     click.echo(json.dumps(SiteFile.model_json_schema(by_alias=True), indent=2))
@@ -80,11 +145,16 @@ def schema() -> int:
 @click.argument("sites", nargs=-1)
 @desired_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--session-start", type=TIMESTAMP, default=None,
-              help="Show session caps as sent for a session that began then (on every connector).")
+@click.option(
+    "--session-start",
+    type=TIMESTAMP,
+    default=None,
+    help="Show session caps as sent for a session that began then (on every connector).",
+)
 @now_option
-def payloads(sites: tuple[str, ...], desired_dir: Path, fmt: str, session_start: str | None,
-             now: str | None) -> int:
+def payloads(
+    sites: tuple[str, ...], desired_dir: Path, fmt: str, session_start: str | None, now: str | None
+) -> int:
     """Print the exact eDRV request for every desired profile: method, path and body."""
     moment = _clock(now)
     requests = desired_requests(_load_sites(desired_dir, sites, moment).sites, moment, session_start)
@@ -94,8 +164,10 @@ def payloads(sites: tuple[str, ...], desired_dir: Path, fmt: str, session_start:
         for entry in requests:
             note = "  (session cap: sent only while a session is active)" if entry["session_cap"] else ""
             note += "  (expired: not sent)" if entry["expired"] else ""
-            click.echo(f"{entry['site']}/{entry['station']}/{entry['profile']}: "
-                       f"{entry['request']['method']} {entry['request']['path']}{note}")
+            click.echo(
+                f"{entry['site']}/{entry['station']}/{entry['profile']}: "
+                f"{entry['request']['method']} {entry['request']['path']}{note}"
+            )
             click.echo("  " + json.dumps(entry["request"]["body"]))
     return EXIT_OK
 
@@ -110,6 +182,10 @@ def _load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loade
         raise DesiredStateError(loaded.problems)
     _report(loaded.problems, sys.stderr)
     return loaded
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _clock(now: str | None) -> datetime:
@@ -140,8 +216,9 @@ def _annotation(problem: Problem) -> str:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI and exit with the documented codes."""
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler",
-                        standalone_mode=False)
+        code = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="reconciler", standalone_mode=False
+        )
     except click.UsageError as err:
         err.show()
         sys.exit(EXIT_USAGE)

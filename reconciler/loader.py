@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -29,6 +29,9 @@ SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 class _DuplicateKeyError(Exception):
     """Raised by the fast loader so the file is re-read by the careful one."""
 
@@ -36,7 +39,7 @@ class _DuplicateKeyError(Exception):
 class _PlainLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """The C safe loader without timestamp resolution: date-times stay as written."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
@@ -46,10 +49,22 @@ class _FastLoader(_PlainLoader):
     """`_PlainLoader` that gives up on the first duplicate key instead of keeping the last."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # A `<<:` merge legitimately yields keys that explicit ones override; count only explicit keys,
+        # and before the constructor flattens the merge into the node.
+        merges = any(key.tag == _MERGE for key, _ in node.value)
+        if merges:
+            explicit = [key.value for key, _ in node.value if key.tag != _MERGE]
+            if len(set(explicit)) != len(explicit):
+                raise _DuplicateKeyError
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        if len(mapping) != len(node.value) and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+        if not merges and len(mapping) != len(node.value):
             raise _DuplicateKeyError
         return mapping
+
+
+def parse(text: str) -> Any:
+    """Parse YAML as site files are parsed: safe, date-times kept as text, last duplicate key wins."""
+    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader without timestamps
 
 
 @dataclass
@@ -90,9 +105,19 @@ def load(paths: Sequence[Path], now: datetime) -> Loaded:
             owner = owners.setdefault(station_id, site.site_id)
             if owner != site.site_id:
                 result.problems.extend(
-                    locate(path, _read(path), [Finding(((),), ("stations", station_id), Severity.ERROR,
-                           f"station {station_id!r} is also in site {owner!r}; two sites would fight over it",
-                           "keep the station in one site file")])
+                    locate(
+                        path,
+                        _read(path),
+                        [
+                            Finding(
+                                ((),),
+                                ("stations", station_id),
+                                Severity.ERROR,
+                                f"station {station_id!r} is also in site {owner!r}; two sites would fight over it",  # noqa: E501
+                                "keep the station in one site file",
+                            )
+                        ],
+                    )
                 )
         result.sites.append(site)
     return result
@@ -102,8 +127,16 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
     """One site file, checked; the site is None when it cannot be planned from."""
     name = str(path)
     if not SITE_ID.fullmatch(path.stem):
-        return None, [Problem(name, 0, 0, Severity.ERROR, f"{path.stem!r} is not a usable site id",
-                              "name the file with letters, digits, '.', '_' or '-' (the stem is the site id)")]
+        return None, [
+            Problem(
+                name,
+                0,
+                0,
+                Severity.ERROR,
+                f"{path.stem!r} is not a usable site id",
+                "name the file with letters, digits, '.', '_' or '-' (the stem is the site id)",
+            )
+        ]
     try:
         text = _read(path)
     except (OSError, UnicodeDecodeError) as err:
@@ -125,30 +158,41 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
     loader = _PlainLoader(text)
     try:
         root = loader.get_single_node()
+        # Before construction, which flattens `<<:` merges into the nodes.
+        problems = [
+            Problem(str(path), m.line + 1, m.column + 1, Severity.ERROR, message, fix)
+            for m, message, fix in _duplicates(root, set())
+        ]
         raw = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
-    problems = [Problem(str(path), m.line + 1, m.column + 1, Severity.ERROR, message, fix)
-                for m, message, fix in _duplicates(root)]
     site, findings = check_site(path.stem, str(path), raw, now)
-    problems.extend(_place(str(path), root, findings))
+    findings.extend(_check_timezone(site))
+    problems.extend(_place(str(path), yaml.compose(text, Loader=_PlainLoader), findings))
     return None, sorted(problems, key=_position)
 
 
-def _duplicates(node: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:
+def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yaml.Mark, str, str]]:
+    # An aliased node appears wherever it is used; report its duplicates once, where it is written.
+    if node is None or id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, yaml.Node] = {}
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
                 first = seen.setdefault(key.value, key)
                 if first is not key:
-                    yield (key.start_mark, f"duplicate key {key.value!r} (first at line "
-                           f"{first.start_mark.line + 1}); YAML would silently keep only this one",
-                           "remove one of them, or rename it")
-            yield from _duplicates(value)
+                    yield (
+                        key.start_mark,
+                        f"duplicate key {key.value!r} (first at line "
+                        f"{first.start_mark.line + 1}); YAML would silently keep only this one",
+                        "remove one of them, or rename it",
+                    )
+            yield from _duplicates(value, visited)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            yield from _duplicates(item)
+            yield from _duplicates(item, visited)
 
 
 def _check_timezone(site: DesiredSite | None) -> list[Finding]:
@@ -158,8 +202,15 @@ def _check_timezone(site: DesiredSite | None) -> list[Finding]:
     try:
         zoneinfo.ZoneInfo(site.doc.site.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return [Finding((("site",),), ("timezone",), Severity.ERROR,
-                        f"unknown time zone {site.doc.site.timezone!r}", "use an IANA name such as Europe/Berlin")]
+        return [
+            Finding(
+                (("site",),),
+                ("timezone",),
+                Severity.ERROR,
+                f"unknown time zone {site.doc.site.timezone!r}",
+                "use an IANA name such as Europe/Berlin",
+            )
+        ]
     return []
 
 

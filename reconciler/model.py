@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 # eDRV reserves stack levels 0-10 for its own power management (its smart-charging page).
@@ -59,14 +59,17 @@ def normalise_timestamp(text: str) -> str:
     if match is None:
         raise PydanticCustomError(
             "timestamp",
-            "{value!r} is not an RFC 3339 date-time with seconds and an offset",
-            {"value": text, "fix": "write it like 2026-01-31T22:00:00Z (UTC) or 2026-01-31T23:00:00+01:00"},
+            "{value} is not an RFC 3339 date-time with seconds and an offset",
+            {
+                "value": repr(text),
+                "fix": "write it like 2026-01-31T22:00:00Z (UTC) or 2026-01-31T23:00:00+01:00",
+            },
         )
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise PydanticCustomError(
-            "timestamp", "{value!r} is not a real date or time", {"value": text, "fix": "check the date"}
+            "timestamp", "{value} is not a real date or time", {"value": repr(text), "fix": "check the date"}
         ) from None
     utc = moment.astimezone(UTC)
     digits = len(match.group(1) or "")
@@ -83,13 +86,23 @@ def _number_only(value: Any) -> Any:
     # YAML `limit: "8"` or `limit: yes` is a mistake, not a number pydantic should coerce.
     if isinstance(value, bool | str):
         raise PydanticCustomError(
-            "number_type", "expected a number, got {value!r}", {"value": value, "fix": "write a bare number"}
+            "number_type",
+            "expected a number, got {value}",
+            {"value": repr(value), "fix": "write a bare number"},
         )
     return value
 
 
-Timestamp = Annotated[str, Strict(), AfterValidator(normalise_timestamp), Field(json_schema_extra={"format": "date-time"})]
-Number = Annotated[Decimal, BeforeValidator(_number_only), Field(allow_inf_nan=False)]
+Timestamp = Annotated[
+    str,
+    Strict(),
+    AfterValidator(normalise_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
+]
+# Limits are decimals so that 8.1 stays 8.1; YAML writes them as plain numbers.
+Number = Annotated[
+    Decimal, BeforeValidator(_number_only), Field(allow_inf_nan=False), WithJsonSchema({"type": "number"})
+]
 Int = Annotated[int, Strict()]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
@@ -170,9 +183,18 @@ class ChargerLimits(BaseModel):
 
     model_config = _FROZEN
     max_stack_level: Int = Field(50, alias="ChargeProfileMaxStackLevel")
-    allowed_rate_units: Annotated[tuple[RateUnitName, ...], BeforeValidator(_split_csl)] = Field(
-        ("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit"
-    )
+    allowed_rate_units: Annotated[
+        tuple[RateUnitName, ...],
+        BeforeValidator(_split_csl),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "array", "items": {"enum": ["Current", "Power"]}},
+                    {"type": "string", "pattern": "^(Current|Power)(, ?(Current|Power))?$"},
+                ]
+            }
+        ),
+    ] = Field(("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit")
     max_periods: Int = Field(24, alias="ChargingScheduleMaxPeriods")
     max_profiles_installed: Int = Field(20, alias="MaxChargingProfilesInstalled")
 
@@ -224,7 +246,10 @@ class SiteFile(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        json_schema_extra={"title": "reconciler desired site", "$schema": "http://json-schema.org/draft-07/schema#"},
+        json_schema_extra={
+            "title": "reconciler desired site",
+            "$schema": "http://json-schema.org/draft-07/schema#",
+        },
     )
     site: Site
     templates: dict[str, Template] = {}

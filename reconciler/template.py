@@ -41,7 +41,9 @@ def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-def place(doc: SiteFile, raw: Mapping[str, Any]) -> tuple[dict[str, tuple[PlacedProfile, ...]], list[Finding]]:
+def place(
+    doc: SiteFile, raw: Mapping[str, Any]
+) -> tuple[dict[str, tuple[PlacedProfile, ...]], list[Finding]]:
     """Every station's profiles, sorted by name, and what is wrong with the templates' use.
 
     `raw` is the document as parsed, needed because overrides patch the template as written.
@@ -67,8 +69,8 @@ def place(doc: SiteFile, raw: Mapping[str, Any]) -> tuple[dict[str, tuple[Placed
             for name, profile in station.profiles.items()
         }
         for name in station.overrides:
-            template = doc.templates.get(name)
-            if template is None or not _applies(template.stations, station_id):
+            wanted = doc.templates.get(name)
+            if wanted is None or not _applies(wanted.stations, station_id):
                 findings.append(
                     error(
                         ("stations", station_id, "overrides", name),

@@ -18,7 +18,9 @@ from pydantic_core import ErrorDetails
 from reconciler.errors import Finding, Severity, YamlPath
 
 
-def findings_from(err: ValidationError, root: type[BaseModel], origins: tuple[YamlPath, ...]) -> list[Finding]:
+def findings_from(
+    err: ValidationError, root: type[BaseModel], origins: tuple[YamlPath, ...]
+) -> list[Finding]:
     """One finding per pydantic error; `root` is the model that was validated at `origins`."""
     return [_finding(detail, root, origins) for detail in err.errors(include_url=False)]
 

@@ -13,7 +13,7 @@ import functools
 import importlib.resources
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,31 +49,53 @@ class DesiredSite:
         return [p for station_id in sorted(self.profiles) for p in self.profiles[station_id]]
 
 
-def check_site(site_id: str, source: str, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
+def check_site(
+    site_id: str, source: str, raw: Any, now: datetime
+) -> tuple[DesiredSite | None, list[Finding]]:
     """Check parsed YAML of one site; the site is None when its types are wrong."""
     if not isinstance(raw, Mapping):
         kind = "empty" if raw is None else f"a {type(raw).__name__}"
         return None, [
-            Finding(((),), (), Severity.ERROR, f"the file is {kind}, not a site",
-                    "write a mapping with 'site' and 'stations' keys (see `reconciler schema`)")
+            Finding(
+                ((),),
+                (),
+                Severity.ERROR,
+                f"the file is {kind}, not a site",
+                "write a mapping with 'site' and 'stations' keys (see `reconciler schema`)",
+            )
         ]
     try:
         doc = SiteFile.model_validate(raw)
     except ValidationError as err:
         return None, findings_from(err, SiteFile, ((),))
     placed, findings = place(doc, raw)
+    # A finding inside a template would repeat once per station: gather those, naming the stations.
+    on_templates: dict[Finding, list[str]] = {}
     for station_id, station in doc.stations.items():
         profiles = placed[station_id]
         findings.extend(check_station(station_id, station, profiles, now))
         for item in profiles:
-            findings.extend(check_profile(item, station, doc.site, now))
-            findings.extend(_check_schema(item))
+            profile_findings = check_profile(item, station, doc.site, now)
+            if not any(f.is_error for f in profile_findings):
+                # The official schema is a backstop; a profile the rules refuse would be reported twice.
+                profile_findings.extend(_check_schema(item))
+            if item.origins[0][0] == "templates":
+                for finding in profile_findings:
+                    on_templates.setdefault(finding, []).append(station_id)
+            else:
+                findings.extend(profile_findings)
+    for finding, stations in on_templates.items():
+        where = f"station {stations[0]}" if len(stations) == 1 else f"stations {', '.join(stations)}"
+        findings.append(replace(finding, message=f"{finding.message} (placed by the template on {where})"))
     return DesiredSite(site_id, source, doc, placed), findings
 
 
 def set_request_body(item: PlacedProfile, profile_id: int) -> Json:
     """The OCPP SetChargingProfile.req body for a placed profile; eDRV's set body is exactly this."""
-    return {"connectorId": item.profile.connector_id, "csChargingProfiles": charging_profile(item.profile, profile_id)}
+    return {
+        "connectorId": item.profile.connector_id,
+        "csChargingProfiles": charging_profile(item.profile, profile_id),
+    }
 
 
 def _check_schema(item: PlacedProfile) -> list[Finding]:
@@ -81,8 +103,15 @@ def _check_schema(item: PlacedProfile) -> list[Finding]:
     problem = schema_problem(set_request_body(item, profile_id))
     if problem is None:
         return []
-    return [Finding(item.origins, (), Severity.ERROR, f"the request body fails OCPP 1.6's "
-                    f"SetChargingProfile schema: {problem}", "correct the field it names")]
+    return [
+        Finding(
+            item.origins,
+            (),
+            Severity.ERROR,
+            f"the request body fails OCPP 1.6's SetChargingProfile schema: {problem}",
+            "correct the field it names",
+        )
+    ]
 
 
 def schema_problem(body: Json) -> str | None:
@@ -99,4 +128,3 @@ def _set_charging_profile_validator() -> Callable[[Any], Any]:
     text = (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
     validator: Callable[[Any], Any] = fastjsonschema.compile(json.loads(text))
     return validator
-

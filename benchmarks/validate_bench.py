@@ -1,0 +1,399 @@
+"""How much slower is `reconciler validate` than merely parsing the same YAML?
+
+Writes a synthetic network (by default 2,000 site files x 10 stations x 5 profiles = 100,000
+explicitly written, valid, warning-free profiles), then times, best of --repeat runs:
+
+  a. bare parse: every file through `yaml.load(..., Loader=yaml.CSafeLoader)`;
+  b. validate:   `reconciler.loader.load([dir], now)`, the work of `reconciler validate dir`.
+
+The target is validate <= 1.5 x bare parse. A measurement, not a test: it exits 0 whatever the ratio,
+and non-zero only when the generated network is not valid (a bug in this generator).
+
+    python benchmarks/validate_bench.py                  # the full network
+    python benchmarks/validate_bench.py --profile        # cProfile of validate on the first 200 sites
+    python benchmarks/validate_bench.py --keep /tmp/net  # write the network there and leave it
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from reconciler.loader import load, load_site
+
+TARGET_RATIO = 1.5
+MAX_PROFILES_PER_STATION = 20  # the charger default for MaxChargingProfilesInstalled
+FIRST_STACK_LEVEL, LAST_STACK_LEVEL = 11, 40  # above eDRV's reserved 0-10
+
+TIMEZONES = ("Europe/Berlin", "Europe/Amsterdam", "Europe/London", "America/New_York", "UTC")
+START_SCHEDULES = ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z", "2026-01-01T06:00:00+01:00")
+VALID_FROM = "2026-01-01T00:00:00Z"
+VALID_TO = ("2030-12-31T23:59:59Z", "2030-06-30T22:00:00.000Z")
+# Every limit stays at or above 6 A (4,140 W on three phases at 230 V), so no low-limit warnings.
+AMPS = ("6", "8", "10", "10.5", "13", "16", "16.5", "20", "24.5", "25", "32")
+WATTS = ("7400", "11000", "13800", "16500", "22000")
+STATION_WATTS = ("22000", "30000", "40000")  # at most the rated power below
+WEEKLY_STARTS = (0, 86400, 172800, 302400, 432000, 518400)  # six periods inside one week
+DAILY_STARTS = (0, 25200, 79200)  # midnight, 07:00, 22:00
+
+
+@dataclass(frozen=True)
+class Options:
+    sites: int
+    stations: int
+    profiles: int
+    repeat: int
+    keep: Path | None
+    profile: bool
+    profile_sites: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    files: int
+    profiles: int
+    total_bytes: int
+    parse_s: float
+    validate_s: float
+
+
+# --- generating the network -------------------------------------------------------------------------
+
+
+def _period(start: int, limit: str, phases: int | None = None) -> str:
+    extra = f", numberPhases: {phases}" if phases is not None else ""
+    return f"            - {{startPeriod: {start}, limit: {limit}{extra}}}\n"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a profile goes on its station, and under which name and (optional) pinned id."""
+
+    name: str
+    purpose: str
+    connector: int
+    stack_level: int
+    pinned_id: int | None
+
+
+def _head(slot: Slot, description: str) -> str:
+    pinned = f"        chargingProfileId: {slot.pinned_id}\n" if slot.pinned_id is not None else ""
+    return (
+        f"      {slot.name}:\n"
+        f"        description: {description}\n"
+        f"{pinned}"
+        f"        connectorId: {slot.connector}\n"
+        f"        stackLevel: {slot.stack_level}\n"
+        f"        chargingProfilePurpose: {slot.purpose}\n"
+    )
+
+
+def _station_max(rng: random.Random, slot: Slot) -> str:
+    day, night = rng.choice(STATION_WATTS), rng.choice(STATION_WATTS)
+    return (
+        _head(slot, "Station-wide limit, lower by day") + "        chargingProfileKind: Recurring\n"
+        "        recurrencyKind: Daily\n"
+        "        chargingSchedule:\n"
+        f"          startSchedule: {rng.choice(START_SCHEDULES)}\n"
+        "          duration: 86400\n"
+        "          chargingRateUnit: W\n"
+        "          chargingSchedulePeriod:\n"
+        + _period(0, night)
+        + _period(25200, day)
+        + _period(79200, night)
+    )
+
+
+def _default_daily(rng: random.Random, slot: Slot) -> str:
+    periods = "".join(_period(start, rng.choice(AMPS)) for start in DAILY_STARTS)
+    return (
+        _head(slot, "Daily default in three tariff bands") + "        chargingProfileKind: Recurring\n"
+        "        recurrencyKind: Daily\n"
+        "        chargingSchedule:\n"
+        f"          startSchedule: {rng.choice(START_SCHEDULES)}\n"
+        "          duration: 86400\n"
+        "          chargingRateUnit: A\n"
+        "          chargingSchedulePeriod:\n" + periods
+    )
+
+
+def _default_weekly(rng: random.Random, slot: Slot) -> str:
+    phases = rng.choice((None, 3))
+    periods = "".join(_period(start, rng.choice(WATTS), phases) for start in WEEKLY_STARTS)
+    return (
+        _head(slot, "Weekly default, weekdays and weekend") + "        chargingProfileKind: Recurring\n"
+        "        recurrencyKind: Weekly\n"
+        "        chargingSchedule:\n"
+        f"          startSchedule: {rng.choice(START_SCHEDULES)}\n"
+        "          duration: 604800\n"
+        "          chargingRateUnit: W\n"
+        "          chargingSchedulePeriod:\n" + periods
+    )
+
+
+def _default_absolute(rng: random.Random, slot: Slot) -> str:
+    return (
+        _head(slot, "Fixed default until the lease ends") + "        chargingProfileKind: Absolute\n"
+        f"        validFrom: {VALID_FROM}\n"
+        f"        validTo: {rng.choice(VALID_TO)}\n"
+        "        chargingSchedule:\n"
+        f"          startSchedule: {rng.choice(START_SCHEDULES)}\n"
+        "          chargingRateUnit: A\n"
+        "          chargingSchedulePeriod:\n" + _period(0, rng.choice(AMPS), rng.choice((None, 1, 3)))
+    )
+
+
+def _default_relative(rng: random.Random, slot: Slot) -> str:
+    return (
+        _head(slot, "Soft start for the first hour of a session") + "        chargingProfileKind: Relative\n"
+        "        chargingSchedule:\n"
+        "          duration: 7200\n"
+        "          chargingRateUnit: A\n"
+        "          chargingSchedulePeriod:\n"
+        + _period(0, rng.choice(AMPS[:5]))
+        + _period(3600, rng.choice(AMPS[5:]))
+    )
+
+
+def _session_cap(rng: random.Random, slot: Slot) -> str:
+    return (
+        _head(slot, "Session cap for half an hour") + "        chargingProfileKind: Absolute\n"
+        "        chargingSchedule:\n"
+        "          duration: 1800\n"
+        "          chargingRateUnit: A\n"
+        "          chargingSchedulePeriod:\n" + _period(0, rng.choice(AMPS), rng.choice((None, 1)))
+    )
+
+
+ProfileWriter = Callable[[random.Random, Slot], str]
+
+# (short name, purpose, connectors it may go on, writer)
+SHAPES: tuple[tuple[str, str, tuple[int, ...], ProfileWriter], ...] = (
+    ("station-max-daily", "ChargePointMaxProfile", (0,), _station_max),
+    ("default-daily", "TxDefaultProfile", (0, 1, 2), _default_daily),
+    ("default-weekly", "TxDefaultProfile", (0, 1, 2), _default_weekly),
+    ("default-absolute", "TxDefaultProfile", (0, 1, 2), _default_absolute),
+    ("default-relative", "TxDefaultProfile", (0, 1, 2), _default_relative),
+    ("session-cap", "TxProfile", (1, 2), _session_cap),
+)
+
+
+def _station_id(rng: random.Random, taken: set[str]) -> str:
+    # eDRV ids are 24 hex digits; an all-digit one would be read by YAML as an integer.
+    while True:
+        candidate = f"{rng.getrandbits(96):024x}"
+        if not candidate.isdigit() and candidate not in taken:
+            taken.add(candidate)
+            return candidate
+
+
+def _station(rng: random.Random, station_id: str, profiles: int) -> str:
+    declare_ocpp = rng.random() < 0.5
+    text = (
+        f"  {station_id}:\n"
+        f"    description: Bay {rng.randint(1, 40)}\n"
+        f"    connectors: {rng.choice((2, 2, 2, 4))}\n"
+        f"    rated_power_kw: {rng.choice(('44', '50', '43.5'))}\n"
+    )
+    if declare_ocpp:
+        text += (
+            "    ocpp:\n"
+            "      ChargeProfileMaxStackLevel: 50\n"
+            "      ChargingScheduleAllowedChargingRateUnit: Current,Power\n"
+            "      ChargingScheduleMaxPeriods: 24\n"
+            f"      MaxChargingProfilesInstalled: {MAX_PROFILES_PER_STATION}\n"
+        )
+    text += "    profiles:\n"
+    free: dict[tuple[int, str], list[int]] = {}  # unused stack levels per (connector, purpose)
+    shapes = rng.sample(SHAPES, k=min(profiles, len(SHAPES)))
+    shapes += [rng.choice(SHAPES) for _ in range(profiles - len(shapes))]
+    for index, (short, purpose, connectors, writer) in enumerate(shapes):
+        connector = rng.choice(connectors)
+        levels = free.setdefault(
+            (connector, purpose), rng.sample(range(FIRST_STACK_LEVEL, LAST_STACK_LEVEL + 1), 30)
+        )
+        stack = levels.pop()
+        pinned = 100 + index if rng.random() < 0.5 else None
+        text += writer(rng, Slot(f"{short}-c{connector}-s{stack}", purpose, connector, stack, pinned))
+    return text
+
+
+def _site(rng: random.Random, number: int, stations: int, profiles: int, taken: set[str]) -> str:
+    grid = f"  grid_limit_kw: {rng.choice((150, 250, 400))}\n" if rng.random() < 0.5 else ""
+    text = (
+        f"# Site {number}: generated by benchmarks/validate_bench.py\n"
+        "site:\n"
+        f"  name: Depot {number}\n"
+        f"{grid}"
+        "  nominal_voltage_v: 230\n"
+        f"  timezone: {rng.choice(TIMEZONES)}\n"
+        "\n"
+        "stations:\n"
+    )
+    return text + "".join(_station(rng, _station_id(rng, taken), profiles) for _ in range(stations))
+
+
+def generate(directory: Path, sites: int, stations: int, profiles: int) -> list[Path]:
+    """Write `sites` site files into `directory`; the same arguments always give the same files."""
+    rng = random.Random(1)
+    taken: set[str] = set()
+    width = max(4, len(str(sites)))
+    paths = []
+    for number in range(1, sites + 1):
+        path = directory / f"site-{number:0{width}d}.yaml"
+        path.write_text(_site(rng, number, stations, profiles, taken), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# --- measuring --------------------------------------------------------------------------------------
+
+
+def _best_of(repeat: int, work: Callable[[], None]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _bare_parse(paths: Sequence[Path]) -> None:
+    for path in paths:
+        yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+
+
+def _validate(directory: Path, now: datetime) -> None:
+    problems = load([directory], now).problems
+    if problems:
+        sys.exit(f"validate found {len(problems)} problem(s) in the generated network, e.g. {problems[0]}")
+
+
+def measure(directory: Path, paths: Sequence[Path], profiles: int, repeat: int, now: datetime) -> Timing:
+    parse_s = _best_of(repeat, lambda: _bare_parse(paths))
+    validate_s = _best_of(repeat, lambda: _validate(directory, now))
+    total_bytes = sum(path.stat().st_size for path in paths)
+    return Timing(len(paths), profiles, total_bytes, parse_s, validate_s)
+
+
+def report(timing: Timing) -> None:
+    ratio = timing.validate_s / timing.parse_s
+    per_profile = 1e6 / timing.profiles
+    rows = (
+        ("files", f"{timing.files:,}"),
+        ("profiles", f"{timing.profiles:,}"),
+        ("total YAML", f"{timing.total_bytes / 1e6:.1f} MB"),
+        (
+            "bare parse (CSafeLoader)",
+            f"{timing.parse_s:.2f} s  ({timing.parse_s * per_profile:.1f} µs/profile)",
+        ),
+        (
+            "validate (loader.load)",
+            f"{timing.validate_s:.2f} s  ({timing.validate_s * per_profile:.1f} µs/profile)",
+        ),
+        ("ratio validate/parse", f"{ratio:.2f}"),
+    )
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    print(f"target: ratio <= {TARGET_RATIO}  ({verdict})")
+
+
+def profile_validate(directory: Path, now: datetime, top: int = 25) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    loaded = load([directory], now)
+    profiler.disable()
+    if loaded.problems:
+        sys.exit(f"validate found {len(loaded.problems)} problem(s), e.g. {loaded.problems[0]}")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    for order in ("cumulative", "tottime"):
+        print(f"\n=== top {top} by {order} ===")
+        stats.sort_stats(order).print_stats(top)
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sites", type=int, default=2000, help="site files to write (default 2000)")
+    parser.add_argument("--stations", type=int, default=10, help="stations per site (default 10)")
+    parser.add_argument("--profiles", type=int, default=5, help="profiles per station (default 5)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per measurement; the best counts (default 3)"
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="write the network to DIR and leave it there")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the validate step on a subset of sites"
+    )
+    parser.add_argument(
+        "--profile-sites", type=int, default=200, help="sites in the --profile subset (default 200)"
+    )
+    args = parser.parse_args(argv)
+    if min(args.sites, args.stations, args.repeat, args.profile_sites) < 1:
+        parser.error("--sites, --stations, --repeat and --profile-sites must be at least 1")
+    if not 1 <= args.profiles <= MAX_PROFILES_PER_STATION:
+        parser.error(
+            f"--profiles must be 1-{MAX_PROFILES_PER_STATION} (the charger's MaxChargingProfilesInstalled)"
+        )
+    return Options(
+        sites=int(args.sites),
+        stations=int(args.stations),
+        profiles=int(args.profiles),
+        repeat=int(args.repeat),
+        keep=args.keep,
+        profile=bool(args.profile),
+        profile_sites=int(args.profile_sites),
+    )
+
+
+def run(options: Options, directory: Path) -> None:
+    now = datetime.now(UTC)
+    # The profile subset is the first sites of the full network: generation is sequential and seeded.
+    sites = min(options.sites, options.profile_sites) if options.profile else options.sites
+    started = time.perf_counter()
+    paths = generate(directory, sites, options.stations, options.profiles)
+    print(f"generated {len(paths):,} site files in {directory} ({time.perf_counter() - started:.1f} s)")
+
+    _, problems = load_site(paths[0], now)
+    if problems:
+        listing = "\n  ".join(str(p) for p in problems[:10])
+        sys.exit(f"the generator wrote an invalid site file ({len(problems)} problem(s)):\n  {listing}")
+
+    profiles = sites * options.stations * options.profiles
+    print(f"timing best of {options.repeat} at {now.isoformat(timespec='seconds')} ...\n")
+    report(measure(directory, paths, profiles, options.repeat, now))
+    if options.profile:
+        profile_validate(directory, now)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    if options.keep is not None:
+        options.keep.mkdir(parents=True, exist_ok=True)
+        run(options, options.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
+            run(options, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

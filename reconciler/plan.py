@@ -1,0 +1,387 @@
+"""The plan: the smallest set of eDRV calls that makes the chargers hold what is desired. Pure.
+
+`build(desired, recorded, now)` compares one site's desired profiles with its recorded state:
+
+- unchanged (same payload, connector and id, not rejected or failed): no call;
+- new: one set under a fresh id; changed in any field: one set under the recorded id, which the
+  charger replaces by id (never clear-then-set);
+- removed: one clear by id, unless a set in this plan takes the same (connector, purpose, stack
+  level) slot (the charger replaces it by itself) or it has expired: then no call, and the record
+  is retired with the reason;
+- desired but expired: no call, shown as skipped;
+- a session cap (TxProfile): shown as applying while a session is active; apply sends it.
+
+Changes come in power-safe order: every change that only lowers a limit, then those that lower some
+moments and raise others, then those that only raise one (clears raise: a limit goes away).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from reconciler import edrv, ids
+from reconciler.edrv import EdrvRequest
+from reconciler.errors import ReconcilerError, UnsafePlanError
+from reconciler.model import Kind, Purpose, Safety, parse_timestamp
+from reconciler.payload import Json, charging_profile
+from reconciler.recorded import RETIRED, ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.template import PlacedProfile
+from reconciler.validate import DesiredSite
+
+
+class Action(StrEnum):
+    SET = "set"
+    CLEAR = "clear"
+
+
+class Effect(IntEnum):
+    """What a change does to the power a connector may draw; the order changes are sent in."""
+
+    LOWERS = 0
+    MIXED = 1
+    RAISES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One call to send: a set or a clear of one profile on one station."""
+
+    site_id: str
+    station_id: str
+    name: str
+    action: Action
+    connector_id: int
+    profile_id: int
+    reason: str
+    effect: Effect
+    request: EdrvRequest
+    before: Json | None = None
+    after: Json | None = None
+
+    @property
+    def is_update(self) -> bool:
+        return self.action is Action.SET and self.before is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A profile the plan sends nothing for, and why (expired, replaced in its slot, session cap)."""
+
+    site_id: str
+    station_id: str
+    name: str
+    profile_id: int | None
+    reason: str
+    retire: Status | None = None  # the status the record takes when the plan is applied, if any
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    """Everything planned for one site, bound to the recorded state it was computed from."""
+
+    site_id: str
+    changes: tuple[Change, ...]
+    notes: tuple[Note, ...]
+    recorded_serial: int | None
+    recorded_lineage: str | None
+    recorded_count: int
+    desired_count: int
+    safety: Safety = field(default_factory=Safety)
+    allocated_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def sets(self) -> int:
+        return sum(c.action is Action.SET for c in self.changes)
+
+    @property
+    def clears(self) -> int:
+        return sum(c.action is Action.CLEAR for c in self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or any(n.retire is not None for n in self.notes)
+
+
+class PlanError(ReconcilerError):
+    """Desired and recorded state that cannot be planned together (e.g. a pinned id already in use)."""
+
+
+def build(
+    site_id: str, desired: DesiredSite | None, recorded: RecordedState | None, now: datetime
+) -> SitePlan:
+    """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply."""
+    changes: list[Change] = []
+    notes: list[Note] = []
+    allocated: dict[tuple[str, str], int] = {}
+    desired_profiles: Mapping[str, tuple[PlacedProfile, ...]] = desired.profiles if desired else {}
+    station_ids = sorted(set(desired_profiles) | set(recorded.stations if recorded else {}))
+    for station_id in station_ids:
+        station_record = recorded.stations.get(station_id) if recorded else None
+        records = {
+            name: record
+            for name, record in (station_record.profiles.items() if station_record else ())
+            if record.status not in RETIRED
+        }
+        high_water = station_record.high_water_id if station_record else 0
+        placed = desired_profiles.get(station_id, ())
+        ids_for = _assign_ids(site_id, station_id, placed, records, high_water)
+        allocated.update({(station_id, n): i for n, i in ids_for.items() if n not in records})
+        station_changes, station_notes = _plan_station(
+            site_id, station_id=station_id, placed=placed, records=records, ids_for=ids_for, now=now
+        )
+        changes.extend(station_changes)
+        notes.extend(station_notes)
+    changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
+    recorded_count = sum(1 for _, _, r in recorded.records() if r.status not in RETIRED) if recorded else 0
+    return SitePlan(
+        site_id=site_id,
+        changes=tuple(changes),
+        notes=tuple(notes),
+        recorded_serial=recorded.serial if recorded else None,
+        recorded_lineage=recorded.lineage if recorded else None,
+        recorded_count=recorded_count,
+        desired_count=sum(len(p) for p in desired_profiles.values()),
+        safety=desired.doc.site.safety if desired else Safety(),
+        allocated_ids=allocated,
+    )
+
+
+def _assign_ids(
+    site_id: str,
+    station_id: str,
+    placed: Iterable[PlacedProfile],
+    records: Mapping[str, ProfileRecord],
+    high_water: int,
+) -> dict[str, int]:
+    """Pinned ids as written, recorded ids kept, fresh ids above everything the station ever used."""
+    assigned: dict[str, int] = {}
+    holders = {record.charging_profile_id: name for name, record in records.items()}
+    needing: list[str] = []
+    for item in placed:
+        pinned = item.profile.charging_profile_id
+        if pinned is not None:
+            holder = holders.get(pinned)
+            if holder is not None and holder != item.name:
+                raise PlanError(
+                    f"site {site_id}, station {station_id}: pinned chargingProfileId {pinned} of "
+                    f"{item.name!r} "
+                    f"is recorded for {holder!r}, which the charger may still hold; pin another id, or "
+                    f"remove the pin so one is allocated"
+                )
+            assigned[item.name] = pinned
+        elif item.name in records:
+            assigned[item.name] = records[item.name].charging_profile_id
+        else:
+            needing.append(item.name)
+    taken = set(assigned.values()) | set(holders)
+    assigned.update(ids.allocate(needing, taken, high_water))
+    return assigned
+
+
+def _plan_station(
+    site_id: str,
+    *,
+    station_id: str,
+    placed: tuple[PlacedProfile, ...],
+    records: Mapping[str, ProfileRecord],
+    ids_for: Mapping[str, int],
+    now: datetime,
+) -> tuple[list[Change], list[Note]]:
+    changes: list[Change] = []
+    notes: list[Note] = []
+    wanted: set[str] = set()
+    for item in placed:
+        profile = item.profile
+        profile_id = ids_for[item.name]
+        record = records.get(item.name)
+        expiry = profile.expires_at()
+        if expiry is not None and expiry <= now:
+            notes.append(
+                Note(
+                    site_id,
+                    station_id,
+                    item.name,
+                    profile_id,
+                    f"expired at {_iso(expiry)}; not sent",
+                    Status.EXPIRED if record is not None else None,
+                )
+            )
+            continue
+        if profile.is_session_cap:
+            wanted.add(item.name)
+            notes.append(
+                Note(
+                    site_id,
+                    station_id,
+                    item.name,
+                    profile_id,
+                    "session cap: applies while a session is active on its connector",
+                )
+            )
+            continue
+        body = charging_profile(profile, profile_id)
+        if record is not None and record.charging_profile_id == profile_id:
+            wanted.add(item.name)
+            same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
+            if same and record.status not in (Status.REJECTED, Status.FAILED):
+                continue
+            reason = f"retry: the last attempt was {record.status}" if same else "changed"
+            before = record.payload
+        else:
+            reason, before = "new", None
+        request = edrv.set_charging_profile(station_id, profile.connector_id, body)
+        effect = Effect.LOWERS if before is None else compare(before, body)
+        changes.append(
+            Change(
+                site_id,
+                station_id,
+                item.name,
+                Action.SET,
+                profile.connector_id,
+                profile_id,
+                reason,
+                effect,
+                request,
+                before,
+                body,
+            )
+        )
+    taken_slots = {_slot(c.connector_id, c.after) for c in changes if c.after is not None}
+    for name in sorted(records):
+        if name in wanted:
+            continue
+        record = records[name]
+        expiry = payload_expiry(record.payload)
+        if expiry is not None and expiry <= now:
+            notes.append(
+                Note(
+                    site_id,
+                    station_id,
+                    name,
+                    record.charging_profile_id,
+                    f"expired at {_iso(expiry)}; the charger has dropped it",
+                    Status.EXPIRED,
+                )
+            )
+        elif _slot(record.connector_id, record.payload) in taken_slots:
+            notes.append(
+                Note(
+                    site_id,
+                    station_id,
+                    name,
+                    record.charging_profile_id,
+                    "replaced by the charger: a set in this plan takes its slot",
+                    Status.REPLACED,
+                )
+            )
+        else:
+            request = edrv.clear_charging_profile(station_id, record.connector_id, record.charging_profile_id)
+            reason = "removed" if name not in ids_for else "its chargingProfileId changed"
+            changes.append(
+                Change(
+                    site_id,
+                    station_id,
+                    name,
+                    Action.CLEAR,
+                    record.connector_id,
+                    record.charging_profile_id,
+                    reason,
+                    Effect.RAISES,
+                    request,
+                    record.payload,
+                )
+            )
+    return changes, notes
+
+
+def _slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
+    # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
+    return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
+
+
+def payload_expiry(payload: Json) -> datetime | None:
+    """When a sent profile ends for good, read from its payload (validTo, or Absolute start + duration)."""
+    ends: list[datetime] = []
+    if "validTo" in payload:
+        ends.append(parse_timestamp(payload["validTo"]))
+    schedule: Mapping[str, Any] = payload["chargingSchedule"]
+    fixed = (
+        payload["chargingProfileKind"] == Kind.ABSOLUTE and payload["chargingProfilePurpose"] != Purpose.TX
+    )
+    if fixed and "startSchedule" in schedule and "duration" in schedule:
+        ends.append(parse_timestamp(schedule["startSchedule"]) + timedelta(seconds=schedule["duration"]))
+    return min(ends, default=None)
+
+
+def compare(before: Json, after: Json) -> Effect:
+    """Whether `after` only lowers, only raises, or both, the limits of `before` at each schedule offset.
+
+    A deliberate approximation until composite schedules are compared: schedules in different units
+    or with a different anchor (kind, start, recurrence) count as MIXED.
+    """
+    old, new = before["chargingSchedule"], after["chargingSchedule"]
+    anchor_keys = ("chargingProfileKind", "recurrencyKind", "validFrom", "validTo")
+    if (
+        old["chargingRateUnit"] != new["chargingRateUnit"]
+        or old.get("startSchedule") != new.get("startSchedule")
+        or any(before.get(k) != after.get(k) for k in anchor_keys)
+        or old.get("duration") != new.get("duration")
+    ):
+        return Effect.MIXED
+    offsets = {p["startPeriod"] for p in old["chargingSchedulePeriod"]} | {
+        p["startPeriod"] for p in new["chargingSchedulePeriod"]
+    }
+    lower = higher = False
+    for offset in offsets:
+        was, now_ = (
+            _limit_at(old["chargingSchedulePeriod"], offset),
+            _limit_at(new["chargingSchedulePeriod"], offset),
+        )
+        lower |= now_ < was
+        higher |= now_ > was
+    if lower and higher:
+        return Effect.MIXED
+    return Effect.RAISES if higher else Effect.LOWERS
+
+
+def _limit_at(periods: list[Json], offset: int) -> Decimal:
+    current = Decimal(-1)  # before the first period: no limit from this schedule
+    for period in periods:
+        if period["startPeriod"] > offset:
+            break
+        current = Decimal(str(period["limit"]))
+    return current
+
+
+def check_safety(plan: SitePlan, force: bool) -> None:
+    """Refuse a plan that clears every profile of a site, or changes too large a share of it.
+
+    The share counts updates and clears against the recorded profiles, only for sites holding at
+    least `min_recorded_profiles`; `--force` overrides both rails for one run.
+    """
+    if force or plan.recorded_count == 0:
+        return
+    touched = sum(c.is_update or c.action is Action.CLEAR for c in plan.changes)
+    if plan.desired_count == 0 and plan.clears == plan.recorded_count:
+        raise UnsafePlanError(
+            f"site {plan.site_id}: the plan clears all {plan.recorded_count} recorded profiles (its desired "
+            f"file is empty or gone); check that this is intended and rerun with --force"
+        )
+    limit = plan.safety.max_change_percent
+    if plan.recorded_count >= plan.safety.min_recorded_profiles:
+        share = Decimal(100 * touched) / plan.recorded_count
+        if share > limit:
+            raise UnsafePlanError(
+                f"site {plan.site_id}: the plan changes or clears {touched} of {plan.recorded_count} "
+                f"recorded profiles ({share:.0f}% > {limit}% allowed); review it and rerun with --force, "
+                f"or raise site.safety.max_change_percent"
+            )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

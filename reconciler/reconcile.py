@@ -1,0 +1,58 @@
+"""The imperative shell: read desired and recorded state from disk, plan, and (later) apply.
+
+Sites are the union of `desired/*.yaml` and the recorded-state files, so a site whose file was deleted
+is still planned: all of its profiles are cleared (behind the safety rail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from reconciler import state
+from reconciler.errors import DesiredStateError
+from reconciler.loader import YAML_SUFFIXES, load
+from reconciler.plan import SitePlan, build, check_safety
+
+
+def site_ids(desired_dir: Path, state_dir: Path | None = None) -> list[str]:
+    """Every site with a desired file or a recorded state, sorted."""
+    found = {
+        p.stem for p in desired_dir.glob("*") if p.suffix in YAML_SUFFIXES and not p.name.startswith(".")
+    }
+    recorded_dir = state.state_path(desired_dir, "x", state_dir).parent
+    if recorded_dir.is_dir():
+        found |= {p.stem for p in recorded_dir.glob("*.json")}
+    return sorted(found)
+
+
+def plan_sites(
+    desired_dir: Path,
+    sites: Sequence[str],
+    now: datetime,
+    state_dir: Path | None = None,
+    force: bool = False,
+) -> list[SitePlan]:
+    """Plan the named sites (all when empty); refuse bad desired state and unsafe plans."""
+    chosen = list(sites) or site_ids(desired_dir, state_dir)
+    files = [path for site in chosen if (path := _site_file(desired_dir, site)) is not None]
+    loaded = load(files, now)
+    if loaded.has_errors:
+        raise DesiredStateError(loaded.problems)
+    desired = {site.site_id: site for site in loaded.sites}
+    plans = []
+    for site_id in chosen:
+        recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
+        plan = build(site_id, desired.get(site_id), recorded, now)
+        check_safety(plan, force)
+        plans.append(plan)
+    return plans
+
+
+def _site_file(desired_dir: Path, site: str) -> Path | None:
+    for suffix in YAML_SUFFIXES:
+        path = desired_dir / f"{site}{suffix}"
+        if path.exists():
+            return path
+    return None

@@ -1,0 +1,243 @@
+"""The recorded-state store: `.state/<site>.json` files for the models of `recorded`.
+
+`load` and `save` (atomic: temp file, fsync, rename; always the whole file; refusing a file someone
+else changed since it was loaded) and `lock` (one apply per site at a time). The reconcile shell
+loads, locks and saves after every eDRV call that changed anything. Every failure a person can fix is
+a `StateFileError` naming the file, and a refused file is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.errors import StateFileError
+from reconciler.recorded import READABLE_VERSIONS, STATE_VERSION, RecordedState
+
+_RESTORE = "fix it by hand or restore it from version control"
+_LOCK_POLL_S = 0.1
+
+
+def state_path(desired_dir: Path, site: str, state_dir: Path | None = None) -> Path:
+    """Where a site's state lives: `<state_dir>/<site>.json`, by default under `<desired_dir>/.state/`."""
+    return (state_dir if state_dir is not None else desired_dir / ".state") / f"{site}.json"
+
+
+def to_json(state: RecordedState) -> str:
+    """The file's text: sorted keys, indent 2, trailing newline, so that diffs stay readable."""
+    document = {"version": STATE_VERSION, **state.model_dump(mode="json")}
+    return json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers keys written more than once (json keeps only the last)."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Pairs:
+    result = _Pairs(pairs)
+    result.duplicates = [key for key, count in Counter(key for key, _ in pairs).items() if count > 1]
+    return result
+
+
+def _first_duplicate(value: Any, where: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
+    if isinstance(value, _Pairs):
+        if value.duplicates:
+            return where, value.duplicates[0]
+        children = ((str(key), child) for key, child in value.items())
+    elif isinstance(value, list):
+        children = ((str(index), child) for index, child in enumerate(value))
+    else:
+        return None
+    for key, child in children:
+        found = _first_duplicate(child, (*where, key))
+        if found:
+            return found
+    return None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _summary(error: ValidationError) -> str:
+    details = error.errors(include_url=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in details[:3]]
+    more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def load(path: Path, site: str) -> RecordedState | None:
+    """The state recorded in `path` for `site`, or None when the file does not exist.
+
+    Raises StateFileError, leaving the file untouched, when it cannot be read, is not JSON, repeats a
+    key, has an unknown format version, belongs to another site, or has fields of the wrong type.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateFileError(
+            f"{path}: cannot read the state file ({exc}); check it and its permissions"
+        ) from exc
+    try:
+        data = json.loads(text, object_pairs_hook=_object, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_RESTORE}"
+        ) from exc
+    except ValueError as exc:
+        raise StateFileError(f"{path}: not valid JSON ({exc}); {_RESTORE}") from exc
+    duplicate = _first_duplicate(data)
+    if duplicate:
+        where, key = duplicate
+        inside = ".".join(where) or "the top level"
+        raise StateFileError(
+            f"{path}: key {key!r} appears more than once in {inside}; a hand edit duplicated it, "
+            "keep the right one and delete the others"
+        )
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path}: top level is a JSON {type(data).__name__}, not an object; {_RESTORE}")
+    version = data.pop("version", None)
+    # bool is an int to Python, and a list or object cannot be looked up in a set.
+    if isinstance(version, bool) or not isinstance(version, int) or version not in READABLE_VERSIONS:
+        readable = ", ".join(str(v) for v in sorted(READABLE_VERSIONS))
+        raise StateFileError(
+            f"{path}: state format version {version!r} is not one this reconciler reads (it reads "
+            f"version {readable}); use the reconciler that wrote it, or restore the file"
+        )
+    recorded_site = data.get("site")
+    if isinstance(recorded_site, str) and recorded_site != site:
+        raise StateFileError(
+            f"{path}: records site {recorded_site!r}, not {site!r}; move it to {recorded_site}.json "
+            "or correct its site field"
+        )
+    try:
+        return RecordedState.model_validate(data)
+    except ValidationError as exc:
+        raise StateFileError(f"{path}: not a valid state file: {_summary(exc)}; {_RESTORE}") from exc
+
+
+def save(path: Path, state: RecordedState, expected: RecordedState | None) -> RecordedState:
+    """Write `state` over `path` atomically and return it as written, with serial one above the previous.
+
+    `expected` is the state this run loaded (None if there was no file). The write is refused, and
+    nothing changed, when the file on disk is no longer that state: it appeared, vanished, has
+    another lineage, or another serial. Callers hold `lock` so no one writes between check and write.
+    """
+    if expected is not None and (state.lineage, state.site) != (expected.lineage, expected.site):
+        raise ValueError("save() of a state derived from a different site or lineage than expected")
+    current = load(path, state.site)
+    if expected is None:
+        if current is not None:
+            raise StateFileError(
+                f"{path}: was created (serial {current.serial}) after this run found none; "
+                "another apply ran meanwhile, so plan again"
+            )
+        previous = state.serial
+    elif current is None:
+        raise StateFileError(
+            f"{path}: vanished since it was loaded at serial {expected.serial}; restore it from version "
+            "control before applying again"
+        )
+    elif current.lineage != expected.lineage:
+        raise StateFileError(
+            f"{path}: now holds lineage {current.lineage}, not {expected.lineage} that this run loaded; "
+            "the file was replaced, so plan again against it"
+        )
+    elif current.serial != expected.serial:
+        raise StateFileError(
+            f"{path}: is at serial {current.serial} but this run loaded serial {expected.serial}; "
+            "another apply wrote it meanwhile, so plan again"
+        )
+    else:
+        previous = expected.serial
+    written = state.model_copy(update={"serial": previous + 1})
+    _write_atomically(path, to_json(written))
+    return written
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A temporary file in the same directory, synced, then renamed over the old one: a crash leaves
+    # either the old file or the new one, never half of either.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; keep the file as readable as before
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    # The rename is durable only once the directory entry itself is on disk.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@contextlib.contextmanager
+def lock(path: Path, timeout_s: float = 0) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `<path>.lock` for the block.
+
+    Fails at once when another process holds it and `timeout_s` is 0, else polls until `timeout_s`
+    seconds have passed. The lock file names its holder (pid and start) for the refusal message; it
+    is emptied on release but not deleted, since deleting a flock'ed file lets two holders in.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0:
+                    raise StateFileError(_held(lock_path, fd, timeout_s)) from None
+                time.sleep(min(_LOCK_POLL_S, left_s))
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": since}).encode() + b"\n", 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _held(lock_path: Path, fd: int, timeout_s: float) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0))
+        who = f"pid {int(holder['pid'])} since {holder['since']}"
+    except (ValueError, KeyError, TypeError):
+        who = "holder not yet written"  # it took the lock a moment ago
+    if timeout_s <= 0:
+        return f"another apply holds the lock on {lock_path} ({who}); retry, or wait with --lock-timeout"
+    return (
+        f"another apply still holds the lock on {lock_path} ({who}) after {timeout_s:g} s; "
+        "retry, or wait longer with --lock-timeout"
+    )

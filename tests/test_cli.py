@@ -1,0 +1,81 @@
+"""The command line: documented exit codes, the published schema, and editor support in desired/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.cli import EXIT_USAGE, main
+from reconciler.loader import parse
+
+from .conftest import DESIRED, ROOT
+
+SCHEMA_FILE = ROOT / "schema" / "site.schema.json"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def test_usage_errors_exit_64_not_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped flag exits 64, so a workflow never mistakes it for 'changes pending' (2)."""
+    code, _, err = _run(capsys, "validate", "--no-such-flag")
+    assert code == EXIT_USAGE
+    assert "no-such-flag" in err
+
+
+def test_unknown_command_exits_64(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown command is a usage error too."""
+    assert _run(capsys, "planx")[0] == EXIT_USAGE
+
+
+def test_validate_of_the_example_network_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped desired/ has no errors, so the README's first command succeeds."""
+    code, _, err = _run(capsys, "validate", str(DESIRED), "--now", "2026-11-23T12:00:00Z")
+    assert code == 0
+    assert "0 error(s)" in err
+
+
+def test_schema_command_matches_the_published_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """`reconciler schema` prints exactly schema/site.schema.json (regenerate it when the models change)."""
+    code, out, _ = _run(capsys, "schema")
+    assert code == 0
+    assert json.loads(out) == json.loads(SCHEMA_FILE.read_text())
+
+
+@pytest.mark.parametrize("path", sorted(DESIRED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_desired_files_carry_the_modeline_and_satisfy_the_schema(path: Path) -> None:
+    """Each desired file points editors at the schema and is itself valid by that schema."""
+    first_line = path.read_text().splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=../schema/site.schema.json"
+    jsonschema.validate(parse(path.read_text()), json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.CaptureFixture[str]) -> None:
+    """`payloads --format json` carries a format version and, per profile, method, path and body."""
+    code, out, _ = _run(capsys, "payloads", "edrv-examples", "--desired", str(DESIRED), "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["format_version"] == 1
+    assert {r["chargingProfileId"] for r in document["requests"]} == {11, 12, 13, 14, 15, 16, 17, 20, 21}
+    assert all(set(r["request"]) == {"method", "path", "body"} for r in document["requests"])
+
+
+def test_payloads_of_a_missing_site_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Naming a site without a file is a usage error that names the file."""
+    code, _, err = _run(capsys, "payloads", "no-such-site", "--desired", str(DESIRED))
+    assert code == EXIT_USAGE
+    assert "no-such-site.yaml" in err
+
+
+def test_python_dash_m_runs_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """`reconciler --version` answers, the same entry `python -m reconciler` uses."""
+    code, out, _ = _run(capsys, "--version")
+    assert code == 0
+    assert "reconciler" in out

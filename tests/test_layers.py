@@ -1,0 +1,79 @@
+"""The pure core imports no I/O library and reads no clock, so it can be tested and reasoned about alone."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from .conftest import ROOT
+
+CORE = [
+    "model", "rules", "template", "validate", "payload", "edrv", "ids", "typeerrors", "catalog", "errors",
+    "recorded", "plan", "render",
+]  # fmt: skip
+FORBIDDEN_MODULES = {
+    "httpx",
+    "yaml",
+    "click",
+    "os",
+    "socket",
+    "subprocess",
+    "asyncio",
+    "pathlib",
+    "shutil",
+    "time",
+    "zoneinfo",
+    "random",
+    "tempfile",
+    "io",
+    "sys",
+}
+FORBIDDEN_CALLS = {"open", "print", "input"}
+CLOCK_ATTRIBUTES = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+
+
+def _tree(module: str) -> ast.Module:
+    return ast.parse((ROOT / "reconciler" / f"{module}.py").read_text(), filename=module)
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_no_io_library(module: str) -> None:
+    """A core module imports none of the network, file, terminal or clock libraries."""
+    imported = set()
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & FORBIDDEN_MODULES
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_only_core_modules_of_the_package(module: str) -> None:
+    """A core module reaches no adapter through the package, so purity holds transitively."""
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reconciler"):
+            names = [node.module.removeprefix("reconciler").removeprefix(".")]
+            if names == [""]:
+                names = [alias.name for alias in node.names]
+            assert set(names) <= set(CORE) | {"__init__"}, f"{module} imports {names}"
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_calls_no_io_builtin_or_clock(module: str) -> None:
+    """A core module neither opens files nor prints nor asks the clock; `now` is always a parameter."""
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            assert not (isinstance(func, ast.Name) and func.id in FORBIDDEN_CALLS), f"{module}: {func.id}()"
+            assert not (isinstance(func, ast.Attribute) and func.attr in CLOCK_ATTRIBUTES), (
+                f"{module}: .{func.attr}()"
+            )
+
+
+def test_every_package_module_is_classified() -> None:
+    """Each module is either core or a known edge, so a new module must choose its layer."""
+    edges = {"__init__", "__main__", "cli", "loader", "state", "reconcile"}
+    modules = {p.stem for p in (ROOT / "reconciler").glob("*.py")}
+    assert modules == set(CORE) | edges

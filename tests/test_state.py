@@ -1,0 +1,383 @@
+"""The recorded-state file: its format, its refusals, atomic writes and the per-site lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.errors import StateFileError
+from reconciler.model import Purpose
+from reconciler.payload import Json
+from reconciler.recorded import (
+    RETIRED,
+    STATE_VERSION,
+    ProfileRecord,
+    RecordedState,
+    Status,
+    payload_hash,
+    render_text,
+)
+from reconciler.state import load, lock, save, state_path, to_json
+
+SITE = "harbour-depot"
+
+
+def _payload(profile_id: int = 13, limit: float = 16) -> Json:
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": 13,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Recurring",
+        "recurrencyKind": "Daily",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+        },
+    }
+
+
+def _record(profile_id: int = 13, status: Status = Status.ACCEPTED, **changes: Any) -> ProfileRecord:
+    payload = _payload(profile_id)
+    fields: dict[str, Any] = {
+        "connector_id": 1,
+        "charging_profile_id": profile_id,
+        "purpose": Purpose.TX_DEFAULT,
+        "stack_level": 13,
+        "payload": payload,
+        "payload_hash": payload_hash(payload),
+        "status": status,
+        "action_id": "64a1c0ffee",
+        "requested_at": "2026-11-23T12:00:00Z",
+        "updated_at": "2026-11-23T12:00:05Z",
+    }
+    return ProfileRecord(**(fields | changes))
+
+
+def _state() -> RecordedState:
+    return (
+        RecordedState.new(SITE)
+        .with_record("CP-1", "evening", _record(13))
+        .with_record("CP-1", "night", _record(21, Status.REJECTED, last_error="charger said Rejected"))
+        .with_record("CP-2", "evening", _record(4))
+    )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return state_path(tmp_path, SITE)
+
+
+def _saved(path: Path) -> RecordedState:
+    return save(path, _state(), None)
+
+
+def _edit(path: Path, change: Any) -> None:
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+def test_state_path_defaults_under_desired_and_honours_state_dir(tmp_path: Path) -> None:
+    """State lives in `<desired>/.state/<site>.json` unless a state directory is given."""
+    assert state_path(tmp_path, SITE) == tmp_path / ".state" / f"{SITE}.json"
+    assert state_path(tmp_path, SITE, tmp_path / "elsewhere") == tmp_path / "elsewhere" / f"{SITE}.json"
+
+
+def test_missing_file_loads_as_none(path: Path) -> None:
+    """A site that was never applied has no file, which is not an error."""
+    assert load(path, SITE) is None
+
+
+def test_round_trip(path: Path) -> None:
+    """What save writes, load reads back equal, creating the directory on the way."""
+    written = _saved(path)
+    assert load(path, SITE) == written
+    assert written.record("CP-1", "night") == _record(21, Status.REJECTED, last_error="charger said Rejected")
+
+
+def test_file_is_sorted_indented_and_ends_with_newline(path: Path) -> None:
+    """The file is canonical JSON for diffs: sorted keys, indent 2, one trailing newline, a version."""
+    _saved(path)
+    text = path.read_text()
+    document = json.loads(text)
+    assert text == json.dumps(document, sort_keys=True, indent=2) + "\n"
+    assert not text.endswith("\n\n")
+    assert document["version"] == STATE_VERSION
+    assert text == to_json(load(path, SITE) or RecordedState.new("unused"))
+
+
+def test_serial_bumps_and_lineage_stays(path: Path) -> None:
+    """Every save raises the serial by one; the lineage chosen at creation never changes."""
+    first = _saved(path)
+    second = save(path, first.with_record("CP-3", "evening", _record(1)), first)
+    third = save(path, second.without_record("CP-3", "evening"), second)
+    assert [first.serial, second.serial, third.serial] == [1, 2, 3]
+    assert first.lineage == second.lineage == third.lineage
+    assert load(path, SITE) == third
+
+
+def test_stale_serial_is_refused(path: Path) -> None:
+    """Two runs that loaded the same serial cannot both write: the second is told to plan again."""
+    loaded = _saved(path)
+    save(path, loaded, loaded)
+    with pytest.raises(StateFileError, match=r"serial 2 but this run loaded serial 1.*plan again"):
+        save(path, loaded, loaded)
+
+
+def test_lineage_mismatch_is_refused(path: Path) -> None:
+    """A state file replaced by another state of the same site is not overwritten with ours."""
+    loaded = _saved(path)
+    other = RecordedState.new(SITE)
+    path.write_text(to_json(other.model_copy(update={"serial": loaded.serial})))
+    with pytest.raises(StateFileError, match=rf"lineage {other.lineage}, not {loaded.lineage}"):
+        save(path, loaded, loaded)
+
+
+def test_appeared_or_vanished_file_is_refused(path: Path) -> None:
+    """A file that appeared after we found none, or vanished after we loaded it, stops the write."""
+    loaded = _saved(path)
+    with pytest.raises(StateFileError, match="was created"):
+        save(path, RecordedState.new(SITE), None)
+    path.unlink()
+    with pytest.raises(StateFileError, match="vanished"):
+        save(path, loaded, loaded)
+    assert not path.exists()
+
+
+def test_corrupt_json_is_refused_with_file_and_line(path: Path) -> None:
+    """Broken JSON names the file, line and column, and says how to recover."""
+    path.parent.mkdir(parents=True)
+    path.write_text('{\n  "version": 1,\n  "site": "harbour-depot",,\n}\n')
+    with pytest.raises(StateFileError, match=rf"^{path}:3:27: not valid JSON .*restore it"):
+        load(path, SITE)
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", True, None, [1]])
+def test_unknown_version_is_refused(path: Path, version: Any) -> None:
+    """Only format versions this reconciler knows are read; the message says which it reads."""
+    _saved(path)
+    _edit(path, lambda d: d.update(version=version))
+    with pytest.raises(StateFileError, match=rf"version {re.escape(repr(version))} .*reads version 1"):
+        load(path, SITE)
+
+
+def test_missing_version_is_refused(path: Path) -> None:
+    """A file without a version is not guessed at."""
+    _saved(path)
+    _edit(path, lambda d: d.pop("version"))
+    with pytest.raises(StateFileError, match="version None"):
+        load(path, SITE)
+
+
+def test_duplicate_keys_are_refused(path: Path) -> None:
+    """A key written twice (a hand edit) is an error naming the key and where, not a lost record."""
+    _saved(path)
+    text = path.read_text()
+    profile = '    "profiles": {\n'
+    duplicated = text.replace(profile, profile + '        "night": {},\n', 1)
+    path.write_text(duplicated)
+    with pytest.raises(
+        StateFileError, match=r"key 'night' appears more than once in stations\.CP-1\.profiles"
+    ):
+        load(path, SITE)
+
+
+def test_other_sites_file_is_refused(path: Path) -> None:
+    """A file whose site field names another site is not taken for this one."""
+    _saved(path)
+    _edit(path, lambda d: d.update(site="north-yard"))
+    with pytest.raises(StateFileError, match=r"records site 'north-yard', not 'harbour-depot'"):
+        load(path, SITE)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d.update(serial="7"), "serial"),
+        (lambda d: d.update(stations=[]), "stations"),
+        (lambda d: d.update(colour="blue"), "colour"),
+        (lambda d: d["stations"]["CP-1"]["profiles"]["night"].update(status="done"), "night.status"),
+        (lambda d: d["stations"]["CP-1"]["profiles"]["night"].update(connector_id="1"), "connector_id"),
+        (lambda d: d["stations"]["CP-1"]["profiles"]["night"].update(updated_at="today"), "updated_at"),
+        (lambda d: d["stations"]["CP-1"].update(high_water_id=3), "CP-1: Value error, high_water_id 3"),
+        (
+            lambda d: d["stations"]["CP-1"]["profiles"]["night"]["payload"].update(stackLevel=99),
+            "payload_hash",
+        ),
+    ],
+)
+def test_hand_broken_types_are_refused(path: Path, change: Any, where: str) -> None:
+    """Wrong types, unknown keys, a lowered high water and an edited payload are named by their place."""
+    _saved(path)
+    _edit(path, change)
+    with pytest.raises(StateFileError, match=rf"not a valid state file: .*{where}"):
+        load(path, SITE)
+
+
+def test_non_object_top_level_is_refused(path: Path) -> None:
+    """A file holding a list, not an object, is refused plainly."""
+    path.parent.mkdir(parents=True)
+    path.write_text("[]\n")
+    with pytest.raises(StateFileError, match="top level is a JSON list"):
+        load(path, SITE)
+
+
+def test_nothing_is_overwritten_on_refusal(path: Path) -> None:
+    """A refused save leaves the file's bytes exactly as they were, whether stale or unreadable."""
+    loaded = _saved(path)
+    save(path, loaded, loaded)
+    before = path.read_bytes()
+    with pytest.raises(StateFileError):
+        save(path, loaded.with_record("CP-9", "x", _record(1)), loaded)
+    assert path.read_bytes() == before
+    broken = before.replace(b'"serial"', b'"serial" "serial"')
+    path.write_bytes(broken)
+    with pytest.raises(StateFileError):
+        save(path, loaded, loaded)
+    assert path.read_bytes() == broken
+
+
+def test_atomic_write_leaves_no_temporary_files(path: Path) -> None:
+    """After saves only the state file is in its directory: the temporary file was renamed over it."""
+    saved = _saved(path)
+    save(path, saved, saved)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_failed_write_keeps_old_file_and_cleans_up(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash before the rename leaves the previous file intact and no temporary file behind."""
+    saved = _saved(path)
+    before = path.read_bytes()
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save(path, saved.with_record("CP-9", "x", _record(1)), saved)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_lock_refuses_a_second_holder_at_once_and_frees_on_release(path: Path) -> None:
+    """While one apply holds a site's lock another fails at once naming the holder; after release it may."""
+    with lock(path):
+        started = time.monotonic()
+        holder = rf"holds the lock on .*\(pid {os.getpid()} since .*Z\); retry"
+        with pytest.raises(StateFileError, match=holder), lock(path):
+            pass
+        assert time.monotonic() - started < 1
+    with lock(path):
+        pass
+
+
+def test_lock_waits_up_to_its_timeout(path: Path) -> None:
+    """With a timeout, a second apply waits for the holder and gets the lock once it is released."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock(path):
+            taken.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(5)
+    with (
+        pytest.raises(StateFileError, match=r"still holds the lock .* after 0\.2 s"),
+        lock(path, timeout_s=0.2),
+    ):
+        pass
+    threading.Timer(0.2, release.set).start()
+    with lock(path, timeout_s=5):
+        pass
+    holder.join()
+
+
+def test_high_water_never_decreases_when_a_record_is_removed() -> None:
+    """Removing records keeps the station and its highest id, so ids are never handed out twice."""
+    state = _state()
+    assert state.stations["CP-1"].high_water_id == 21
+    emptied = state.without_record("CP-1", "night").without_record("CP-1", "evening")
+    assert emptied.stations["CP-1"].high_water_id == 21
+    assert emptied.stations["CP-1"].profiles == {}
+    assert emptied.with_record("CP-1", "again", _record(2)).high_water_id("CP-1") == 21
+    assert state.record("CP-1", "night") is not None, "the original state is unchanged"
+
+
+def test_records_are_listed_sorted_and_retired_statuses_are_known() -> None:
+    """records() walks every record in station and name order; expired, replaced and cleared are retired."""
+    listed = [(station, name) for station, name, _ in _state().records()]
+    assert listed == [("CP-1", "evening"), ("CP-1", "night"), ("CP-2", "evening")]
+    assert (
+        {s for s in Status if _record(status=s).is_retired} == RETIRED == {"expired", "replaced", "cleared"}
+    )
+
+
+def test_payload_hash_is_of_canonical_json() -> None:
+    """The hash ignores key order and whitespace and is prefixed with its algorithm."""
+    reordered = dict(reversed(list(_payload().items())))
+    assert payload_hash(_payload()) == payload_hash(reordered)
+    assert payload_hash(_payload()) != payload_hash(_payload(limit=16.5))
+    assert payload_hash({}) == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+
+def test_render_text_summarises_each_profile() -> None:
+    """`state show` prints site, serial and lineage, then each profile's line and its last error."""
+    state = _state()
+    text = render_text(state)
+    assert text.splitlines()[:3] == [f"site {SITE}", "serial 0", f"lineage {state.lineage}"]
+    assert "station CP-1 (highest id 21)" in text
+    assert "night    connector 1  id 21  TxDefaultProfile/13  rejected  2026-11-23T12:00:05Z" in text
+    assert "    last error: charger said Rejected" in text
+    assert render_text(RecordedState.new(SITE)).endswith("no profiles recorded\n")
+
+
+_json_leaf = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+)
+_json = st.recursive(
+    _json_leaf, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=10
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> ProfileRecord:
+    payload = draw(st.dictionaries(st.text(), _json, max_size=4))
+    return ProfileRecord(
+        connector_id=draw(st.integers(0, 8)),
+        charging_profile_id=draw(st.integers(-(2**31), 2**31)),
+        purpose=draw(st.sampled_from(Purpose)),
+        stack_level=draw(st.integers(0, 99)),
+        payload=payload,
+        payload_hash=payload_hash(payload),
+        status=draw(st.sampled_from(Status)),
+        action_id=draw(st.none() | st.text(min_size=1)),
+        session_id=draw(st.none() | st.text(min_size=1)),
+        requested_at="2026-11-23T12:00:00.5Z",
+        updated_at="2026-11-23T13:00:00+01:00",
+        last_error=draw(st.none() | st.text()),
+    )
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.text(min_size=1), st.text(), _records()), max_size=6))
+def test_any_state_round_trips_through_its_file(
+    path: Path, entries: list[tuple[str, str, ProfileRecord]]
+) -> None:
+    """Whatever the records hold, the file read back equals the state written (ids, payloads, texts)."""
+    state = RecordedState.new(SITE)
+    for station_id, name, record in entries:
+        state = state.with_record(station_id, name, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_json(state))
+    assert load(path, SITE) == state
