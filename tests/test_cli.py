@@ -79,3 +79,18 @@ def test_python_dash_m_runs_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--version")
     assert code == 0
     assert "reconciler" in out
+
+
+def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With nothing recorded the example network has changes: exit 2, and JSON lists each request."""
+    args = ["plan", "--desired", str(DESIRED), "--state-dir", str(tmp_path), "--now", "2026-11-23T12:00:00Z"]
+    code, out, _ = _run(capsys, *args, "--format", "json", "--detailed-exitcode")
+    assert code == 2
+    document = json.loads(out)
+    assert document["format_version"] == 1
+    changes = [c for site in document["sites"] for c in site["changes"]]
+    assert changes
+    assert all(c["request"]["path"].endswith("/set_charging_profile") for c in changes)
+    assert _run(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"

@@ -1,0 +1,191 @@
+"""The plan's minimal-change rules, id allocation, power-safe order and safety rails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import UnsafePlanError
+from reconciler.loader import load_site
+from reconciler.plan import Action, Effect, PlanError, SitePlan, build, check_safety
+from reconciler.recorded import ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.validate import DesiredSite
+
+from .conftest import NOW
+
+STATION = "CS-1"
+
+
+def _profile(name: str, stack: int, limit: float, connector: int = 1, extra: str = "") -> str:
+    return f"""      {name}:
+        connectorId: {connector}
+        stackLevel: {stack}
+        chargingProfilePurpose: TxDefaultProfile
+        chargingProfileKind: Recurring
+        recurrencyKind: Daily{extra}
+        chargingSchedule:
+          startSchedule: 2026-01-01T00:00:00Z
+          duration: 86400
+          chargingRateUnit: A
+          chargingSchedulePeriod:
+            - {{startPeriod: 0, limit: {limit}}}
+"""
+
+
+def _site(tmp_path: Path, *profiles: str, name: str = "depot") -> DesiredSite:
+    body = "".join(profiles) if profiles else "      {}\n"
+    text = f"site:\n  name: Depot\nstations:\n  {STATION}:\n    connectors: 2\n    rated_power_kw: 22\n"
+    text += "    profiles:\n" + body
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    site, problems = load_site(path, NOW)
+    assert site is not None, problems
+    return site
+
+
+def _applied(plan: SitePlan, recorded: RecordedState | None) -> RecordedState:
+    """Recorded state after every call of `plan` was accepted (what apply will write)."""
+    state = recorded or RecordedState.new(plan.site_id)
+    stamp = NOW.isoformat()
+    for change in plan.changes:
+        if change.action is Action.SET and change.after is not None:
+            record = ProfileRecord(
+                connector_id=change.connector_id, charging_profile_id=change.profile_id,
+                purpose=change.after["chargingProfilePurpose"], stack_level=change.after["stackLevel"],
+                payload=change.after, payload_hash=payload_hash(change.after), status=Status.ACCEPTED,
+                requested_at=stamp, updated_at=stamp,
+            )  # fmt: skip
+            state = state.with_record(change.station_id, change.name, record)
+        else:
+            state = state.without_record(change.station_id, change.name)
+    for note in plan.notes:
+        if note.retire is not None:
+            state = state.without_record(note.station_id, note.name)
+    return state
+
+
+def _plan(site: DesiredSite | None, recorded: RecordedState | None, now: datetime = NOW) -> SitePlan:
+    return build("depot", site, recorded, now)
+
+
+def test_new_profiles_are_one_set_each_and_a_second_plan_is_empty(tmp_path: Path) -> None:
+    """New profiles are one set each with fresh ids; after applying, the next plan has no change at all."""
+    site = _site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10))
+    first = _plan(site, None)
+    assert [(c.action, c.name, c.profile_id) for c in first.changes] == [
+        (Action.SET, "a", 1),
+        (Action.SET, "b", 2),
+    ]
+    second = _plan(site, _applied(first, None))
+    assert second.changes == ()
+    assert not second.has_changes
+
+
+def test_a_changed_profile_is_one_set_under_its_recorded_id(tmp_path: Path) -> None:
+    """Changing a limit sends one set with the same id, shows before and after, and no clear."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), None), None)
+    plan = _plan(_site(tmp_path, _profile("a", 20, 12)), recorded)
+    assert [(c.action, c.profile_id, c.reason, c.effect) for c in plan.changes] == [
+        (Action.SET, 1, "changed", Effect.LOWERS)
+    ]
+    assert plan.changes[0].before is not None
+
+
+def test_moving_a_profile_to_another_connector_or_stack_level_is_still_one_set(tmp_path: Path) -> None:
+    """A new connector or stack level replaces by id: one set, never clear-then-set."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), None), None)
+    plan = _plan(_site(tmp_path, _profile("a", 25, 16, connector=2)), recorded)
+    assert [(c.action, c.profile_id, c.connector_id) for c in plan.changes] == [(Action.SET, 1, 2)]
+
+
+def test_a_removed_profile_is_one_clear_by_id(tmp_path: Path) -> None:
+    """Removing a profile from desired sends one clear of its recorded id, which raises a limit."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10)), None), None)
+    plan = _plan(_site(tmp_path, _profile("a", 20, 16)), recorded)
+    assert [(c.action, c.name, c.profile_id, c.effect) for c in plan.changes] == [
+        (Action.CLEAR, "b", 2, Effect.RAISES)
+    ]
+    assert plan.changes[0].request.body == {"id": 2, "connectorId": 1}
+
+
+def test_no_clear_when_a_new_profile_takes_the_removed_ones_slot(tmp_path: Path) -> None:
+    """A set into the same (connector, purpose, stack level) replaces the old one: retired, not cleared."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("old", 20, 16)), None), None)
+    plan = _plan(_site(tmp_path, _profile("new", 20, 10)), recorded)
+    assert [(c.action, c.name) for c in plan.changes] == [(Action.SET, "new")]
+    assert [(n.name, n.retire) for n in plan.notes] == [("old", Status.REPLACED)]
+    assert plan.changes[0].profile_id == 2, "a fresh id, never the replaced profile's"
+
+
+def test_an_expired_recorded_profile_is_retired_without_a_call(tmp_path: Path) -> None:
+    """A recorded profile past its validTo has left the charger: no clear, the record is retired."""
+    expiring = _profile("a", 20, 16, extra="\n        validTo: 2026-12-01T00:00:00Z")
+    recorded = _applied(_plan(_site(tmp_path, expiring), None), None)
+    later = datetime.fromisoformat("2026-12-02T00:00:00+00:00")
+    plan = _plan(_site(tmp_path, _profile("b", 21, 10)), recorded, now=later)
+    assert [(c.action, c.name) for c in plan.changes] == [(Action.SET, "b")]
+    assert [(n.name, n.retire) for n in plan.notes] == [("a", Status.EXPIRED)]
+
+
+def test_a_rejected_profile_is_sent_again(tmp_path: Path) -> None:
+    """A record whose last attempt was rejected is retried with the same payload and id."""
+    site = _site(tmp_path, _profile("a", 20, 16))
+    recorded = _applied(_plan(site, None), None)
+    record = recorded.record(STATION, "a")
+    assert record is not None
+    rejected = recorded.with_record(STATION, "a", record.model_copy(update={"status": Status.REJECTED}))
+    plan = _plan(site, rejected)
+    assert [(c.action, c.profile_id, c.reason) for c in plan.changes] == [
+        (Action.SET, 1, "retry: the last attempt was rejected")
+    ]
+
+
+def test_a_pinned_id_recorded_for_another_profile_is_an_error(tmp_path: Path) -> None:
+    """Pinning an id the charger may still hold for another profile is refused."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), None), None)
+    pinned = _profile("b", 21, 10, extra="\n        chargingProfileId: 1")
+    with pytest.raises(PlanError, match="recorded for 'a'"):
+        _plan(_site(tmp_path, pinned), recorded)
+
+
+def test_ids_are_never_reused_after_a_clear(tmp_path: Path) -> None:
+    """After a profile is cleared, a new one gets an id above every id the station ever used."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10)), None), None)
+    cleared = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), recorded), recorded)
+    plan = _plan(_site(tmp_path, _profile("a", 20, 16), _profile("c", 22, 8)), cleared)
+    assert [(c.name, c.profile_id) for c in plan.changes] == [("c", 3)]
+
+
+def test_lowering_changes_are_sent_before_raising_ones(tmp_path: Path) -> None:
+    """Clears and raised limits come after every change that only lowers a limit."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10)), None), None)
+    plan = _plan(_site(tmp_path, _profile("a", 20, 32), _profile("c", 22, 8)), recorded)
+    assert [(c.name, c.effect) for c in plan.changes] == [
+        ("c", Effect.LOWERS), ("a", Effect.RAISES), ("b", Effect.RAISES)
+    ]  # fmt: skip
+
+
+def test_clearing_every_profile_of_a_deleted_site_needs_force(tmp_path: Path) -> None:
+    """A site whose file is gone is planned as clears of everything, refused without --force."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), None), None)
+    plan = _plan(None, recorded)
+    assert [(c.action, c.name) for c in plan.changes] == [(Action.CLEAR, "a")]
+    with pytest.raises(UnsafePlanError, match=r"clears all 1 recorded profiles.*--force"):
+        check_safety(plan, force=False)
+    check_safety(plan, force=True)
+
+
+def test_changing_too_large_a_share_needs_force(tmp_path: Path) -> None:
+    """Changing 4 of 10 recorded profiles (40% > 30%) is refused with the numbers; 3 of 10 passes."""
+    names = [f"p{i}" for i in range(10)]
+    site = _site(tmp_path, *(_profile(n, 20 + i, 16) for i, n in enumerate(names)))
+    recorded = _applied(_plan(site, None), None)
+    three = _site(tmp_path, *(_profile(n, 20 + i, 12 if i < 3 else 16) for i, n in enumerate(names)))
+    check_safety(_plan(three, recorded), force=False)
+    four = _site(tmp_path, *(_profile(n, 20 + i, 12 if i < 4 else 16) for i, n in enumerate(names)))
+    with pytest.raises(
+        UnsafePlanError, match=r"site depot: .* 4 of 10 recorded profiles \(40% > 30% allowed\)"
+    ):
+        check_safety(_plan(four, recorded), force=False)
