@@ -27,12 +27,13 @@ def desired_requests(
     for site in sorted(sites, key=lambda s: s.site_id):
         for station_id in sorted(site.profiles):
             placed = site.profiles[station_id]
-            pinned = {p.profile.charging_profile_id for p in placed} - {None}
-            fresh = ids.allocate(
-                (p.name for p in placed if p.profile.charging_profile_id is None), (i for i in pinned if i)
-            )
+            pinned = [
+                p.profile.charging_profile_id for p in placed if p.profile.charging_profile_id is not None
+            ]
+            fresh = ids.allocate((p.name for p in placed if p.profile.charging_profile_id is None), pinned)
             for item in placed:
-                profile_id = item.profile.charging_profile_id or fresh[item.name]
+                pinned_id = item.profile.charging_profile_id
+                profile_id = pinned_id if pinned_id is not None else fresh[item.name]
                 if item.profile.is_session_cap and session_start is not None:
                     body = session_cap(item.profile, profile_id, session_start, now)
                 else:

@@ -22,7 +22,7 @@ from reconciler import __version__, state
 from reconciler.catalog import desired_requests
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError
 from reconciler.loader import Loaded, load
-from reconciler.model import SiteFile, normalise_timestamp, parse_timestamp
+from reconciler.model import SiteFile, format_timestamp, normalise_timestamp, parse_timestamp
 from reconciler.reconcile import plan_sites
 from reconciler.recorded import render_text as render_state
 from reconciler.render import render_json, render_text
@@ -107,7 +107,7 @@ def plan(
     moment = _clock(now)
     plans = plan_sites(desired_dir, sites, moment, state_dir, force)
     if fmt == "json":
-        click.echo(render_json(plans, _iso(moment)), nl=False)
+        click.echo(render_json(plans, format_timestamp(moment)), nl=False)
     else:
         click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
     pending = any(p.has_changes for p in plans)
@@ -182,10 +182,6 @@ def _load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loade
         raise DesiredStateError(loaded.problems)
     _report(loaded.problems, sys.stderr)
     return loaded
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _clock(now: str | None) -> datetime:

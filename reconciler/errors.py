@@ -74,10 +74,6 @@ def error(origin: YamlPath, field: YamlPath, message: str, fix: str = "") -> Fin
     return Finding((origin,), field, Severity.ERROR, message, fix)
 
 
-def warning(origin: YamlPath, field: YamlPath, message: str, fix: str = "") -> Finding:
-    return Finding((origin,), field, Severity.WARNING, message, fix)
-
-
 class ReconcilerError(Exception):
     """Root of every expected failure; its message is one line an operator can act on."""
 

@@ -155,15 +155,31 @@ class Profile(BaseModel):
         return self.purpose is Purpose.TX
 
     def expires_at(self) -> datetime | None:
-        """When chargers drop this profile for good: `validTo`, or for a fixed Absolute schedule
-        `startSchedule + duration`, whichever is first; None if it never expires by itself."""
-        ends: list[datetime] = []
-        if self.valid_to is not None:
-            ends.append(parse_timestamp(self.valid_to))
-        start, duration_s = self.schedule.start_schedule, self.schedule.duration_s
-        if self.kind is Kind.ABSOLUTE and start is not None and duration_s is not None:
-            ends.append(parse_timestamp(start) + timedelta(seconds=duration_s))
-        return min(ends, default=None)
+        """When chargers drop this profile for good (see `profile_end`)."""
+        schedule = self.schedule
+        return profile_end(
+            self.purpose, self.kind, self.valid_to, schedule.start_schedule, schedule.duration_s
+        )
+
+
+def profile_end(
+    purpose: str, kind: str, valid_to: str | None, start_schedule: str | None, duration_s: int | None
+) -> datetime | None:
+    """When a profile ends for good: `validTo`, or for a fixed Absolute schedule `startSchedule +
+    duration`, whichever is first; None if it never ends by itself. A session cap's schedule is
+    anchored to its session, which ends it, so only its validTo counts here."""
+    ends: list[datetime] = []
+    if valid_to is not None:
+        ends.append(parse_timestamp(valid_to))
+    fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
+    if fixed and start_schedule is not None and duration_s is not None:
+        ends.append(parse_timestamp(start_schedule) + timedelta(seconds=duration_s))
+    return min(ends, default=None)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with `Z`, as the reconciler writes moments in output."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 RateUnitName = Literal["Current", "Power"]

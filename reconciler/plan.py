@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from reconciler import edrv, ids
 from reconciler.edrv import EdrvRequest
 from reconciler.errors import ReconcilerError, UnsafePlanError
-from reconciler.model import Kind, Purpose, Safety, parse_timestamp
+from reconciler.model import Safety, format_timestamp, profile_end
 from reconciler.payload import Json, charging_profile
 from reconciler.recorded import RETIRED, ProfileRecord, RecordedState, Status, payload_hash
 from reconciler.template import PlacedProfile
@@ -207,7 +207,7 @@ def _plan_station(
                     station_id,
                     item.name,
                     profile_id,
-                    f"expired at {_iso(expiry)}; not sent",
+                    f"expired at {format_timestamp(expiry)}; not sent",
                     Status.EXPIRED if record is not None else None,
                 )
             )
@@ -264,7 +264,7 @@ def _plan_station(
                     station_id,
                     name,
                     record.charging_profile_id,
-                    f"expired at {_iso(expiry)}; the charger has dropped it",
+                    f"expired at {format_timestamp(expiry)}; the charger has dropped it",
                     Status.EXPIRED,
                 )
             )
@@ -305,17 +305,15 @@ def _slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
 
 
 def payload_expiry(payload: Json) -> datetime | None:
-    """When a sent profile ends for good, read from its payload (validTo, or Absolute start + duration)."""
-    ends: list[datetime] = []
-    if "validTo" in payload:
-        ends.append(parse_timestamp(payload["validTo"]))
+    """When a sent profile ends for good, read from the payload that was sent (see `profile_end`)."""
     schedule: Mapping[str, Any] = payload["chargingSchedule"]
-    fixed = (
-        payload["chargingProfileKind"] == Kind.ABSOLUTE and payload["chargingProfilePurpose"] != Purpose.TX
+    return profile_end(
+        payload["chargingProfilePurpose"],
+        payload["chargingProfileKind"],
+        payload.get("validTo"),
+        schedule.get("startSchedule"),
+        schedule.get("duration"),
     )
-    if fixed and "startSchedule" in schedule and "duration" in schedule:
-        ends.append(parse_timestamp(schedule["startSchedule"]) + timedelta(seconds=schedule["duration"]))
-    return min(ends, default=None)
 
 
 def compare(before: Json, after: Json) -> Effect:
@@ -381,7 +379,3 @@ def check_safety(plan: SitePlan, force: bool) -> None:
                 f"recorded profiles ({share:.0f}% > {limit}% allowed); review it and rerun with --force, "
                 f"or raise site.safety.max_change_percent"
             )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

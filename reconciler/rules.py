@@ -18,6 +18,7 @@ from reconciler.model import (
     RateUnit,
     Site,
     Station,
+    format_timestamp,
     parse_timestamp,
 )
 from reconciler.template import PlacedProfile
@@ -155,7 +156,7 @@ def check_profile(placed: PlacedProfile, station: Station, site: Site, now: date
         add(
             (),
             WARNING,
-            f"expired at {expiry.isoformat().replace('+00:00', 'Z')}: it will not be sent",
+            f"expired at {format_timestamp(expiry)}: it will not be sent",
             "remove it, or move its validTo or startSchedule forward",
         )
     return out
