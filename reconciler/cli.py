@@ -92,6 +92,12 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none."
 )
 @click.option("--force", is_flag=True, help="Plan past the safety rails (mass clears or changes).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also save the plan (as JSON) for `apply --plan`, bound to each site's recorded serial.",
+)
 @now_option
 def plan(
     *,
@@ -101,11 +107,14 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
     force: bool,
+    out: Path | None,
     now: str | None,
 ) -> int:
     """Show the eDRV calls that would make the chargers match desired state. Sends nothing."""
     moment = _clock(now)
     plans = plan_sites(desired_dir, sites, moment, state_dir, force)
+    if out is not None:
+        out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
     if fmt == "json":
         click.echo(render_json(plans, format_timestamp(moment)), nl=False)
     else:

@@ -62,19 +62,23 @@ def charging_profile(profile: Profile, profile_id: int) -> Json:
 
 
 def session_cap(profile: Profile, profile_id: int, session_start: str, now: datetime) -> Json:
-    """The `csChargingProfiles` of a session cap (TxProfile) for a session that began at `session_start`.
+    """The `csChargingProfiles` of a session cap (TxProfile) for a session that began at `session_start`."""
+    return cap_for_session(charging_profile(profile, profile_id), session_start, now)
+
+
+def cap_for_session(template: Json, session_start: str, now: datetime) -> Json:
+    """A session cap's body as written (`template`) turned into what is sent for a session begun then.
 
     For kind Absolute, eDRV's rule: `startSchedule` = session start and `duration` = seconds elapsed
     since then + the desired duration, so the cap runs for the desired time from `now`. Elapsed time is
     rounded up so the cap never ends early. Other kinds are sent as written. eDRV adds the transactionId.
     """
-    body = charging_profile(profile, profile_id)
-    if profile.kind is not Kind.ABSOLUTE:
-        return body
+    if template["chargingProfileKind"] != Kind.ABSOLUTE.value:
+        return template
+    written: Json = template["chargingSchedule"]
     schedule: Json = {"startSchedule": session_start}
-    schedule.update(body["chargingSchedule"])
-    if profile.schedule.duration_s is not None:
+    schedule.update(written)
+    if "duration" in written:
         elapsed_s = math.ceil((now - parse_timestamp(session_start)).total_seconds())
-        schedule["duration"] = max(elapsed_s, 0) + profile.schedule.duration_s
-    body["chargingSchedule"] = schedule
-    return body
+        schedule["duration"] = max(elapsed_s, 0) + written["duration"]
+    return {**template, "chargingSchedule": schedule}

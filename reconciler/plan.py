@@ -78,6 +78,9 @@ class Note:
     profile_id: int | None
     reason: str
     retire: Status | None = None  # the status the record takes when the plan is applied, if any
+    # A session cap's body as written and its connector: apply sends it while a session is active.
+    cap: Json | None = None
+    connector_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,10 @@ class SitePlan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes) or any(n.retire is not None for n in self.notes)
+
+
+# Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
+_RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
 
 
 class PlanError(ReconcilerError):
@@ -221,6 +228,8 @@ def _plan_station(
                     item.name,
                     profile_id,
                     "session cap: applies while a session is active on its connector",
+                    cap=charging_profile(profile, profile_id),
+                    connector_id=profile.connector_id,
                 )
             )
             continue
@@ -228,7 +237,7 @@ def _plan_station(
         if record is not None and record.charging_profile_id == profile_id:
             wanted.add(item.name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
-            if same and record.status not in (Status.REJECTED, Status.FAILED):
+            if same and record.status not in _RETRY:
                 continue
             reason = f"retry: the last attempt was {record.status}" if same else "changed"
             before = record.payload

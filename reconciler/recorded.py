@@ -25,7 +25,10 @@ READABLE_VERSIONS = frozenset({STATE_VERSION})
 
 
 class Status(StrEnum):
-    REQUESTED = "requested"
+    """What became of a recorded profile (see `outcome` for when each is written)."""
+
+    PENDING = "pending"  # about to be sent; no answer recorded yet (a crash leaves it: plans resend)
+    REQUESTED = "requested"  # eDRV took the call; the charger's answer comes by webhook
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     FAILED = "failed"

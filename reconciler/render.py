@@ -130,6 +130,8 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
         "site": plan.site_id,
         "recorded_serial": plan.recorded_serial,
         "recorded_lineage": plan.recorded_lineage,
+        "recorded_profiles": plan.recorded_count,
+        "desired_profiles": plan.desired_count,
         "summary": {"set": plan.sets, "clear": plan.clears, "without_call": len(plan.notes)},
         "changes": [
             {
@@ -155,6 +157,8 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
                 "chargingProfileId": note.profile_id,
                 "reason": note.reason,
                 "retire_as": note.retire.value if note.retire is not None else None,
+                "connector": note.connector_id,
+                "session_cap": note.cap,
             }
             for note in plan.notes
         ],

@@ -10,7 +10,7 @@ from .conftest import ROOT
 
 CORE = [
     "model", "rules", "template", "validate", "payload", "edrv", "ids", "typeerrors", "catalog", "errors",
-    "recorded", "plan", "render", "outcome",
+    "recorded", "plan", "render", "outcome", "savedplan",
 ]  # fmt: skip
 FORBIDDEN_MODULES = {
     "httpx",
