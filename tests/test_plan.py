@@ -9,8 +9,9 @@ import pytest
 
 from reconciler.errors import UnsafePlanError
 from reconciler.loader import load_site
+from reconciler.outcome import assume_applied
 from reconciler.plan import Action, Effect, PlanError, SitePlan, build, check_safety
-from reconciler.recorded import ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.recorded import RecordedState, Status
 from reconciler.validate import DesiredSite
 
 from .conftest import NOW
@@ -47,23 +48,7 @@ def _site(tmp_path: Path, *profiles: str, name: str = "depot") -> DesiredSite:
 
 def _applied(plan: SitePlan, recorded: RecordedState | None) -> RecordedState:
     """Recorded state after every call of `plan` was accepted (what apply will write)."""
-    state = recorded or RecordedState.new(plan.site_id)
-    stamp = NOW.isoformat()
-    for change in plan.changes:
-        if change.action is Action.SET and change.after is not None:
-            record = ProfileRecord(
-                connector_id=change.connector_id, charging_profile_id=change.profile_id,
-                purpose=change.after["chargingProfilePurpose"], stack_level=change.after["stackLevel"],
-                payload=change.after, payload_hash=payload_hash(change.after), status=Status.ACCEPTED,
-                requested_at=stamp, updated_at=stamp,
-            )  # fmt: skip
-            state = state.with_record(change.station_id, change.name, record)
-        else:
-            state = state.without_record(change.station_id, change.name)
-    for note in plan.notes:
-        if note.retire is not None:
-            state = state.without_record(note.station_id, note.name)
-    return state
+    return assume_applied(recorded or RecordedState.new(plan.site_id), plan, NOW)
 
 
 def _plan(site: DesiredSite | None, recorded: RecordedState | None, now: datetime = NOW) -> SitePlan:
