@@ -49,6 +49,7 @@ def record_change(
             payload_hash=payload_hash(payload),
             status=status,
             action_id=action_id,
+            session_id=change.session_id,
             requested_at=stamp,
             updated_at=stamp,
             last_error=error,

@@ -62,6 +62,7 @@ class Change:
     request: EdrvRequest
     before: Json | None = None
     after: Json | None = None
+    session_id: str | None = None  # the eDRV session a session cap is sent for
 
     @property
     def is_update(self) -> bool:
@@ -260,7 +261,7 @@ def _plan_station(
                 body,
             )
         )
-    taken_slots = {_slot(c.connector_id, c.after) for c in changes if c.after is not None}
+    taken_slots = {slot(c.connector_id, c.after) for c in changes if c.after is not None}
     for name in sorted(records):
         if name in wanted:
             continue
@@ -277,7 +278,7 @@ def _plan_station(
                     Status.EXPIRED,
                 )
             )
-        elif _slot(record.connector_id, record.payload) in taken_slots:
+        elif slot(record.connector_id, record.payload) in taken_slots:
             notes.append(
                 Note(
                     site_id,
@@ -308,7 +309,7 @@ def _plan_station(
     return changes, notes
 
 
-def _slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
+def slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
     # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
     return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
 

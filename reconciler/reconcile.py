@@ -1,19 +1,24 @@
-"""The imperative shell: read desired and recorded state from disk, plan, and (later) apply.
+"""The imperative shell: read desired and recorded state from disk, plan, and apply.
 
 Sites are the union of `desired/*.yaml` and the recorded-state files, so a site whose file was deleted
-is still planned: all of its profiles are cleared (behind the safety rail).
+is still planned: all of its profiles are cleared (behind the safety rail). Applying holds each site's
+lock from before its state is read until the last outcome is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from reconciler import state
+from reconciler.apply import Api, Progress, SiteResult, apply_site
 from reconciler.errors import DesiredStateError
 from reconciler.loader import YAML_SUFFIXES, load
 from reconciler.plan import SitePlan, build, check_safety
+from reconciler.savedplan import check_fresh
 
 
 def site_ids(desired_dir: Path, state_dir: Path | None = None) -> list[str]:
@@ -56,3 +61,51 @@ def _site_file(desired_dir: Path, site: str) -> Path | None:
         if path.exists():
             return path
     return None
+
+
+@contextlib.contextmanager
+def locked(
+    desired_dir: Path, sites: Sequence[str], state_dir: Path | None, timeout_s: float
+) -> Iterator[None]:
+    """Hold the apply lock of every named site, taken in sorted order so two applies cannot deadlock."""
+    with contextlib.ExitStack() as stack:
+        for site in sorted(set(sites)):
+            stack.enter_context(state.lock(state.state_path(desired_dir, site, state_dir), timeout_s))
+        yield
+
+
+async def apply_plans(
+    plans: Sequence[SitePlan],
+    api: Api,
+    *,
+    desired_dir: Path,
+    state_dir: Path | None,
+    now: datetime,
+    source: str,
+    progress: Progress | None = None,
+) -> list[SiteResult]:
+    """Apply each site's plan concurrently; the caller holds the sites' locks (see `locked`).
+
+    Each plan is first checked against the site's recorded state as it is now (`source` names the
+    saved plan in the refusal), so a plan computed before another apply ran is never sent.
+    """
+    loaded = {}
+    for plan in plans:
+        path = state.state_path(desired_dir, plan.site_id, state_dir)
+        loaded[plan.site_id] = recorded = state.load(path, plan.site_id)
+        check_fresh(plan, recorded, source)
+    return list(
+        await asyncio.gather(
+            *(
+                apply_site(
+                    plan,
+                    api,
+                    path=state.state_path(desired_dir, plan.site_id, state_dir),
+                    loaded=loaded[plan.site_id],
+                    now=now,
+                    progress=progress,
+                )
+                for plan in plans
+            )
+        )
+    )

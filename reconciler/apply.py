@@ -1,0 +1,213 @@
+"""Apply: send one site's planned calls to eDRV and record every outcome; where the plan meets the API.
+
+`apply_site` is called by `reconcile.apply_sites` with the site's lock held and its recorded state
+loaded. Order of events:
+
+1. Session caps are resolved: each station's active sessions are looked up once; a cap whose
+   connector has a session becomes a set (unless already sent for that session); one whose session
+   ended is retired without a call; one without a session is skipped and said so.
+2. One write records the intent of every set (status `pending`, with its id and payload) and retires
+   the records of expired profiles. From here on a crash loses nothing: the next plan sends every
+   pending record again, and a repeated set only replaces the profile by id.
+3. Changes go out in phases, every lowering change before any mixed one before any raising one; in a
+   phase, stations are served concurrently and each station's calls one after another, in plan
+   order. The client bounds the overall concurrency and rate.
+4. Each answer is folded into the state at once and written by a background writer that coalesces
+   the answers arriving during one write into the next, so writing never holds back sending; the
+   last write completes before `apply_site` returns. Records a set took the slot of are retired only
+   once that set went through.
+
+A call that fails is recorded with its error and the others go on; an error that would fail every
+call (eDRV refusing the key) stops the site's remaining calls, which stay pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from reconciler import state as store
+from reconciler.edrv import EdrvRequest
+from reconciler.errors import ReconcilerError
+from reconciler.outcome import record_change, record_note
+from reconciler.plan import Action, Change, Effect, Note, SitePlan, slot
+from reconciler.recorded import RecordedState, Status
+from reconciler.sessions import ActiveSession, resolve_caps
+
+
+class Api(Protocol):
+    """What apply needs of eDRV (implemented by `client.EdrvClient`)."""
+
+    async def send(self, request: EdrvRequest) -> str | None:
+        """Send one call; the eDRV action id when eDRV returns one. Raises ReconcilerError on failure."""
+        ...
+
+    async def active_sessions(self, station_id: str) -> Sequence[ActiveSession]:
+        """The charging sessions running on a station now."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One call and how eDRV answered it."""
+
+    change: Change
+    ok: bool
+    action_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class SiteResult:
+    """What one site's apply did."""
+
+    site_id: str
+    sent: list[Sent] = field(default_factory=list)
+    skipped: list[Note] = field(default_factory=list)  # session caps without a session
+    unsent: list[Change] = field(default_factory=list)  # not sent after an error that stops the site
+    state: RecordedState | None = None
+
+    @property
+    def accepted(self) -> int:
+        return sum(s.ok for s in self.sent)
+
+    @property
+    def failed(self) -> int:
+        return sum(not s.ok for s in self.sent)
+
+
+Progress = Callable[[Sent], None]
+
+
+class _Writer:
+    """Holds a site's state in memory and writes it after changes, one write at a time, coalescing."""
+
+    def __init__(self, path: Path, state: RecordedState, loaded: RecordedState | None) -> None:
+        self.path = path
+        self.state = state
+        self._expected = loaded
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self, state: RecordedState) -> None:
+        self.state = state
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def flush(self) -> RecordedState:
+        """Wait until everything updated so far is on disk; the state as last written."""
+        while self._task is not None and not self._task.done():
+            await self._task
+        if self._task is not None:
+            self._task.result()  # re-raise a failed write
+        if self._dirty:
+            await self._drain()
+        return self.state
+
+    async def _drain(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            snapshot = self.state
+            written = await asyncio.to_thread(store.save, self.path, snapshot, self._expected)
+            self._expected = written
+            # Later updates were derived from the pre-write serial; carry the new one forward.
+            self.state = self.state.model_copy(update={"serial": written.serial})
+
+
+async def apply_site(
+    plan: SitePlan,
+    api: Api,
+    *,
+    path: Path,
+    loaded: RecordedState | None,
+    now: datetime,
+    progress: Progress | None = None,
+) -> SiteResult:
+    """Send `plan` (already checked fresh against `loaded`, the lock held) and record every outcome."""
+    state = loaded or RecordedState.new(plan.site_id)
+    sessions = await _sessions(api, plan)
+    caps, cap_notes = resolve_caps(plan, state, sessions, now)
+    if not (plan.has_changes or caps or any(n.retire is not None for n in cap_notes)):
+        # Nothing to send or retire: the state file is left as it is (no new serial).
+        return SiteResult(plan.site_id, skipped=[n for n in cap_notes if n.retire is None], state=loaded)
+    changes = sorted((*caps, *plan.changes), key=lambda c: c.effect)  # stable: plan order within a phase
+    for change in changes:
+        if change.action is Action.SET:
+            state = record_change(state, change, Status.PENDING, now)
+    for note in (*plan.notes, *cap_notes):
+        if note.retire is not None and note.retire is not Status.REPLACED:
+            state = record_note(state, note, now)
+    run = _Run(api, _Writer(path, state, loaded), now, SiteResult(plan.site_id), progress)
+    run.result.skipped.extend(n for n in cap_notes if n.retire is None)
+    run.writer.update(state)
+    await run.writer.flush()
+    for effect in Effect:
+        phase = [c for c in changes if c.effect is effect]
+        stations = sorted({c.station_id for c in phase})
+        await asyncio.gather(*(run.station([c for c in phase if c.station_id == s]) for s in stations))
+    run.retire_replaced(plan)
+    run.result.state = await run.writer.flush()
+    return run.result
+
+
+async def _sessions(api: Api, plan: SitePlan) -> dict[str, Sequence[ActiveSession]]:
+    stations = sorted({n.station_id for n in plan.notes if n.cap is not None})
+    found = await asyncio.gather(*(api.active_sessions(s) for s in stations))
+    return dict(zip(stations, found, strict=True))
+
+
+@dataclass
+class _Run:
+    """One site's sending: the API, the state writer, and what happened so far."""
+
+    api: Api
+    writer: _Writer
+    now: datetime
+    result: SiteResult
+    progress: Progress | None
+    stopped: bool = False
+
+    async def station(self, changes: list[Change]) -> None:
+        """Send one station's calls of a phase one after another, recording each answer."""
+        for change in changes:
+            if self.stopped:
+                self.result.unsent.append(change)
+                continue
+            try:
+                action_id = await self.api.send(change.request)
+            except ReconcilerError as err:
+                sent = Sent(change, ok=False, error=str(err))
+                self.stopped |= bool(getattr(err, "stops_apply", False))
+                state = record_change(self.writer.state, change, Status.FAILED, self.now, error=sent.error)
+            else:
+                sent = Sent(change, ok=True, action_id=action_id)
+                status = Status.REQUESTED if change.action is Action.SET else Status.CLEARED
+                state = record_change(self.writer.state, change, status, self.now, action_id=action_id)
+            self.writer.update(state)
+            self.result.sent.append(sent)
+            if self.progress is not None:
+                self.progress(sent)
+
+    def retire_replaced(self, plan: SitePlan) -> None:
+        """Retire the records whose slot a set of this run took, now that the set went through."""
+        taken = {
+            (s.change.station_id, slot(s.change.connector_id, s.change.after))
+            for s in self.result.sent
+            if s.ok and s.change.after is not None
+        }
+        state = self.writer.state
+        for note in plan.notes:
+            record = state.record(note.station_id, note.name)
+            if (
+                note.retire is Status.REPLACED
+                and record is not None
+                and (note.station_id, slot(record.connector_id, record.payload)) in taken
+            ):
+                state = record_note(state, note, self.now)
+        if state is not self.writer.state:
+            self.writer.update(state)

@@ -1,0 +1,88 @@
+"""Session caps at apply time: which TxProfiles to send, given the sessions running now. Pure.
+
+A plan cannot know sessions (it runs offline), so it lists each session cap as a note carrying the
+cap's body as written. Apply looks up the active sessions of those stations and calls
+`resolve_caps`, which turns each note into one of:
+
+- a set, computed as eDRV prescribes (`payload.cap_for_session`), when a session runs on the cap's
+  connector and the cap was not already sent for that very session;
+- nothing, when it was (the charger keeps a TxProfile for the whole transaction);
+- a retirement without a call, when the session it was sent for has ended: chargers delete
+  TxProfiles when the transaction stops;
+- a skip, said so, when no session runs on the connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler import edrv
+from reconciler.payload import cap_for_session
+from reconciler.plan import Action, Change, Effect, Note, SitePlan
+from reconciler.recorded import RecordedState, Status
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSession:
+    """A charging session running on one connector of a station."""
+
+    session_id: str
+    connector_id: int
+    started_at: str  # RFC 3339, as eDRV reports it
+
+
+def resolve_caps(
+    plan: SitePlan,
+    recorded: RecordedState,
+    sessions: Mapping[str, Sequence[ActiveSession]],
+    now: datetime,
+) -> tuple[list[Change], list[Note]]:
+    """The sets to send for the plan's session caps, and notes for the caps that get no call."""
+    changes: list[Change] = []
+    notes: list[Note] = []
+    for note in plan.notes:
+        if note.cap is None or note.connector_id is None or note.profile_id is None:
+            continue
+        running = [s for s in sessions.get(note.station_id, ()) if s.connector_id == note.connector_id]
+        record = recorded.record(note.station_id, note.name)
+        live = record is not None and not record.is_retired
+        if not running:
+            if live and record is not None and record.session_id is not None:
+                reason = f"session {record.session_id} has ended; the charger dropped its cap"
+                notes.append(_note(note, reason, Status.EXPIRED))
+            else:
+                notes.append(_note(note, f"no session on connector {note.connector_id}; nothing sent"))
+            continue
+        session = running[0]
+        if (
+            live
+            and record is not None
+            and record.session_id == session.session_id
+            and record.status in (Status.REQUESTED, Status.ACCEPTED)
+        ):
+            notes.append(_note(note, f"already sent for session {session.session_id}"))
+            continue
+        body = cap_for_session(note.cap, session.started_at, now)
+        changes.append(
+            Change(
+                plan.site_id,
+                note.station_id,
+                note.name,
+                Action.SET,
+                note.connector_id,
+                note.profile_id,
+                f"session cap for session {session.session_id} (started {session.started_at})",
+                Effect.LOWERS,  # a cap only ever limits the session it is sent for
+                edrv.set_charging_profile(note.station_id, note.connector_id, body),
+                before=None,
+                after=body,
+                session_id=session.session_id,
+            )
+        )
+    return changes, notes
+
+
+def _note(note: Note, reason: str, retire: Status | None = None) -> Note:
+    return Note(note.site_id, note.station_id, note.name, note.profile_id, reason, retire)
