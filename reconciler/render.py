@@ -17,7 +17,7 @@ from reconciler.payload import Json
 from reconciler.plan import Action, Change, Effect, SitePlan
 
 JSON_FORMAT_VERSION = 1
-_EFFECT_WORDS = {
+EFFECT_WORDS = {
     Effect.LOWERS: "lowers a limit",
     Effect.MIXED: "lowers and raises",
     Effect.RAISES: "raises a limit",
@@ -94,7 +94,7 @@ def _change_lines(order: int, change: Change, paint: Any) -> Iterator[str]:
     verb = paint(f"{change.action.value:<5}", change.action.value)
     yield (
         f"{order:>4}. {verb} {change.station_id}/{change.name}  id {change.profile_id}  connector "
-        f"{change.connector_id}  ({change.reason}; {_EFFECT_WORDS[change.effect]})"
+        f"{change.connector_id}  ({change.reason}; {EFFECT_WORDS[change.effect]})"
     )
     if change.action is Action.SET and change.before is not None and change.after is not None:
         for line in field_differences(change.before, change.after):
