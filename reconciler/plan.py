@@ -18,7 +18,7 @@ moments and raise others, then those that only raise one (clears raise: a limit 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
@@ -27,7 +27,7 @@ from typing import Any
 from reconciler import edrv, ids
 from reconciler.edrv import EdrvRequest
 from reconciler.errors import ReconcilerError, UnsafePlanError
-from reconciler.model import Safety, format_timestamp, profile_end
+from reconciler.model import Purpose, Safety, format_timestamp, profile_end
 from reconciler.payload import Json, charging_profile
 from reconciler.recorded import RETIRED, ProfileRecord, RecordedState, Status, payload_hash
 from reconciler.template import PlacedProfile
@@ -200,57 +200,80 @@ def _plan_station(
     ids_for: Mapping[str, int],
     now: datetime,
 ) -> tuple[list[Change], list[Note]]:
-    changes: list[Change] = []
-    notes: list[Note] = []
-    wanted: set[str] = set()
+    station = _Station(site_id, station_id, records, ids_for, now)
     for item in placed:
-        profile = item.profile
-        profile_id = ids_for[item.name]
-        record = records.get(item.name)
+        station.desire(item)
+    station.settle_leftovers()
+    return station.changes, station.notes
+
+
+@dataclass
+class _Station:
+    """The plan of one station in the making: desired profiles first, then the records left over."""
+
+    site_id: str
+    station_id: str
+    records: Mapping[str, ProfileRecord]
+    ids_for: Mapping[str, int]
+    now: datetime
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    wanted: set[str] = field(default_factory=set)  # records a desired profile accounts for
+    # Records the charger still holds although their name stays desired, and why they are cleared.
+    clear_reasons: dict[str, str] = field(default_factory=dict)
+
+    def note(self, name: str, profile_id: int | None, reason: str, retire: Status | None = None) -> None:
+        self.notes.append(Note(self.site_id, self.station_id, name, profile_id, reason, retire))
+
+    def desire(self, item: PlacedProfile) -> None:
+        """Plan one desired profile: nothing, a note, or one set."""
+        profile, name = item.profile, item.name
+        profile_id = self.ids_for[name]
+        record = self.records.get(name)
         expiry = profile.expires_at()
-        if expiry is not None and expiry <= now:
-            notes.append(
-                Note(
-                    site_id,
-                    station_id,
-                    item.name,
-                    profile_id,
-                    f"expired at {format_timestamp(expiry)}; not sent",
-                    Status.EXPIRED if record is not None else None,
-                )
-            )
-            continue
+        if expiry is not None and expiry <= self.now:
+            # The recorded copy has left the charger only if it ended by itself too; one sent
+            # without that end stays installed and must be cleared.
+            recorded_end = payload_expiry(record.payload) if record is not None else None
+            gone = record is not None and recorded_end is not None and recorded_end <= self.now
+            if gone:
+                self.wanted.add(name)
+            elif record is not None:
+                self.clear_reasons[name] = "its desired version has expired"
+            reason = f"expired at {format_timestamp(expiry)}; not sent"
+            self.note(name, profile_id, reason, Status.EXPIRED if gone else None)
+            return
         if profile.is_session_cap:
-            wanted.add(item.name)
-            notes.append(
-                Note(
-                    site_id,
-                    station_id,
-                    item.name,
-                    profile_id,
-                    "session cap: applies while a session is active on its connector",
-                    cap=charging_profile(profile, profile_id),
-                    connector_id=profile.connector_id,
-                )
+            # A record of this name sent as a standing profile, before it became a cap, stays on the
+            # charger until cleared; a cap's own record is apply's to manage.
+            if record is None or record.purpose is Purpose.TX:
+                self.wanted.add(name)
+            else:
+                self.clear_reasons[name] = "now a session cap: sent only while a session runs"
+            cap = charging_profile(profile, profile_id)
+            reason = "session cap: applies while a session is active on its connector"
+            self.notes.append(
+                Note(self.site_id, self.station_id, name, profile_id, reason, None, cap, profile.connector_id)
             )
-            continue
+            return
         body = charging_profile(profile, profile_id)
+        before: Json | None = None
+        reason, effect = "new", Effect.LOWERS  # until a profile it replaces in its slot says otherwise
         if record is not None and record.charging_profile_id == profile_id:
-            wanted.add(item.name)
+            self.wanted.add(name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
             if same and record.status not in _RETRY:
-                continue
+                return
             reason = f"retry: the last attempt was {record.status}" if same else "changed"
             before = record.payload
-        else:
-            reason, before = "new", None
-        request = edrv.set_charging_profile(station_id, profile.connector_id, body)
-        effect = Effect.LOWERS if before is None else compare(before, body)
-        changes.append(
+            # A move leaves one connector without this limit and gives it to another.
+            effect = Effect.MIXED if record.connector_id != profile.connector_id else compare(before, body)
+        request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
+        self.changes.append(
             Change(
-                site_id,
-                station_id,
-                item.name,
+                self.site_id,
+                self.station_id,
+                name,
                 Action.SET,
                 profile.connector_id,
                 profile_id,
@@ -261,52 +284,47 @@ def _plan_station(
                 body,
             )
         )
-    taken_slots = {slot(c.connector_id, c.after) for c in changes if c.after is not None}
-    for name in sorted(records):
-        if name in wanted:
-            continue
-        record = records[name]
-        expiry = payload_expiry(record.payload)
-        if expiry is not None and expiry <= now:
-            notes.append(
-                Note(
-                    site_id,
-                    station_id,
-                    name,
-                    record.charging_profile_id,
-                    f"expired at {format_timestamp(expiry)}; the charger has dropped it",
-                    Status.EXPIRED,
+
+    def settle_leftovers(self) -> None:
+        """Plan the records no desired profile accounts for: retire (expired, replaced) or clear."""
+        taken = {slot(c.connector_id, c.after): i for i, c in enumerate(self.changes) if c.after is not None}
+        for name in sorted(self.records):
+            if name in self.wanted:
+                continue
+            record = self.records[name]
+            expiry = payload_expiry(record.payload)
+            index = taken.get(slot(record.connector_id, record.payload))
+            if expiry is not None and expiry <= self.now:
+                reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
+                self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
+            elif index is not None:
+                # The set taking the slot changes this profile's limits: rate it against them.
+                taker = self.changes[index]
+                if taker.before is None and taker.after is not None:
+                    self.changes[index] = replace(taker, effect=compare(record.payload, taker.after))
+                reason = "replaced by the charger: a set in this plan takes its slot"
+                self.note(name, record.charging_profile_id, reason, Status.REPLACED)
+            else:
+                reason = self.clear_reasons.get(name) or (
+                    "removed" if name not in self.ids_for else "its chargingProfileId changed"
                 )
-            )
-        elif slot(record.connector_id, record.payload) in taken_slots:
-            notes.append(
-                Note(
-                    site_id,
-                    station_id,
-                    name,
-                    record.charging_profile_id,
-                    "replaced by the charger: a set in this plan takes its slot",
-                    Status.REPLACED,
+                request = edrv.clear_charging_profile(
+                    self.station_id, record.connector_id, record.charging_profile_id
                 )
-            )
-        else:
-            request = edrv.clear_charging_profile(station_id, record.connector_id, record.charging_profile_id)
-            reason = "removed" if name not in ids_for else "its chargingProfileId changed"
-            changes.append(
-                Change(
-                    site_id,
-                    station_id,
-                    name,
-                    Action.CLEAR,
-                    record.connector_id,
-                    record.charging_profile_id,
-                    reason,
-                    Effect.RAISES,
-                    request,
-                    record.payload,
+                self.changes.append(
+                    Change(
+                        self.site_id,
+                        self.station_id,
+                        name,
+                        Action.CLEAR,
+                        record.connector_id,
+                        record.charging_profile_id,
+                        reason,
+                        Effect.RAISES,
+                        request,
+                        record.payload,
+                    )
                 )
-            )
-    return changes, notes
 
 
 def slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
@@ -333,7 +351,15 @@ def compare(before: Json, after: Json) -> Effect:
     or with a different anchor (kind, start, recurrence) count as MIXED.
     """
     old, new = before["chargingSchedule"], after["chargingSchedule"]
-    anchor_keys = ("chargingProfileKind", "recurrencyKind", "validFrom", "validTo")
+    # A new stack level or purpose changes which profile wins, which its own periods cannot tell.
+    anchor_keys = (
+        "chargingProfileKind",
+        "recurrencyKind",
+        "validFrom",
+        "validTo",
+        "stackLevel",
+        "chargingProfilePurpose",
+    )
     if (
         old["chargingRateUnit"] != new["chargingRateUnit"]
         or old.get("startSchedule") != new.get("startSchedule")
@@ -369,16 +395,21 @@ def _limit_at(periods: list[Json], offset: int) -> Decimal:
 def check_safety(plan: SitePlan, force: bool) -> None:
     """Refuse a plan that clears every profile of a site, or changes too large a share of it.
 
-    The share counts updates and clears against the recorded profiles, only for sites holding at
-    least `min_recorded_profiles`; `--force` overrides both rails for one run.
+    The share counts what the plan does to installed profiles (updates, clears, and profiles a new
+    one replaces in their slot; not retries of an unchanged payload) against the recorded profiles,
+    only for sites holding at least `min_recorded_profiles`. Clearing every profile is judged on
+    what the chargers still hold, so records that expired by themselves do not hide it. `--force`
+    overrides both rails for one run.
     """
     if force or plan.recorded_count == 0:
         return
-    touched = sum(c.is_update or c.action is Action.CLEAR for c in plan.changes)
-    if plan.desired_count == 0 and plan.clears == plan.recorded_count:
+    touched = sum(
+        (c.is_update and c.before != c.after) or c.action is Action.CLEAR for c in plan.changes
+    ) + sum(n.retire is Status.REPLACED for n in plan.notes)
+    if plan.desired_count == 0 and plan.clears > 0:
         raise UnsafePlanError(
-            f"site {plan.site_id}: the plan clears all {plan.recorded_count} recorded profiles (its desired "
-            f"file is empty or gone); check that this is intended and rerun with --force"
+            f"site {plan.site_id}: the plan clears all {plan.clears} recorded profiles still installed (its "
+            f"desired file is empty or gone); check that this is intended and rerun with --force"
         )
     limit = plan.safety.max_change_percent
     if plan.recorded_count >= plan.safety.min_recorded_profiles:

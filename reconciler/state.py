@@ -53,9 +53,26 @@ def _object(pairs: list[tuple[str, Any]]) -> _Pairs:
     return result
 
 
+def _parse(text: str) -> tuple[Any, bool]:
+    """The JSON value of `text`, and whether some object in it repeats a key."""
+    repeats = False
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # Counting keys in every object cost more than the parse itself; a repeat shows as fewer keys
+        # than pairs, and only then are the repeated keys named.
+        nonlocal repeats
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        repeats = True
+        return _object(pairs)
+
+    return json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_refuse_constant), repeats
+
+
 def _first_duplicate(value: Any, where: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
-    if isinstance(value, _Pairs):
-        if value.duplicates:
+    if isinstance(value, dict):
+        if isinstance(value, _Pairs) and value.duplicates:
             return where, value.duplicates[0]
         children = ((str(key), child) for key, child in value.items())
     elif isinstance(value, list):
@@ -95,14 +112,15 @@ def load(path: Path, site: str) -> RecordedState | None:
             f"{path}: cannot read the state file ({exc}); check it and its permissions"
         ) from exc
     try:
-        data = json.loads(text, object_pairs_hook=_object, parse_constant=_refuse_constant)
+        data, repeats = _parse(text)
     except json.JSONDecodeError as exc:
         raise StateFileError(
             f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_RESTORE}"
         ) from exc
     except ValueError as exc:
         raise StateFileError(f"{path}: not valid JSON ({exc}); {_RESTORE}") from exc
-    duplicate = _first_duplicate(data)
+    # The walk is only needed to say where the first repeat is, in document order.
+    duplicate = _first_duplicate(data) if repeats else None
     if duplicate:
         where, key = duplicate
         inside = ".".join(where) or "the top level"
