@@ -30,23 +30,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from reconciler import edrv
 from reconciler import state as store
-from reconciler.edrv import EdrvRequest
-from reconciler.errors import ReconcilerError
+from reconciler.edrv import EdrvRequest, EdrvResponse, Session
+from reconciler.errors import EdrvAuthError, ReconcilerError
 from reconciler.outcome import record_change, record_note
 from reconciler.plan import Action, Change, Effect, Note, SitePlan, slot
 from reconciler.recorded import RecordedState, Status
-from reconciler.sessions import ActiveSession, resolve_caps
+from reconciler.sessions import resolve_caps
 
 
 class Api(Protocol):
     """What apply needs of eDRV (implemented by `client.EdrvClient`)."""
 
-    async def send(self, request: EdrvRequest) -> str | None:
-        """Send one call; the eDRV action id when eDRV returns one. Raises ReconcilerError on failure."""
+    async def send(self, request: EdrvRequest) -> EdrvResponse:
+        """Send one call and return eDRV's answer. Raises ReconcilerError when it failed."""
         ...
 
-    async def active_sessions(self, station_id: str) -> Sequence[ActiveSession]:
+    async def active_sessions(self, station_id: str) -> Sequence[Session]:
         """The charging sessions running on a station now."""
         ...
 
@@ -130,8 +131,8 @@ async def apply_site(
 ) -> SiteResult:
     """Send `plan` (already checked fresh against `loaded`, the lock held) and record every outcome."""
     state = loaded or RecordedState.new(plan.site_id)
-    sessions = await _sessions(api, plan)
-    caps, cap_notes = resolve_caps(plan, state, sessions, now)
+    sessions, lookup_errors = await _sessions(api, plan)
+    caps, cap_notes = resolve_caps(plan, state, sessions, now, lookup_errors)
     if not (plan.has_changes or caps or any(n.retire is not None for n in cap_notes)):
         # Nothing to send or retire: the state file is left as it is (no new serial).
         return SiteResult(plan.site_id, skipped=[n for n in cap_notes if n.retire is None], state=loaded)
@@ -155,10 +156,26 @@ async def apply_site(
     return run.result
 
 
-async def _sessions(api: Api, plan: SitePlan) -> dict[str, Sequence[ActiveSession]]:
+async def _sessions(api: Api, plan: SitePlan) -> tuple[dict[str, Sequence[Session]], dict[str, str]]:
+    """The running sessions of each station with a session cap, and the error of each failed lookup.
+
+    A failed lookup skips that station's caps only; a refused key fails the whole apply before any
+    call is sent, since every call after it would be refused too.
+    """
     stations = sorted({n.station_id for n in plan.notes if n.cap is not None})
-    found = await asyncio.gather(*(api.active_sessions(s) for s in stations))
-    return dict(zip(stations, found, strict=True))
+    found = await asyncio.gather(*(api.active_sessions(s) for s in stations), return_exceptions=True)
+    sessions: dict[str, Sequence[Session]] = {}
+    errors: dict[str, str] = {}
+    for station_id, outcome in zip(stations, found, strict=True):
+        if isinstance(outcome, EdrvAuthError):
+            raise outcome
+        if isinstance(outcome, ReconcilerError):
+            errors[station_id] = str(outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            sessions[station_id] = outcome
+    return sessions, errors
 
 
 @dataclass
@@ -179,10 +196,10 @@ class _Run:
                 self.result.unsent.append(change)
                 continue
             try:
-                action_id = await self.api.send(change.request)
+                action_id = edrv.action_id(await self.api.send(change.request))
             except ReconcilerError as err:
                 sent = Sent(change, ok=False, error=str(err))
-                self.stopped |= bool(getattr(err, "stops_apply", False))
+                self.stopped |= isinstance(err, EdrvAuthError)  # every later call would be refused too
                 state = record_change(self.writer.state, change, Status.FAILED, self.now, error=sent.error)
             else:
                 sent = Sent(change, ok=True, action_id=action_id)
@@ -211,3 +228,29 @@ class _Run:
                 state = record_note(state, note, self.now)
         if state is not self.writer.state:
             self.writer.update(state)
+
+
+def summary(results: Sequence[SiteResult]) -> str:
+    """What an apply did, for people: every failure and skip on its own line, then the totals."""
+    lines = []
+    for result in results:
+        for sent in result.sent:
+            if not sent.ok:
+                change = sent.change
+                lines.append(
+                    f"failed   {result.site_id}/{change.station_id}/{change.name} {change.action} "
+                    f"id {change.profile_id}: {sent.error}"
+                )
+        for note in result.skipped:
+            lines.append(f"skipped  {result.site_id}/{note.station_id}/{note.name}: {note.reason}")
+        for change in result.unsent:
+            where = f"{result.site_id}/{change.station_id}/{change.name}"
+            lines.append(f"not sent {where}: stopped after eDRV refused the key")
+    calls = sum(len(r.sent) for r in results)
+    accepted = sum(r.accepted for r in results)
+    failed = sum(r.failed for r in results)
+    skipped = sum(len(r.skipped) for r in results)
+    unsent = sum(len(r.unsent) for r in results)
+    totals = f"Apply: {calls} sent, {accepted} accepted by eDRV, {failed} failed, {skipped} skipped"
+    lines.append(totals + (f", {unsent} not sent" if unsent else "") + f" across {len(results)} site(s).")
+    return "\n".join(lines) + "\n"

@@ -107,6 +107,11 @@ class SitePlan:
         return sum(c.action is Action.CLEAR for c in self.changes)
 
     @property
+    def has_session_caps(self) -> bool:
+        """Whether apply must look up sessions, even when nothing else is to be sent."""
+        return any(n.cap is not None for n in self.notes)
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.changes) or any(n.retire is not None for n in self.notes)
 

@@ -13,8 +13,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import httpx
+
 from reconciler import state
 from reconciler.apply import Api, Progress, SiteResult, apply_site
+from reconciler.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError
 from reconciler.loader import YAML_SUFFIXES, load
 from reconciler.plan import SitePlan, build, check_safety
@@ -109,3 +112,31 @@ async def apply_plans(
             )
         )
     )
+
+
+def apply_with_client(
+    plans: Sequence[SitePlan],
+    settings: EdrvSettings,
+    *,
+    desired_dir: Path,
+    state_dir: Path | None,
+    now: datetime,
+    source: str,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[SiteResult]:
+    """Apply `plans` through one eDRV client made from `settings` (the caller holds the locks)."""
+
+    async def run() -> list[SiteResult]:
+        async with EdrvClient(settings, transport=transport) as client:
+            return await apply_plans(
+                plans,
+                client,
+                desired_dir=desired_dir,
+                state_dir=state_dir,
+                now=now,
+                source=source,
+                progress=progress,
+            )
+
+    return asyncio.run(run())

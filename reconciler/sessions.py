@@ -9,43 +9,45 @@ cap's body as written. Apply looks up the active sessions of those stations and 
 - nothing, when it was (the charger keeps a TxProfile for the whole transaction);
 - a retirement without a call, when the session it was sent for has ended: chargers delete
   TxProfiles when the transaction stops;
-- a skip, said so, when no session runs on the connector.
+- a skip, said so, when no session runs on the connector, or the sessions could not be listed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler import edrv
+from reconciler.edrv import Session
+from reconciler.model import format_timestamp
 from reconciler.payload import cap_for_session
 from reconciler.plan import Action, Change, Effect, Note, SitePlan
 from reconciler.recorded import RecordedState, Status
 
 
-@dataclass(frozen=True, slots=True)
-class ActiveSession:
-    """A charging session running on one connector of a station."""
-
-    session_id: str
-    connector_id: int
-    started_at: str  # RFC 3339, as eDRV reports it
-
-
 def resolve_caps(
     plan: SitePlan,
     recorded: RecordedState,
-    sessions: Mapping[str, Sequence[ActiveSession]],
+    sessions: Mapping[str, Sequence[Session]],
     now: datetime,
+    lookup_errors: Mapping[str, str] | None = None,
 ) -> tuple[list[Change], list[Note]]:
-    """The sets to send for the plan's session caps, and notes for the caps that get no call."""
+    """The sets to send for the plan's session caps, and notes for the caps that get no call.
+
+    `sessions` holds the running sessions of every station whose listing succeeded; a station
+    missing from it (its error in `lookup_errors`) gets nothing sent and nothing retired.
+    """
+    lookup_errors = lookup_errors or {}
     changes: list[Change] = []
     notes: list[Note] = []
     for note in plan.notes:
         if note.cap is None or note.connector_id is None or note.profile_id is None:
             continue
-        running = [s for s in sessions.get(note.station_id, ()) if s.connector_id == note.connector_id]
+        if note.station_id not in sessions:
+            error = lookup_errors.get(note.station_id, "not looked up")
+            notes.append(_note(note, f"the station's sessions could not be listed ({error}); nothing sent"))
+            continue
+        running = [s for s in sessions[note.station_id] if s.connector_id == note.connector_id]
         record = recorded.record(note.station_id, note.name)
         live = record is not None and not record.is_retired
         if not running:
@@ -64,7 +66,8 @@ def resolve_caps(
         ):
             notes.append(_note(note, f"already sent for session {session.session_id}"))
             continue
-        body = cap_for_session(note.cap, session.started_at, now)
+        started = format_timestamp(session.started_at)
+        body = cap_for_session(note.cap, started, now)
         changes.append(
             Change(
                 plan.site_id,
@@ -73,7 +76,7 @@ def resolve_caps(
                 Action.SET,
                 note.connector_id,
                 note.profile_id,
-                f"session cap for session {session.session_id} (started {session.started_at})",
+                f"session cap for session {session.session_id} (started {started})",
                 Effect.LOWERS,  # a cap only ever limits the session it is sent for
                 edrv.set_charging_profile(note.station_id, note.connector_id, body),
                 before=None,

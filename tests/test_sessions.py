@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from reconciler.edrv import Session
+from reconciler.model import parse_timestamp
 from reconciler.outcome import record_change
 from reconciler.plan import Action, SitePlan, build
 from reconciler.recorded import RecordedState, Status
-from reconciler.sessions import ActiveSession, resolve_caps
+from reconciler.sessions import resolve_caps
 
 from .conftest import NOW
 from .test_plan import STATION, _site
@@ -25,7 +27,7 @@ def test_a_running_session_gets_the_cap_computed_from_its_start(tmp_path: Path) 
     """With a session on the cap's connector, one set: start = session start, duration = elapsed + desired."""
     plan = _plan(tmp_path)
     changes, notes = resolve_caps(
-        plan, RecordedState.new("depot"), {STATION: [ActiveSession("s1", 2, STARTED)]}, NOW
+        plan, RecordedState.new("depot"), {STATION: [_session("s1", 2, STARTED)]}, NOW
     )
     assert notes == []
     (change,) = changes
@@ -39,7 +41,7 @@ def test_a_session_on_another_connector_does_not_count(tmp_path: Path) -> None:
     """Without a session on the cap's own connector nothing is sent, and the note says so."""
     plan = _plan(tmp_path)
     changes, notes = resolve_caps(
-        plan, RecordedState.new("depot"), {STATION: [ActiveSession("s1", 1, STARTED)]}, NOW
+        plan, RecordedState.new("depot"), {STATION: [_session("s1", 1, STARTED)]}, NOW
     )
     assert changes == []
     assert [(n.name, n.reason, n.retire) for n in notes] == [
@@ -50,7 +52,7 @@ def test_a_session_on_another_connector_does_not_count(tmp_path: Path) -> None:
 def test_a_cap_already_sent_for_the_running_session_is_not_sent_again(tmp_path: Path) -> None:
     """A cap recorded as requested for this very session needs no second call."""
     plan = _plan(tmp_path)
-    sessions = {STATION: [ActiveSession("s1", 2, STARTED)]}
+    sessions = {STATION: [_session("s1", 2, STARTED)]}
     (change,), _ = resolve_caps(plan, RecordedState.new("depot"), sessions, NOW)
     recorded = record_change(RecordedState.new("depot"), change, Status.REQUESTED, NOW)
     later = NOW + timedelta(minutes=5)
@@ -63,7 +65,7 @@ def test_a_cap_whose_session_ended_is_retired_without_a_call(tmp_path: Path) -> 
     """When the session the cap was sent for is over, the record retires as expired and nothing is sent."""
     plan = _plan(tmp_path)
     (change,), _ = resolve_caps(
-        plan, RecordedState.new("depot"), {STATION: [ActiveSession("s1", 2, STARTED)]}, NOW
+        plan, RecordedState.new("depot"), {STATION: [_session("s1", 2, STARTED)]}, NOW
     )
     recorded = record_change(RecordedState.new("depot"), change, Status.ACCEPTED, NOW)
     changes, notes = resolve_caps(_plan(tmp_path, recorded), recorded, {STATION: []}, NOW)
@@ -76,12 +78,14 @@ def test_a_cap_whose_session_ended_is_retired_without_a_call(tmp_path: Path) -> 
 def test_a_new_session_gets_the_cap_again_under_the_same_id(tmp_path: Path) -> None:
     """A cap recorded for an earlier session is sent again for the new one, keeping its id."""
     plan = _plan(tmp_path)
-    (first,), _ = resolve_caps(
-        plan, RecordedState.new("depot"), {STATION: [ActiveSession("s1", 2, STARTED)]}, NOW
-    )
+    (first,), _ = resolve_caps(plan, RecordedState.new("depot"), {STATION: [_session("s1", 2, STARTED)]}, NOW)
     recorded = record_change(RecordedState.new("depot"), first, Status.ACCEPTED, NOW)
-    sessions = {STATION: [ActiveSession("s2", 2, "2026-11-23T11:59:00Z")]}
+    sessions = {STATION: [_session("s2", 2, "2026-11-23T11:59:00Z")]}
     (second,), notes = resolve_caps(_plan(tmp_path, recorded), recorded, sessions, NOW)
     assert notes == []
     assert (second.session_id, second.profile_id) == ("s2", first.profile_id)
     assert second.request.body["csChargingProfiles"]["chargingSchedule"]["duration"] == 60 + 1200
+
+
+def _session(session_id: str, connector_id: int, started: str) -> Session:
+    return Session(session_id, STATION, connector_id, parse_timestamp(started), "active")
