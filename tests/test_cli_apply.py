@@ -1,0 +1,85 @@
+"""`reconciler apply` at the command line: refusals that happen before anything is sent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
+
+from .conftest import DESIRED
+
+NOW = "2026-11-23T12:00:00Z"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+@pytest.fixture
+def desired(tmp_path: Path) -> Path:
+    target = tmp_path / "desired"
+    shutil.copytree(DESIRED, target, ignore=shutil.ignore_patterns(".state"))
+    return target
+
+
+def test_apply_without_a_terminal_needs_auto_approve(
+    desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no terminal to ask on, apply shows the plan, refuses without --auto-approve, records nothing."""
+    monkeypatch.setenv("EDRV_API_KEY", "k")
+    monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
+    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--now", NOW)
+    assert code == EXIT_ERROR
+    assert "to set" in out, "the plan is shown before the refusal"
+    assert "--auto-approve" in err
+    assert list(desired.glob(".state/*.json")) == []
+
+
+def test_apply_without_a_key_fails_before_planning(
+    desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No EDRV_API_KEY and no --key-file is one clear error, before any plan is shown."""
+    monkeypatch.delenv("EDRV_API_KEY", raising=False)
+    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--auto-approve", "--now", NOW)
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert "EDRV_API_KEY" in err
+
+
+def test_apply_takes_sites_or_a_saved_plan_not_both(
+    desired: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Naming sites and --plan together is a usage error (64)."""
+    saved = tmp_path / "plan.json"
+    saved.write_text("{}")
+    code, _, err = _run(capsys, "apply", "harbour-depot", "--plan", str(saved), "--desired", str(desired))
+    assert code == EXIT_USAGE
+    assert "not both" in err
+
+
+def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
+    desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A plan saved before the state it was made from changed is refused, naming the site."""
+    saved = tmp_path / "plan.json"
+    assert _run(capsys, "plan", "--desired", str(desired), "--out", str(saved), "--now", NOW)[0] == 0
+    state_dir = desired / ".state"
+    state_dir.mkdir()
+    (state_dir / "harbour-depot.json").write_text(
+        '{"lineage": "'
+        + "a" * 32
+        + '", "serial": 1, "site": "harbour-depot", "stations": {}, "version": 1}\n'
+    )
+    monkeypatch.setenv("EDRV_API_KEY", "k")
+    monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
+    code, _, err = _run(
+        capsys, "apply", "--plan", str(saved), "--desired", str(desired), "--auto-approve", "--now", NOW
+    )
+    assert code == EXIT_ERROR
+    assert "stale: site harbour-depot had no recorded state when planned" in err
