@@ -5,7 +5,17 @@ The tree, drawn once so callers know what to catch::
     ReconcilerError                 expected failure: the CLI prints one line and exits 1
     ├── DesiredStateError           desired YAML is wrong; carries every Problem found
     ├── StateFileError              a recorded-state file is unreadable or inconsistent
-    └── UnsafePlanError             a plan crosses a safety rail; --force overrides
+    ├── UnsafePlanError             a plan crosses a safety rail; --force overrides
+    └── EdrvError                   talking to eDRV failed; names the call, never the API key
+        ├── EdrvSettingsError       no API key, an unreadable key file, or a malformed API URL
+        ├── EdrvAuthError           401/403: the key is wrong or lacks rights; not retried
+        ├── EdrvNotFoundError       404: no such station (or path); not retried
+        ├── EdrvRejectedError       400/409/422, or `ok: false`: eDRV refused the call; not retried
+        ├── EdrvRateLimitedError    429 after every retry, or a Retry-After too long to wait for
+        ├── EdrvServerError         5xx after every retry
+        ├── EdrvTimeoutError        no answer in time, after every retry
+        ├── EdrvTransportError      the connection failed (refused, reset, TLS)
+        └── EdrvResponseError       an answer the reconciler cannot read (no envelope, odd status)
 
 Anything else is a bug and keeps its traceback.
 """
@@ -94,3 +104,72 @@ class StateFileError(ReconcilerError):
 
 class UnsafePlanError(ReconcilerError):
     """A plan that crosses a safety rail (too many clears or changes on one site)."""
+
+
+class EdrvError(ReconcilerError):
+    """A call to eDRV that did not succeed.
+
+    `station_id` is the station the call was for (None for listings and settings), `status_code` the
+    last HTTP status (None when no answer came), `attempts` how many times the call was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        station_id: str | None = None,
+        status_code: int | None = None,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.station_id = station_id
+        self.status_code = status_code
+        self.attempts = attempts
+
+
+class EdrvSettingsError(EdrvError):
+    """The client cannot be set up: no API key, an unreadable key file, or a malformed API URL."""
+
+
+class EdrvAuthError(EdrvError):
+    """eDRV refused the API key (401) or its rights (403); every further call would fail alike."""
+
+
+class EdrvNotFoundError(EdrvError):
+    """eDRV knows no such station, or no such path (404)."""
+
+
+class EdrvRejectedError(EdrvError):
+    """eDRV refused the call as invalid (400, 409, 422, or `ok: false`); sending it again would not help."""
+
+
+class EdrvRateLimitedError(EdrvError):
+    """eDRV kept answering 429; `retry_after_s` is how long it last asked to wait, if it said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        station_id: str | None = None,
+        status_code: int | None = None,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message, station_id=station_id, status_code=status_code, attempts=attempts)
+        self.retry_after_s = retry_after_s
+
+
+class EdrvServerError(EdrvError):
+    """eDRV kept failing on its side (5xx)."""
+
+
+class EdrvTimeoutError(EdrvError):
+    """eDRV did not answer in time, on every attempt."""
+
+
+class EdrvTransportError(EdrvError):
+    """The connection to eDRV failed (refused, reset, TLS, DNS)."""
+
+
+class EdrvResponseError(EdrvError):
+    """An answer the reconciler cannot read: no `{ok, message, result}` envelope, or an unexpected status."""
