@@ -63,6 +63,7 @@ class Change:
     before: Json | None = None
     after: Json | None = None
     session_id: str | None = None  # the eDRV session a session cap is sent for
+    before_connector_id: int | None = None  # where an update's profile was installed until now
 
     @property
     def is_update(self) -> bool:
@@ -246,7 +247,11 @@ class _Station:
             elif record is not None:
                 self.clear_reasons[name] = "its desired version has expired"
             reason = f"expired at {format_timestamp(expiry)}; not sent"
-            self.note(name, profile_id, reason, Status.EXPIRED if gone else None)
+            if gone and record is not None:
+                # The retirement concerns the id sent, which differs from `profile_id` if the pin changed.
+                self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
+            else:
+                self.note(name, profile_id, reason)
             return
         if profile.is_session_cap:
             # A record of this name sent as a standing profile, before it became a cap, stays on the
@@ -287,6 +292,9 @@ class _Station:
                 request,
                 before,
                 body,
+                before_connector_id=record.connector_id
+                if before is not None and record is not None
+                else None,
             )
         )
 

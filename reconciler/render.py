@@ -44,6 +44,14 @@ def field_differences(before: Json, after: Json) -> list[str]:
     return sorted(lines, key=lambda line: line.lstrip("+- "))
 
 
+def connector_move(change: Change) -> list[str]:
+    """The line saying an update moves its profile to another connector (not a field of the payload)."""
+    moved_from = change.before_connector_id
+    if moved_from is None or moved_from == change.connector_id:
+        return []
+    return [f"connectorId: {moved_from} → {change.connector_id}"]
+
+
 def _path(deepdiff_path: str) -> str:
     # root['chargingSchedule']['chargingSchedulePeriod'][1]['limit']
     #   -> chargingSchedule.chargingSchedulePeriod[1].limit
@@ -97,7 +105,7 @@ def _change_lines(order: int, change: Change, paint: Any) -> Iterator[str]:
         f"{change.connector_id}  ({change.reason}; {EFFECT_WORDS[change.effect]})"
     )
     if change.action is Action.SET and change.before is not None and change.after is not None:
-        for line in field_differences(change.before, change.after):
+        for line in connector_move(change) + field_differences(change.before, change.after):
             yield f"         {line}"
     elif change.action is Action.SET and change.after is not None:
         yield f"         {_summary(change.after)}"
@@ -139,6 +147,7 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
                 "site": change.site_id,
                 "station": change.station_id,
                 "connector": change.connector_id,
+                "before_connector": change.before_connector_id,
                 "profile": change.name,
                 "action": change.action.value,
                 "chargingProfileId": change.profile_id,

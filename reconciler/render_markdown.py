@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from reconciler.payload import Json
 from reconciler.plan import Action, Change, Effect, Note, SitePlan
-from reconciler.render import EFFECT_WORDS, field_differences
+from reconciler.render import EFFECT_WORDS, connector_move, field_differences
 
 DEFAULT_MAX_CHARS = 65_000
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
@@ -218,7 +218,7 @@ def _change_block(order: int, change: Change) -> str:
         if change.before is not None:
             body += "Clears the recorded profile:\n\n" + _fenced(_payload_json(change.before), "json")
     elif change.before is not None and change.after is not None:
-        differences = field_differences(change.before, change.after)
+        differences = connector_move(change) + field_differences(change.before, change.after)
         if differences:
             body += _fenced("\n".join(differences), "text")
         else:

@@ -49,6 +49,7 @@ class _Change(BaseModel):
     before: Json | None
     after: Json | None
     request: _Request
+    before_connector: int | None = None
 
 
 class _Note(BaseModel):
@@ -154,6 +155,7 @@ def _change(site_id: str, item: _Change, source: str) -> Change:
         request,
         item.before,
         item.after,
+        before_connector_id=item.before_connector,
     )
 
 

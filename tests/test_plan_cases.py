@@ -53,7 +53,7 @@ from reconciler.outcome import assume_applied
 from reconciler.plan import Change, Note, PlanError, SitePlan
 from reconciler.reconcile import plan_sites
 from reconciler.recorded import RecordedState, Status, payload_hash
-from reconciler.render import field_differences, render_json
+from reconciler.render import connector_move, field_differences, render_json
 
 CASES = Path(__file__).resolve().parent / "cases" / "plan"
 SITE = "depot"
@@ -304,7 +304,8 @@ def test_plan_case(case: Case, tmp_path: Path) -> None:
     for key, lines in case.fields.items():
         assert key in updates, f"{key} is not an update in this plan"
         change = updates[key]
-        assert field_differences(change.before or {}, change.after or {}) == lines, case.rule
+        shown = connector_move(change) + field_differences(change.before or {}, change.after or {})
+        assert shown == lines, case.rule
     if case.force:
         with pytest.raises(UnsafePlanError):
             space.plan(case.now, force=False)
