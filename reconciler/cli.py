@@ -12,20 +12,24 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from reconciler import __version__, state
+from reconciler import __version__, savedplan, siteschedule, state
+from reconciler.apply import summary as apply_summary
 from reconciler.catalog import desired_requests
+from reconciler.client import EdrvSettings
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError
 from reconciler.loader import Loaded, load
 from reconciler.model import SiteFile, format_timestamp, normalise_timestamp, parse_timestamp
-from reconciler.reconcile import plan_sites
+from reconciler.reconcile import apply_with_client, locked, plan_sites, site_ids
 from reconciler.recorded import render_text as render_state
 from reconciler.render import render_json, render_text
+from reconciler.render_markdown import render_markdown
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
 DEFAULT_DESIRED = Path("desired")
@@ -87,7 +91,14 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
 @click.argument("sites", nargs=-1)
 @desired_option
 @state_dir_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: a pull-request comment, cut to fit GitHub's comment limit.",
+)
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none."
 )
@@ -117,10 +128,97 @@ def plan(
         out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
     if fmt == "json":
         click.echo(render_json(plans, format_timestamp(moment)), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plans, format_timestamp(moment)), nl=False)
     else:
         click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
     pending = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
+
+
+@cli.command()
+@click.argument("sites", nargs=-1)
+@desired_option
+@state_dir_option
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Apply this saved plan (from `plan --out`) instead of planning now; refused when stale.",
+)
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
+@click.option("--force", is_flag=True, help="Plan past the safety rails (mass clears or changes).")
+@click.option(
+    "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for another apply."
+)
+@click.option(
+    "--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Read the API key here."
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Calls in flight."
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Calls per s.",
+)
+@now_option
+def apply(
+    *,
+    sites: tuple[str, ...],
+    desired_dir: Path,
+    state_dir: Path | None,
+    plan_file: Path | None,
+    auto_approve: bool,
+    force: bool,
+    lock_timeout: float,
+    key_file: Path | None,
+    concurrency: int,
+    rate: float,
+    now: str | None,
+) -> int:
+    """Send the planned calls to eDRV (lowering limits first) and record every outcome."""
+    if plan_file is not None and sites:
+        raise click.UsageError("give SITES or --plan FILE, not both")
+    moment = _clock(now)
+    settings = replace(
+        EdrvSettings.from_environment(key_file),
+        max_concurrent=concurrency,
+        rate_per_s=rate,
+        burst=max(1, int(rate)),
+    )
+    saved = savedplan.parse(plan_file.read_text(encoding="utf-8"), str(plan_file)) if plan_file else None
+    names = (
+        [p.site_id for p in saved] if saved is not None else list(sites) or site_ids(desired_dir, state_dir)
+    )
+    with locked(desired_dir, names, state_dir, lock_timeout):
+        plans = saved if saved is not None else plan_sites(desired_dir, names, moment, state_dir, force)
+        click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
+        if not any(p.has_changes or p.has_session_caps for p in plans):
+            click.echo("Nothing to apply.")
+            return EXIT_OK
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise ReconcilerError(
+                    "no terminal to confirm on; review the plan and rerun with --auto-approve"
+                )
+            click.confirm("Send these calls to eDRV?", abort=True)
+        total = sum(len(p.changes) for p in plans)
+        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
+            results = apply_with_client(
+                plans,
+                settings,
+                desired_dir=desired_dir,
+                state_dir=state_dir,
+                now=moment,
+                source=str(plan_file) if plan_file else "the plan",
+                progress=lambda _sent: bar.update(1),
+            )
+    click.echo(apply_summary(results), nl=False)
+    return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
 
 
 @cli.group("state")
@@ -178,6 +276,48 @@ def payloads(
                 f"{entry['request']['method']} {entry['request']['path']}{note}"
             )
             click.echo("  " + json.dumps(entry["request"]["body"]))
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("site")
+@click.argument("station", required=False)
+@desired_option
+@click.option(
+    "--connector", type=click.IntRange(min=0), default=0, show_default=True, help="0 is the station total."
+)
+@click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: now]")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="Window length.",
+)
+@click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def schedule(
+    *,
+    site: str,
+    station: str | None,
+    desired_dir: Path,
+    connector: int,
+    start: str | None,
+    hours: float,
+    unit: str,
+    fmt: str,
+) -> int:
+    """Show the limit over time that desired state gives each station (OCPP 1.6 composite schedule)."""
+    moment = _clock(start) if start else _clock(None).replace(microsecond=0)
+    desired = _load_sites(desired_dir, [site], moment).sites[0]
+    duration_s = max(1, round(hours * 3600))
+    try:
+        found = siteschedule.site_schedules(
+            desired, [station] if station else [], connector, moment, duration_s=duration_s, unit=unit
+        )
+    except LookupError as err:
+        raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
+    click.echo((siteschedule.render_json if fmt == "json" else siteschedule.render_text)(found), nl=False)
     return EXIT_OK
 
 

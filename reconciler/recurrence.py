@@ -1,0 +1,204 @@
+"""When one charging profile applies: its OCPP payload read into typed form, and placed in time.
+
+`read_profile` turns a `csChargingProfiles` payload (as sent, as planned, as recorded) into a
+`TimedProfile`; `limit_pieces` lays its periods on the time line of a window: which occurrence of a
+Recurring schedule covers which stretch, where `duration`, `validFrom` and `validTo` cut it off. Stacking
+and purposes are not this module's business: `schedule` ranks the pieces and combines them. Pure.
+
+All arithmetic is in UTC on exact datetimes: a Daily schedule repeats every 86,400 s and a Weekly one
+every 604,800 s after its `startSchedule`, whatever the local clocks do across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+RECURRENCE_PERIOD = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
+
+
+@dataclass(frozen=True, slots=True)
+class TimedPeriod:
+    """One schedule period: from `start_s` seconds after the schedule's anchor, at most `limit`."""
+
+    start_s: int
+    limit: Fraction
+    number_phases: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimedProfile:
+    """The parts of a ChargingProfile that decide when it applies and what it allows."""
+
+    connector_id: int
+    profile_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    recurrency: str | None
+    valid_from: datetime | None
+    valid_to: datetime | None
+    start_schedule: datetime | None
+    duration_s: int | None
+    unit: str
+    periods: tuple[TimedPeriod, ...]
+
+    @property
+    def needs_anchor(self) -> bool:
+        """True when the schedule starts at a session start rather than at a time of its own.
+
+        An Absolute profile without `startSchedule` counts too: it is how a session cap is written
+        before the session fills the start in.
+        """
+        return self.kind == "Relative" or (self.kind == "Absolute" and self.start_schedule is None)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitPiece:
+    """A stretch [start, end) during which one profile allows at most `limit` in `unit`."""
+
+    start: datetime
+    end: datetime
+    limit: Fraction
+    unit: str
+    number_phases: int | None
+
+
+def read_time(text: str) -> datetime:
+    """An OCPP date-time as an aware UTC datetime; one without an offset is taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def read_number(value: Any) -> Fraction:
+    """A JSON limit (int, float, Decimal or numeric text) as an exact fraction of what was written.
+
+    A float goes through its shortest repr, so 8.1 read from JSON is 81/10, not the binary double.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"a limit must be a number, not {value!r}")
+    if isinstance(value, float):
+        return Fraction(Decimal(repr(value)))
+    if isinstance(value, int | Decimal):
+        return Fraction(value)
+    return Fraction(Decimal(str(value)))
+
+
+def read_profile(connector_id: int, payload: Mapping[str, Any]) -> TimedProfile:
+    """A `csChargingProfiles` payload installed on `connector_id`, typed.
+
+    Periods whose `startPeriod` does not increase on the one before are dropped, as OCPP demands
+    strictly increasing starts and a charger cannot follow them. Raises ValueError when a field
+    the calculation needs is missing.
+    """
+    try:
+        schedule = payload["chargingSchedule"]
+        raw_periods = schedule["chargingSchedulePeriod"]
+        periods: list[TimedPeriod] = []
+        for raw in raw_periods:
+            start_s = int(raw["startPeriod"])
+            if start_s < 0 or (periods and start_s <= periods[-1].start_s):
+                continue
+            phases = raw.get("numberPhases")
+            periods.append(
+                TimedPeriod(start_s, read_number(raw["limit"]), None if phases is None else int(phases))
+            )
+        start_schedule = schedule.get("startSchedule")
+        duration = schedule.get("duration")
+        return TimedProfile(
+            connector_id=connector_id,
+            profile_id=int(payload["chargingProfileId"]),
+            stack_level=int(payload["stackLevel"]),
+            purpose=str(payload["chargingProfilePurpose"]),
+            kind=str(payload["chargingProfileKind"]),
+            recurrency=payload.get("recurrencyKind"),
+            valid_from=_optional_time(payload.get("validFrom")),
+            valid_to=_optional_time(payload.get("validTo")),
+            start_schedule=_optional_time(start_schedule),
+            duration_s=None if duration is None else int(duration),
+            unit=str(schedule["chargingRateUnit"]),
+            periods=tuple(periods),
+        )
+    except KeyError as err:
+        raise ValueError(f"charging profile lacks {err.args[0]!r}") from None
+
+
+def _optional_time(text: str | None) -> datetime | None:
+    return None if text is None else read_time(text)
+
+
+def limit_pieces(
+    profile: TimedProfile,
+    window_start: datetime,
+    window_end: datetime,
+    anchor: datetime | None,
+    *,
+    recur_before_start: bool,
+) -> list[LimitPiece]:
+    """The stretches of [window_start, window_end) where `profile` sets a limit, in time order.
+
+    `anchor` is where a Relative schedule (or an Absolute one without `startSchedule`) starts; None
+    makes such a profile inactive. A Recurring profile without `startSchedule` or with an unknown
+    `recurrencyKind` has no anchor and is inactive. Pieces never overlap each other.
+    """
+    lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
+    upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
+    if lower >= upper or not profile.periods:
+        return []
+    pieces: list[LimitPiece] = []
+    for occurrence, span_end in _occurrences(profile, lower, upper, anchor, recur_before_start):
+        _place_periods(profile, occurrence, min(span_end, upper), lower, pieces)
+    return pieces
+
+
+def _occurrences(
+    profile: TimedProfile,
+    lower: datetime,
+    upper: datetime,
+    anchor: datetime | None,
+    recur_before_start: bool,
+) -> list[tuple[datetime, datetime]]:
+    """Each start of the schedule that may touch [lower, upper), with where that run of it ends."""
+    duration = None if profile.duration_s is None else timedelta(seconds=profile.duration_s)
+    if profile.kind == "Recurring":
+        period = RECURRENCE_PERIOD.get(profile.recurrency or "")
+        if period is None or profile.start_schedule is None:
+            return []
+        # A run stops at the next occurrence: the rest of a too-long schedule is not executed.
+        span = period if duration is None else min(duration, period)
+        first = (lower - profile.start_schedule) // period
+        if not recur_before_start:
+            first = max(first, 0)
+        runs = []
+        occurrence = profile.start_schedule + first * period
+        while occurrence < upper:
+            runs.append((occurrence, occurrence + span))
+            occurrence += period
+        return runs
+    start = anchor if profile.needs_anchor else profile.start_schedule
+    if start is None or start >= upper:
+        return []
+    return [(start, upper if duration is None else start + duration)]
+
+
+def _place_periods(
+    profile: TimedProfile, occurrence: datetime, run_end: datetime, lower: datetime, out: list[LimitPiece]
+) -> None:
+    """Append the periods of one run of the schedule, clipped to [lower, run_end)."""
+    periods = profile.periods
+    for index, period in enumerate(periods):
+        start = occurrence + timedelta(seconds=period.start_s)
+        if start >= run_end:
+            break
+        end = run_end
+        if index + 1 < len(periods):
+            end = min(end, occurrence + timedelta(seconds=periods[index + 1].start_s))
+        start = max(start, lower)
+        if start < end:
+            out.append(LimitPiece(start, end, period.limit, profile.unit, period.number_phases))
