@@ -12,7 +12,10 @@ Decisions:
 - a clear that eDRV took retires the record as `cleared`; a failed clear leaves the record as it was,
   with the error, so the next plan tries again;
 - retired records stay in the file (status and time) until a profile of the same name is set again:
-  the file is the audit trail of what was sent, and the station's highest id keeps ids from reuse.
+  the file is the audit trail of what was sent, and the station's highest id keeps ids from reuse;
+- when a profile's pinned id changes, the set of the new id moves the live record of the old id
+  aside, under `superseded_name`, until the clear of the old id goes through: a failed or unsent
+  clear is then retried by the next plan (it clears the record as removed) instead of forgotten.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler.model import format_timestamp
-from reconciler.plan import Action, Change, Note, SitePlan
+from reconciler.plan import Action, Change, Note, SitePlan, superseded_name
 from reconciler.recorded import ProfileRecord, RecordedState, Status, payload_hash
 
 
@@ -54,25 +57,50 @@ def record_change(
             updated_at=stamp,
             last_error=error,
         )
+        if (
+            current is not None
+            and not current.is_retired
+            and current.charging_profile_id != change.profile_id
+        ):
+            aside = superseded_name(change.name, current.charging_profile_id)
+            state = state.with_record(change.station_id, aside, current)
+        # A set pinning an old id again takes over its record moved aside: one record per id.
+        retaken = superseded_name(change.name, change.profile_id)
+        if state.record(change.station_id, retaken) is not None:
+            state = state.without_record(change.station_id, retaken)
         return state.with_record(change.station_id, change.name, record)
-    # A clear. The record may already hold a newer id under the same name (its pinned id changed and
-    # the set of the new id came first); then the clear concerns a profile no longer recorded.
-    if current is None or current.charging_profile_id != change.profile_id:
+    # A clear. If the name's record already holds a newer id (its pinned id changed and the set of the
+    # new id came first), the old id's record was moved aside.
+    name, current = _holding(state, change.station_id, change.name, change.profile_id)
+    if current is None:
         return state
     if status is Status.FAILED:
         update = {"updated_at": stamp, "last_error": error}
     else:
         update = {"status": Status.CLEARED, "action_id": action_id, "updated_at": stamp, "last_error": None}
-    return state.with_record(change.station_id, change.name, current.model_copy(update=update))
+    return state.with_record(change.station_id, name, current.model_copy(update=update))
+
+
+def _holding(
+    state: RecordedState, station_id: str, name: str, profile_id: int
+) -> tuple[str, ProfileRecord | None]:
+    """The name and record under which `profile_id` of profile `name` is recorded, if it is."""
+    for key in (name, superseded_name(name, profile_id)):
+        record = state.record(station_id, key)
+        if record is not None and record.charging_profile_id == profile_id:
+            return key, record
+    return name, None
 
 
 def record_note(state: RecordedState, note: Note, at: datetime) -> RecordedState:
     """`state` with the record a note retires (expired, replaced in its slot) marked so; else unchanged."""
-    current = state.record(note.station_id, note.name)
-    if note.retire is None or current is None or current.charging_profile_id != note.profile_id:
+    if note.retire is None or note.profile_id is None:
+        return state
+    name, current = _holding(state, note.station_id, note.name, note.profile_id)
+    if current is None:
         return state
     update = {"status": note.retire, "updated_at": format_timestamp(at), "last_error": None}
-    return state.with_record(note.station_id, note.name, current.model_copy(update=update))
+    return state.with_record(note.station_id, name, current.model_copy(update=update))
 
 
 def assume_applied(state: RecordedState, plan: SitePlan, at: datetime) -> RecordedState:

@@ -8,6 +8,10 @@
 - removed: one clear by id, unless a set in this plan takes the same (connector, purpose, stack
   level) slot (the charger replaces it by itself) or it has expired: then no call, and the record
   is retired with the reason;
+- after a set that was refused, failed or got no answer, the charger may hold an earlier payload
+  under that id: removed, it is cleared by id even when expired or its slot is taken; and a set
+  that failed may have reached the charger and replaced another profile in its slot, which is
+  therefore sent again;
 - desired but expired: no call, shown as skipped;
 - a session cap (TxProfile): shown as applying while a session is active; apply sends it.
 
@@ -118,7 +122,11 @@ class SitePlan:
 
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
+# The charger may instead hold an earlier payload under the same id, so neither the recorded payload's
+# end nor its slot tells that the id is gone from the charger.
 _RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
+# Sets that may or may not have reached the charger; one that did replaced whatever held its slot.
+_UNSURE = frozenset({Status.FAILED, Status.PENDING})
 
 
 class PlanError(ReconcilerError):
@@ -165,6 +173,15 @@ def build(
     )
 
 
+def superseded_name(name: str, profile_id: int) -> str:
+    """The record name of a profile's old id once its pinned id changed, kept until that id is cleared.
+
+    `outcome` moves the record there when it records the set of the new id; a plan clears it like a
+    removed profile, unless a set pinning the old id again takes it back.
+    """
+    return f"{name} (superseded id {profile_id})"
+
+
 def _assign_ids(
     site_id: str,
     station_id: str,
@@ -180,7 +197,7 @@ def _assign_ids(
         pinned = item.profile.charging_profile_id
         if pinned is not None:
             holder = holders.get(pinned)
-            if holder is not None and holder != item.name:
+            if holder is not None and holder not in (item.name, superseded_name(item.name, pinned)):
                 raise PlanError(
                     f"site {site_id}, station {station_id}: pinned chargingProfileId {pinned} of "
                     f"{item.name!r} "
@@ -241,7 +258,12 @@ class _Station:
             # The recorded copy has left the charger only if it ended by itself too; one sent
             # without that end stays installed and must be cleared.
             recorded_end = payload_expiry(record.payload) if record is not None else None
-            gone = record is not None and recorded_end is not None and recorded_end <= self.now
+            gone = (
+                record is not None
+                and record.status not in _RETRY
+                and recorded_end is not None
+                and recorded_end <= self.now
+            )
             if gone:
                 self.wanted.add(name)
             elif record is not None:
@@ -266,15 +288,23 @@ class _Station:
                 Note(self.site_id, self.station_id, name, profile_id, reason, None, cap, profile.connector_id)
             )
             return
+        # Pinned back to an id whose record was moved aside: the set below takes that id over.
+        self.wanted.add(superseded_name(name, profile_id))
         body = charging_profile(profile, profile_id)
         before: Json | None = None
         reason, effect = "new", Effect.LOWERS  # until a profile it replaces in its slot says otherwise
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
-            if same and record.status not in _RETRY:
+            in_doubt = self._slot_in_doubt(name, record)
+            if same and record.status not in _RETRY and not in_doubt:
                 return
-            reason = f"retry: the last attempt was {record.status}" if same else "changed"
+            if not same:
+                reason = "changed"
+            elif record.status in _RETRY:
+                reason = f"retry: the last attempt was {record.status}"
+            else:
+                reason = "resent: a set into its slot failed and may have replaced it"
             before = record.payload
             # A move leaves one connector without this limit and gives it to another.
             effect = Effect.MIXED if record.connector_id != profile.connector_id else compare(before, body)
@@ -298,6 +328,15 @@ class _Station:
             )
         )
 
+    def _slot_in_doubt(self, name: str, record: ProfileRecord) -> bool:
+        """Whether a failed or unanswered set of another profile may have replaced `record` in its slot."""
+        own = slot(record.connector_id, record.payload)
+        return any(
+            other.status in _UNSURE and slot(other.connector_id, other.payload) == own
+            for other_name, other in self.records.items()
+            if other_name != name
+        )
+
     def settle_leftovers(self) -> None:
         """Plan the records no desired profile accounts for: retire (expired, replaced) or clear."""
         taken = {slot(c.connector_id, c.after): i for i, c in enumerate(self.changes) if c.after is not None}
@@ -307,10 +346,11 @@ class _Station:
             record = self.records[name]
             expiry = payload_expiry(record.payload)
             index = taken.get(slot(record.connector_id, record.payload))
-            if expiry is not None and expiry <= self.now:
+            settled = record.status not in _RETRY
+            if settled and expiry is not None and expiry <= self.now:
                 reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
-            elif index is not None:
+            elif settled and index is not None:
                 # The set taking the slot changes this profile's limits: rate it against them.
                 taker = self.changes[index]
                 if taker.before is None and taker.after is not None:
