@@ -38,6 +38,7 @@ def resolve_caps(
     missing from it (its error in `lookup_errors`) gets nothing sent and nothing retired.
     """
     lookup_errors = lookup_errors or {}
+    cleared = {(c.station_id, c.profile_id) for c in plan.changes if c.action is Action.CLEAR}
     changes: list[Change] = []
     notes: list[Note] = []
     for note in plan.notes:
@@ -58,6 +59,11 @@ def resolve_caps(
                 notes.append(_note(note, f"no session on connector {note.connector_id}; nothing sent"))
             continue
         session = running[0]
+        if (note.station_id, note.profile_id) in cleared:
+            # The standing profile this name held is cleared by id in the last phase, which would
+            # remove a cap sent now under the same id; the next apply sends the cap.
+            notes.append(_note(note, "sent by the next apply, once this plan has cleared its id"))
+            continue
         if (
             live
             and record is not None

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from reconciler.edrv import Session
 from reconciler.model import parse_timestamp
-from reconciler.outcome import record_change
+from reconciler.outcome import assume_applied, record_change
 from reconciler.plan import Action, SitePlan, build
 from reconciler.recorded import RecordedState, Status
 from reconciler.sessions import resolve_caps
 
 from .conftest import NOW
-from .test_plan import STATION, _site
+from .test_plan import STATION, _profile, _site
 from .test_savedplan import CAP
 
 STARTED = "2026-11-23T11:50:00Z"  # ten minutes before NOW
@@ -89,3 +89,14 @@ def test_a_new_session_gets_the_cap_again_under_the_same_id(tmp_path: Path) -> N
 
 def _session(session_id: str, connector_id: int, started: str) -> Session:
     return Session(session_id, STATION, connector_id, parse_timestamp(started), "active")
+
+
+def test_a_cap_is_held_back_while_the_plan_clears_its_id(tmp_path: Path) -> None:
+    """A standing profile turned cap is cleared first; its cap waits for the next apply."""
+    standing = build("depot", _site(tmp_path, _profile("cap", 30, 16, connector=2)), None, NOW)
+    recorded = assume_applied(RecordedState.new("depot"), standing, NOW)
+    plan = _plan(tmp_path, recorded)
+    assert [(c.action, c.name) for c in plan.changes] == [(Action.CLEAR, "cap")]
+    changes, notes = resolve_caps(plan, recorded, {STATION: [_session("s1", 2, STARTED)]}, NOW)
+    assert changes == []
+    assert [n.reason for n in notes] == ["sent by the next apply, once this plan has cleared its id"]
