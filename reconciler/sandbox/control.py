@@ -1,0 +1,80 @@
+"""The sandbox's control endpoints, beside the eDRV API on the same port, for tests and for people.
+
+    GET    /_sandbox/stations   per station: online, simulated, connectors, running transactions and
+                                the profiles installed on each connector (the ground truth)
+    GET    /_sandbox/stats      eDRV API requests received, by route; webhooks delivered and failed
+    GET    /_sandbox/faults     the faults in play (errors with a count show what is left of it)
+    POST   /_sandbox/faults     replace them (JSON as in `faults`); answered once offline stations are
+                                disconnected and the others connected again
+    DELETE /_sandbox/faults     lift every fault
+
+They need no API key: the sandbox listens on loopback only, and these are its instruments.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from reconciler.payload import Json
+from reconciler.sandbox.config import SandboxError
+from reconciler.sandbox.faults import Faults
+
+PREFIX = "/_sandbox"
+
+
+class Controlled(Protocol):
+    """What the control endpoints read and change (implemented by `server.Sandbox`)."""
+
+    def ground_truth(self) -> Json: ...
+
+    def stats(self) -> Json: ...
+
+    def faults(self) -> Faults: ...
+
+    async def set_faults(self, faults: Faults) -> None: ...
+
+
+def routes(sandbox: Controlled) -> list[web.RouteDef]:
+    async def stations(_request: web.Request) -> web.Response:
+        return web.json_response(sandbox.ground_truth())
+
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response(sandbox.stats())
+
+    async def faults(_request: web.Request) -> web.Response:
+        return web.json_response(sandbox.faults().model_dump(mode="json"))
+
+    async def set_faults(request: web.Request) -> web.Response:
+        try:
+            wanted = Faults.model_validate(json.loads(await request.read() or b"{}"))
+            await sandbox.set_faults(wanted)
+        except ValueError as exc:  # bad JSON, a ValidationError, or a SandboxError's reason
+            return web.json_response({"error": _reason(exc)}, status=400)
+        except SandboxError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(sandbox.faults().model_dump(mode="json"))
+
+    async def lift_faults(_request: web.Request) -> web.Response:
+        await sandbox.set_faults(Faults())
+        return web.json_response(sandbox.faults().model_dump(mode="json"))
+
+    return [
+        web.get(f"{PREFIX}/stations", stations),
+        web.get(f"{PREFIX}/stats", stats),
+        web.get(f"{PREFIX}/faults", faults),
+        web.post(f"{PREFIX}/faults", set_faults),
+        web.delete(f"{PREFIX}/faults", lift_faults),
+    ]
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+    return str(exc)

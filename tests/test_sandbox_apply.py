@@ -1,0 +1,127 @@
+"""The reconciler's real apply against the sandbox: the example network lands on the simulated charge
+points exactly as desired, a second apply sends nothing, and session caps follow sessions."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler import state
+from reconciler.apply import SiteResult
+from reconciler.client import EdrvSettings
+from reconciler.payload import Json
+from reconciler.plan import Action, SitePlan
+from reconciler.reconcile import apply_with_client, plan_sites
+from reconciler.recorded import Status
+from reconciler.sandbox.background import BackgroundSandbox
+from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
+
+from .conftest import DESIRED, NOW
+from .sandbox_harness import Clock
+
+VAN_STATION, VAN_CAP = "65a1269ef2a74de452e6b438", "duty-van-cap"
+
+
+@dataclass
+class Network:
+    """The example network's site files in a scratch directory, and a sandbox simulating its stations."""
+
+    desired_dir: Path
+    sandbox: BackgroundSandbox
+    http: httpx.Client
+
+    def plan(self) -> list[SitePlan]:
+        return plan_sites(self.desired_dir, [], NOW)
+
+    def apply(self) -> list[SiteResult]:
+        settings = EdrvSettings(
+            api_key=DEFAULT_API_KEY, api_url=self.sandbox.api_url, rate_per_s=1000, burst=100
+        )
+        return apply_with_client(
+            self.plan(), settings, desired_dir=self.desired_dir, state_dir=None, now=NOW, source="the plan"
+        )
+
+    def truth(self) -> dict[str, Json]:
+        stations: dict[str, Json] = self.http.get("/_sandbox/stations").json()["stations"]
+        return stations
+
+    def requests(self) -> dict[str, int]:
+        counts: dict[str, int] = self.http.get("/_sandbox/stats").json()["requests"]
+        return counts
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[Network]:
+    desired_dir = tmp_path / "desired"
+    desired_dir.mkdir()
+    for path in DESIRED.glob("*.yaml"):
+        shutil.copy(path, desired_dir / path.name)
+    config = SandboxConfig(stations_from_desired(desired_dir, NOW), port=0, ocpp_port=0, clock=Clock(NOW))
+    with BackgroundSandbox(config) as sandbox:
+        headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+        with httpx.Client(base_url=sandbox.api_url, headers=headers) as http:
+            yield Network(desired_dir, sandbox, http)
+
+
+def test_example_network_applied_equals_desired(network: Network) -> None:
+    """After apply, every simulated charge point holds exactly the bodies the plan set, nothing else."""
+    plans = network.plan()
+    results = network.apply()
+    assert sum(len(r.sent) for r in results) == sum(p.sets for p in plans) > 0
+    assert not any(r.failed for r in results)
+    expected: dict[str, dict[str, list[Json]]] = {}
+    for plan in plans:
+        for change in plan.changes:
+            assert change.action is Action.SET
+            body = change.request.body
+            by_connector = expected.setdefault(change.station_id, {})
+            by_connector.setdefault(str(body["connectorId"]), []).append(body["csChargingProfiles"])
+    for station_id, entry in network.truth().items():
+        held = {c: profiles for c, profiles in entry["profiles"].items() if profiles}
+        wanted = {
+            c: sorted(p, key=lambda x: x["chargingProfileId"])
+            for c, p in expected.get(station_id, {}).items()
+        }
+        assert held == wanted, station_id
+
+
+def test_second_apply_sends_nothing(network: Network) -> None:
+    """Once applied, a new plan is empty and applying it sends no request beyond session lookups."""
+    network.apply()
+    before = network.requests()
+    assert not any(p.has_changes for p in network.plan())
+    network.apply()
+    after = network.requests()
+    assert after["sessions"] > before["sessions"]
+    assert {k: v for k, v in after.items() if k != "sessions"} == {
+        k: v for k, v in before.items() if k != "sessions"
+    }
+
+
+def test_session_cap_follows_the_session(network: Network) -> None:
+    """A session cap is sent for a running session (with its transactionId) and retired when it ends."""
+    network.apply()
+    started = network.http.post("/v1.1/sessions", json={"chargestation": VAN_STATION, "connectorId": 1})
+    session = started.json()["result"]
+    results = network.apply()
+    sent = [s for r in results for s in r.sent]
+    assert [(s.change.station_id, s.change.name, s.ok) for s in sent] == [(VAN_STATION, VAN_CAP, True)]
+    held = network.truth()[VAN_STATION]["profiles"]["1"]
+    assert held == [
+        {**sent[0].change.request.body["csChargingProfiles"], "transactionId": session["transactionId"]}
+    ]
+
+    network.http.get(f"/v1.1/sessions/{session['_id']}/stop")
+    assert network.truth()[VAN_STATION]["profiles"]["1"] == []
+    results = network.apply()
+    assert not [s for r in results for s in r.sent]
+    recorded = state.load(state.state_path(network.desired_dir, "harbour-depot"), "harbour-depot")
+    assert recorded is not None
+    record = recorded.record(VAN_STATION, VAN_CAP)
+    assert record is not None
+    assert record.status is Status.EXPIRED

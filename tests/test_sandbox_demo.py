@@ -1,0 +1,38 @@
+"""`reconciler demo`, the README's first command, runs the whole loop against a sandbox and exits 0."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+
+from .conftest import DESIRED
+
+
+def test_demo_applies_the_example_network_and_leaves_files_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo applies every desired profile, finds nothing left to do, and changes no file of the user's."""
+    desired_dir = tmp_path / "desired"
+    shutil.copytree(DESIRED, desired_dir, ignore=shutil.ignore_patterns(".*"))
+    before = {p: p.read_bytes() for p in desired_dir.rglob("*")}
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--desired", str(desired_dir)])
+    out = capsys.readouterr().out
+    assert done.value.code == 0, out
+    assert re.search(r"Apply: ([1-9]\d*) sent, \1 accepted by eDRV, 0 failed", out)
+    assert "A second plan now finds 0 change(s) to make." in out
+    assert "station total, times UTC" in out
+    assert {p: p.read_bytes() for p in desired_dir.rglob("*")} == before
+
+
+def test_sandbox_flags_are_checked_before_anything_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed fault flag is a usage error (exit 64), not a half-started sandbox."""
+    with pytest.raises(SystemExit) as done:
+        main(["sandbox", "--desired", str(DESIRED), "--error", "teapot"])
+    assert done.value.code == 64
+    assert "teapot" in capsys.readouterr().err
