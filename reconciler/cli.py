@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler import __version__, savedplan, siteschedule, state
+from reconciler import sites as sitelist
 from reconciler.apply import summary as apply_summary
 from reconciler.catalog import desired_requests
 from reconciler.client import EdrvSettings
@@ -30,6 +31,7 @@ from reconciler.reconcile import apply_with_client, locked, plan_sites, site_ids
 from reconciler.recorded import render_text as render_state
 from reconciler.render import render_json, render_text
 from reconciler.render_markdown import render_markdown
+from reconciler.sandbox.commands import demo, sandbox
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
 DEFAULT_DESIRED = Path("desired")
@@ -71,6 +73,10 @@ state_dir_option = click.option(
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
     """Charging profiles as code: desired OCPP 1.6 profiles in YAML, planned and applied through eDRV."""
+
+
+cli.add_command(sandbox)
+cli.add_command(demo)
 
 
 @cli.command()
@@ -219,6 +225,46 @@ def apply(
             )
     click.echo(apply_summary(results), nl=False)
     return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
+
+
+@cli.command("sites")
+@click.argument("names", nargs=-1, metavar="[SITES]...")
+@desired_option
+@state_dir_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one line with the sites and the CI jobs to apply them in.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    default=None,
+    help="Only sites whose desired file or state differs from this git ref (deleted files count).",
+)
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(min=1, max=sitelist.MATRIX_LIMIT),
+    default=sitelist.MATRIX_LIMIT,
+    show_default=True,
+    help="Jobs to split the sites into; past this, each job takes a shard of several sites.",
+)
+def sites_command(
+    *,
+    names: tuple[str, ...],
+    desired_dir: Path,
+    state_dir: Path | None,
+    fmt: str,
+    changed_since: str | None,
+    max_jobs: int,
+) -> int:
+    """List the sites (desired files and recorded state), or those changed since a git ref."""
+    found = sitelist.listing(desired_dir, state_dir, names, changed_since, max_jobs)
+    click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
+    return EXIT_OK
 
 
 @cli.group("state")

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The commands of the reconcile action: validate, plan, apply and sites.
+#
+# Inputs arrive as environment variables (action.yml sets them): SITES (space-separated, empty for all),
+# DESIRED, STATE_DIR, FORCE, CHANGED_SINCE, MAX_JOBS, OUT_DIR. Results go to $GITHUB_OUTPUT, to the job
+# summary ($GITHUB_STEP_SUMMARY) and to files in the output directory. A failed validate or plan still
+# writes comment.md, saying why there is no plan, so the pull request never keeps a stale one. A failed
+# apply exits 0 with its code in the `exit-code` output: the action commits what was recorded first and
+# fails afterwards.
+set -euo pipefail
+
+command="${1:?usage: reconcile.sh validate|plan|apply|sites}"
+out="${OUT_DIR:-}"
+out="${out:-${RUNNER_TEMP:-/tmp}/reconciler}"
+mkdir -p "$out"
+desired="${DESIRED:-desired}"
+read -r -a sites <<<"${SITES:-}"
+options=(--desired "$desired")
+if [ -n "${STATE_DIR:-}" ]; then options+=(--state-dir "$STATE_DIR"); fi
+force=()
+if [ "${FORCE:-false}" = "true" ]; then force=(--force); fi
+marker='<!-- reconciler plan -->'
+comment_limit=60000 # characters of error text in a comment; GitHub takes 65,536 in all
+
+output() { printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"; }
+# An indented code block: no text inside it can close it or become markup.
+as_code() { grep -v '^::' | sed 's/^/    /' || true; }
+
+# A comment that stands in for the plan: the marker (so it replaces the earlier plan), a headline, the log.
+explain() {
+  {
+    echo "$marker"
+    echo "## Charging profile plan"
+    echo
+    echo "$1"
+    echo
+    head -c "$comment_limit" "$2" | as_code
+  } >"$out/comment.md"
+  output comment-file "$out/comment.md"
+}
+
+validate() {
+  local paths=() site suffix
+  if [ "${#sites[@]}" -eq 0 ]; then paths=("$desired"); fi
+  for site in "${sites[@]}"; do
+    for suffix in yaml yml; do
+      if [ -e "$desired/$site.$suffix" ]; then paths+=("$desired/$site.$suffix"); fi
+    done
+  done
+  if [ "${#paths[@]}" -eq 0 ]; then
+    echo "No desired file to validate for: ${sites[*]}"
+    output exit-code 0
+    return 0
+  fi
+  local code=0
+  reconciler validate "${paths[@]}" >"$out/validate.txt" 2>&1 || code=$?
+  cat "$out/validate.txt" # the runner turns the ::error lines into annotations on the files
+  {
+    echo "### reconciler validate"
+    echo
+    as_code <"$out/validate.txt"
+  } >>"$GITHUB_STEP_SUMMARY"
+  output exit-code "$code"
+  if [ "$code" -ne 0 ]; then
+    explain "**Desired state has errors**, so nothing was planned (each is annotated on its line):" \
+      "$out/validate.txt"
+  fi
+  return "$code"
+}
+
+plan() {
+  local code=0
+  rm -f "$out/plan.md" "$out/plan.json" "$out/comment.md"
+  reconciler plan "${sites[@]}" "${options[@]}" "${force[@]}" --format markdown --detailed-exitcode \
+    --out "$out/plan.json" >"$out/plan.md" 2>"$out/plan.err" || code=$?
+  cat "$out/plan.err"
+  output exit-code "$code"
+  case "$code" in
+    0 | 2)
+      cp "$out/plan.md" "$out/comment.md"
+      output comment-file "$out/comment.md"
+      output markdown-file "$out/plan.md"
+      output json-file "$out/plan.json"
+      if [ "$code" -eq 2 ]; then output changes true; else output changes false; fi
+      ;;
+    *)
+      explain "**No plan**: the reconciler stopped (exit $code) with:" "$out/plan.err"
+      ;;
+  esac
+  cat "$out/comment.md" >>"$GITHUB_STEP_SUMMARY"
+  [ "$code" -eq 0 ] || [ "$code" -eq 2 ]
+}
+
+apply() {
+  local code=0 headline
+  reconciler apply "${sites[@]}" "${options[@]}" "${force[@]}" --auto-approve >"$out/apply.txt" 2>&1 || code=$?
+  cat "$out/apply.txt"
+  output exit-code "$code"
+  if [ "$code" -eq 0 ]; then headline="Applied"; else headline="Apply failed (exit $code)"; fi
+  {
+    echo "### $headline: ${sites[*]:-every site}"
+    echo
+    tail -c 900000 "$out/apply.txt" | as_code
+  } >>"$GITHUB_STEP_SUMMARY"
+}
+
+list_sites() {
+  local options_json=(--format json --max-jobs "${MAX_JOBS:-256}")
+  if [ -n "${CHANGED_SINCE:-}" ]; then options_json+=(--changed-since "$CHANGED_SINCE"); fi
+  reconciler sites "${sites[@]}" "${options[@]}" "${options_json[@]}" >"$out/sites.json"
+  python - "$out/sites.json" "$GITHUB_OUTPUT" "$GITHUB_STEP_SUMMARY" "${CHANGED_SINCE:-}" <<'PY'
+import json
+import sys
+
+listing, outputs, summary, since = sys.argv[1:]
+with open(listing, encoding="utf-8") as f:
+    document = json.load(f)
+sites, jobs = document["sites"], document["jobs"]
+with open(outputs, "a", encoding="utf-8") as f:
+    f.write(f"sites={' '.join(sites)}\ncount={len(sites)}\n")
+    f.write(f"jobs={json.dumps(jobs, separators=(',', ':'))}\n")
+scope = f"changed since {since}" if since else "listed"
+shown = ", ".join(sites[:100]) + (f" and {len(sites) - 100} more" if len(sites) > 100 else "")
+with open(summary, "a", encoding="utf-8") as f:
+    f.write(f"### Sites {scope}: {len(sites)} in {len(jobs)} job(s)\n\n{shown or 'none'}\n")
+PY
+  cat "$out/sites.json"
+}
+
+case "$command" in
+  validate) validate ;;
+  plan) plan ;;
+  apply) apply ;;
+  sites) list_sites ;;
+  *)
+    echo "::error::unknown command '$command': use validate, plan, apply, sites or comment"
+    exit 64
+    ;;
+esac
