@@ -16,7 +16,9 @@
 - a session cap (TxProfile): shown as applying while a session is active; apply sends it.
 
 Changes come in power-safe order: every change that only lowers a limit, then those that lower some
-moments and raise others, then those that only raise one (clears raise: a limit goes away).
+moments and raise others, then those that only raise one. Each change is rated by the composite
+schedules of its station before and after it alone (see `power`); one that moves no limit counts as
+lowering. The plan also carries what its power view is drawn from (`SitePlan.power`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from reconciler.edrv import EdrvRequest
 from reconciler.errors import ReconcilerError, UnsafePlanError
 from reconciler.model import Purpose, Safety, format_timestamp, profile_end
 from reconciler.payload import Json, charging_profile
+from reconciler.power import PowerBasis, Station, StationBasis, StationRater, after_clear, after_set, store_of
 from reconciler.recorded import RETIRED, ProfileRecord, RecordedState, Status, payload_hash
 from reconciler.template import PlacedProfile
 from reconciler.validate import DesiredSite
@@ -102,6 +105,8 @@ class SitePlan:
     desired_count: int
     safety: Safety = field(default_factory=Safety)
     allocated_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # Each station's profiles before and after, when the plan changes anything (not read back from JSON).
+    power: PowerBasis | None = None
 
     @property
     def sets(self) -> int:
@@ -127,6 +132,8 @@ class SitePlan:
 _RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
 # Sets that may or may not have reached the charger; one that did replaced whatever held its slot.
 _UNSURE = frozenset({Status.FAILED, Status.PENDING})
+# What a change carries until `build` rates it by the composites of its station (`_rated`).
+_UNRATED = Effect.LOWERS
 
 
 class PlanError(ReconcilerError):
@@ -140,6 +147,7 @@ def build(
     changes: list[Change] = []
     notes: list[Note] = []
     allocated: dict[tuple[str, str], int] = {}
+    held: dict[str, Mapping[str, ProfileRecord]] = {}  # each station's live records, for the power view
     desired_profiles: Mapping[str, tuple[PlacedProfile, ...]] = desired.profiles if desired else {}
     station_ids = sorted(set(desired_profiles) | set(recorded.stations if recorded else {}))
     for station_id in station_ids:
@@ -156,9 +164,17 @@ def build(
         station_changes, station_notes = _plan_station(
             site_id, station_id=station_id, placed=placed, records=records, ids_for=ids_for, now=now
         )
+        held[station_id] = records
+        if station_changes:  # a no-op plan computes no composite
+            station = _power_station(desired, station_id, records)
+            station_changes = _rated(station_changes, StationRater(station, store_of(records.values()), now))
         changes.extend(station_changes)
         notes.extend(station_notes)
     changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
+    if desired is not None:
+        changes = _make_room_first(
+            changes, recorded, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
+        )
     recorded_count = sum(1 for _, _, r in recorded.records() if r.status not in RETIRED) if recorded else 0
     return SitePlan(
         site_id=site_id,
@@ -170,6 +186,7 @@ def build(
         desired_count=sum(len(p) for p in desired_profiles.values()),
         safety=desired.doc.site.safety if desired else Safety(),
         allocated_ids=allocated,
+        power=_power_basis(desired, held, changes, now) if changes else None,
     )
 
 
@@ -292,7 +309,7 @@ class _Station:
         self.wanted.add(superseded_name(name, profile_id))
         body = charging_profile(profile, profile_id)
         before: Json | None = None
-        reason, effect = "new", Effect.LOWERS  # until a profile it replaces in its slot says otherwise
+        reason = "new"
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
@@ -306,8 +323,6 @@ class _Station:
             else:
                 reason = "resent: a set into its slot failed and may have replaced it"
             before = record.payload
-            # A move leaves one connector without this limit and gives it to another.
-            effect = Effect.MIXED if record.connector_id != profile.connector_id else compare(before, body)
         request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
         self.changes.append(
             Change(
@@ -318,7 +333,7 @@ class _Station:
                 profile.connector_id,
                 profile_id,
                 reason,
-                effect,
+                _UNRATED,
                 request,
                 before,
                 body,
@@ -351,10 +366,6 @@ class _Station:
                 reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
             elif settled and index is not None:
-                # The set taking the slot changes this profile's limits: rate it against them.
-                taker = self.changes[index]
-                if taker.before is None and taker.after is not None:
-                    self.changes[index] = replace(taker, effect=compare(record.payload, taker.after))
                 reason = "replaced by the charger: a set in this plan takes its slot"
                 self.note(name, record.charging_profile_id, reason, Status.REPLACED)
             else:
@@ -373,11 +384,51 @@ class _Station:
                         record.connector_id,
                         record.charging_profile_id,
                         reason,
-                        Effect.RAISES,
+                        _UNRATED,
                         request,
                         record.payload,
                     )
                 )
+
+
+def _make_room_first(
+    changes: list[Change], recorded: RecordedState | None, max_installed: Mapping[str, int]
+) -> list[Change]:
+    """`changes` with a station's clears moved first where its sets would overflow the charger.
+
+    Power-safe order sends clears (which raise limits) last. On a charger already holding
+    `MaxChargingProfilesInstalled` profiles that would get a new profile refused, and the later clear
+    would then leave the station with neither the old limit nor the new one. So where, in plan order,
+    a station would hold more than it can, its clears go first: capacity before the transient raise.
+    """
+    installed: dict[str, dict[int, tuple[int, str, int]]] = {}
+    for station_id, _, record in recorded.records() if recorded else ():
+        if not record.is_retired:
+            installed.setdefault(station_id, {})[record.charging_profile_id] = slot(
+                record.connector_id, record.payload
+            )
+    crowded: set[str] = set()
+    for change in changes:
+        held = installed.setdefault(change.station_id, {})
+        if change.action is Action.CLEAR:
+            held.pop(change.profile_id, None)
+            continue
+        if change.after is None:
+            continue
+        taken = slot(change.connector_id, change.after)
+        for profile_id in [i for i, s in held.items() if i == change.profile_id or s == taken]:
+            del held[profile_id]
+        held[change.profile_id] = taken
+        if len(held) > max_installed.get(change.station_id, len(held)):
+            crowded.add(change.station_id)
+    if not crowded:
+        return changes
+    first = [
+        replace(c, reason=f"{c.reason}; sent first to make room (MaxChargingProfilesInstalled)")
+        for c in changes
+        if c.action is Action.CLEAR and c.station_id in crowded
+    ]
+    return first + [c for c in changes if not (c.action is Action.CLEAR and c.station_id in crowded)]
 
 
 def slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
@@ -397,52 +448,58 @@ def payload_expiry(payload: Json) -> datetime | None:
     )
 
 
-def compare(before: Json, after: Json) -> Effect:
-    """Whether `after` only lowers, only raises, or both, the limits of `before` at each schedule offset.
-
-    A deliberate approximation until composite schedules are compared: schedules in different units
-    or with a different anchor (kind, start, recurrence) count as MIXED.
-    """
-    old, new = before["chargingSchedule"], after["chargingSchedule"]
-    # A new stack level or purpose changes which profile wins, which its own periods cannot tell.
-    anchor_keys = (
-        "chargingProfileKind",
-        "recurrencyKind",
-        "validFrom",
-        "validTo",
-        "stackLevel",
-        "chargingProfilePurpose",
-    )
-    if (
-        old["chargingRateUnit"] != new["chargingRateUnit"]
-        or old.get("startSchedule") != new.get("startSchedule")
-        or any(before.get(k) != after.get(k) for k in anchor_keys)
-        or old.get("duration") != new.get("duration")
-    ):
-        return Effect.MIXED
-    offsets = {p["startPeriod"] for p in old["chargingSchedulePeriod"]} | {
-        p["startPeriod"] for p in new["chargingSchedulePeriod"]
-    }
-    lower = higher = False
-    for offset in offsets:
-        was, now_ = (
-            _limit_at(old["chargingSchedulePeriod"], offset),
-            _limit_at(new["chargingSchedulePeriod"], offset),
-        )
-        lower |= now_ < was
-        higher |= now_ > was
-    if lower and higher:
-        return Effect.MIXED
-    return Effect.RAISES if higher else Effect.LOWERS
+def _rated(changes: list[Change], rater: StationRater) -> list[Change]:
+    """Each change of one station with the effect its station's composites give it alone (see `power`)."""
+    rated = []
+    for change in changes:
+        if change.action is Action.SET and change.after is not None:
+            moved = rater.rate_set(change.connector_id, change.after)
+        else:
+            moved = rater.rate_clear(change.profile_id)
+        if moved.lower and moved.higher:
+            effect = Effect.MIXED
+        else:
+            effect = Effect.RAISES if moved.higher else Effect.LOWERS
+        rated.append(replace(change, effect=effect))
+    return rated
 
 
-def _limit_at(periods: list[Json], offset: int) -> Decimal:
-    current = Decimal(-1)  # before the first period: no limit from this schedule
-    for period in periods:
-        if period["startPeriod"] > offset:
-            break
-        current = Decimal(str(period["limit"]))
-    return current
+def _power_station(
+    desired: DesiredSite | None, station_id: str, records: Mapping[str, ProfileRecord]
+) -> Station:
+    """A station's connectors (as desired, else as far as its records reach) and the site's voltage."""
+    declared = desired.stations.get(station_id) if desired else None
+    if declared is not None:
+        connectors = declared.connectors
+    else:
+        connectors = max((r.connector_id for r in records.values()), default=1)
+    voltage_v = desired.doc.site.nominal_voltage_v if desired else Decimal(230)
+    return Station(max(connectors, 1), voltage_v)
+
+
+def _power_basis(
+    desired: DesiredSite | None,
+    held: Mapping[str, Mapping[str, ProfileRecord]],
+    changes: list[Change],
+    now: datetime,
+) -> PowerBasis:
+    """Every station's profiles before the plan and after all of its changes, in send order."""
+    stations = []
+    for station_id, records in held.items():
+        before = store_of(records.values())
+        after = dict(before)
+        own = [c for c in changes if c.station_id == station_id]
+        for change in own:
+            if change.action is Action.SET and change.after is not None:
+                after = after_set(after, change.connector_id, change.after)
+            else:
+                after = after_clear(after, change.profile_id)
+        declared = desired.stations.get(station_id) if desired else None
+        rated_w = declared.rated_power_kw * 1000 if declared is not None else None
+        station = _power_station(desired, station_id, records)
+        held_before, held_after = tuple(before.values()), tuple(after.values())
+        stations.append(StationBasis(station_id, station, rated_w, held_before, held_after, bool(own)))
+    return PowerBasis(now, tuple(stations))
 
 
 def check_safety(plan: SitePlan, force: bool) -> None:

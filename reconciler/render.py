@@ -13,6 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler import render_power
 from reconciler.payload import Json
 from reconciler.plan import Action, Change, Effect, SitePlan
 
@@ -90,6 +91,7 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
             )
         if not plan.changes:
             lines.append("   No changes: the chargers hold what is desired.")
+        lines.extend(render_power.text_lines(plan.power))
         lines.append(f"   {plan.sets} to set, {plan.clears} to clear, {len(plan.notes)} without a call.")
         lines.append("")
     total_sets = sum(p.sets for p in plans)
@@ -171,4 +173,5 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
             }
             for note in plan.notes
         ],
+        "power": render_power.as_json(plan.power),
     }

@@ -2,10 +2,12 @@
 
 The comment opens with the totals and one summary row per site, then each site's changes in the order
 they will be sent, each folded in a `<details>` block with its field-level differences (or, for a new
-profile, its payload), then the entries without a call. GitHub refuses comments longer than 65,536
-characters, so the text is kept within `max_chars`: the summary first (only the sites with calls to send
-when a network is too large even for its table), then as many details as fit, then a note of what was
-left out and where the whole plan is.
+profile, its payload), then what they do to power (the site's combined limit before and after as a
+Mermaid chart, and the stations' totals; see `render_power`, kept or dropped whole like a change),
+then the entries without a call. GitHub refuses comments longer than 65,536 characters, so the text
+is kept within `max_chars`: the summary first (only the sites with calls to send when a network is
+too large even for its table), then as many details as fit, then a note of what was left out and
+where the whole plan is.
 
 Names come from YAML keys and may hold any character, so everything that comes from desired state
 (site, station and profile names, reasons) is written as HTML entities where it could open a tag, a
@@ -20,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler import render_power
 from reconciler.payload import Json
 from reconciler.plan import Action, Change, Effect, Note, SitePlan
 from reconciler.render import EFFECT_WORDS, connector_move, field_differences
@@ -194,6 +197,9 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
     for order, change in enumerate(plan.changes, 1):
         parts.append(_Part(prefix + _change_block(order, change), changes=1))
         prefix = ""
+    power = render_power.markdown(plan.power, plan.site_id, _escape)
+    if power:
+        parts.append(_Part(power))
     if not plan.changes:
         prefix += "No changes: the chargers hold what is desired.\n\n"
     opening = f"<details><summary>{len(plan.notes)} without a call</summary>\n\n"

@@ -141,14 +141,23 @@ def render_text(schedules: Sequence[StationSchedule]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def chart(periods: Sequence[CompositePeriod], unit: RateUnit, columns: int = CHART_COLUMNS) -> list[str]:
-    """A bar per column (the lowest limit within it, scaled to the highest), a time axis, a legend."""
+def chart(
+    periods: Sequence[CompositePeriod],
+    unit: RateUnit,
+    columns: int = CHART_COLUMNS,
+    top: Decimal | None = None,
+) -> list[str]:
+    """A bar per column (the lowest limit within it, scaled to the highest), a time axis, a legend.
+
+    `top` fixes the full bar instead, so that charts drawn one above the other share a scale.
+    """
     if not periods:
         return []
     start, end = periods[0].start, periods[-1].end
     step = (end - start) / columns
     values = [_lowest(periods, start + step * i, start + step * (i + 1)) for i in range(columns)]
-    top = max((v for v in values if v is not None), default=None)
+    if top is None:
+        top = max((v for v in values if v is not None), default=None)
     bars = "".join(_bar(value, top) for value in values)
     axis = _axis(start, step, columns)
     legend = f"{_BARS[-1]} {_number(top)} {unit.value}, " if top is not None else ""

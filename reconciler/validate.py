@@ -21,6 +21,7 @@ import fastjsonschema
 from pydantic import ValidationError
 
 from reconciler.errors import Finding, Severity
+from reconciler.gridguard import check_grid
 from reconciler.model import SiteFile, Station
 from reconciler.payload import Json, charging_profile
 from reconciler.rules import check_profile, check_station
@@ -87,6 +88,9 @@ def check_site(
     for finding, stations in on_templates.items():
         where = f"station {stations[0]}" if len(stations) == 1 else f"stations {', '.join(stations)}"
         findings.append(replace(finding, message=f"{finding.message} (placed by the template on {where})"))
+    if not any(f.is_error for f in findings):
+        # Sums composite schedules, which only mean something once every profile is sound.
+        findings.extend(check_grid(doc, placed, now))
     return DesiredSite(site_id, source, doc, placed), findings
 
 

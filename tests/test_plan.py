@@ -145,7 +145,9 @@ def test_ids_are_never_reused_after_a_clear(tmp_path: Path) -> None:
 
 def test_lowering_changes_are_sent_before_raising_ones(tmp_path: Path) -> None:
     """Clears and raised limits come after every change that only lowers a limit."""
-    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10)), None), None)
+    # b sits on the other connector, so it hides neither a's raise nor c's cut.
+    b = _profile("b", 21, 10, connector=2)
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16), b), None), None)
     plan = _plan(_site(tmp_path, _profile("a", 20, 32), _profile("c", 22, 8)), recorded)
     assert [(c.name, c.effect) for c in plan.changes] == [
         ("c", Effect.LOWERS), ("a", Effect.RAISES), ("b", Effect.RAISES)

@@ -1,0 +1,94 @@
+"""Laws of the change rating and the grid bound, checked by hypothesis over random two-connector stations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler import gridguard
+from reconciler.model import Profile, Station
+from reconciler.power import WEEK_S, Shift, StationRater, after_set, shift
+from reconciler.schedule import Installed
+from reconciler.template import PlacedProfile
+
+from .schedule_builders import profile
+from .test_power import NOW, STATION
+
+_LIMITS_A = (6, 10, 16, 32)
+
+
+@st.composite
+def _daily(draw: st.DrawFn, purpose: str, profile_id: int) -> dict[str, Any]:
+    """A Daily profile with one or two bands (the second from 08:00), in A or W."""
+    unit = draw(st.sampled_from(("A", "W")))
+    limits = draw(st.lists(st.sampled_from(_LIMITS_A), min_size=1, max_size=2))
+    scale = 690 if unit == "W" else 1  # W values equal to whole amperes on three phases at 230 V
+    periods = tuple((start, limit * scale) for start, limit in zip((0, 28800), limits, strict=False))
+    level = draw(st.integers(20, 23))
+    return profile(
+        purpose,
+        level=level,
+        periods=periods,
+        unit=unit,
+        kind="Recurring",
+        recurrency="Daily",
+        duration=86400,
+        start="00:00",
+        profile_id=profile_id,
+    )
+
+
+@st.composite
+def _station(draw: st.DrawFn) -> dict[int, Installed]:
+    store: dict[int, Installed] = {}
+    for profile_id in range(1, draw(st.integers(0, 4)) + 1):
+        if draw(st.booleans()):
+            store[profile_id] = Installed(0, draw(_daily("ChargePointMaxProfile", profile_id)))
+        else:
+            store[profile_id] = Installed(
+                draw(st.integers(0, 2)), draw(_daily("TxDefaultProfile", profile_id))
+            )
+    return store
+
+
+@settings(max_examples=150, deadline=None)
+@given(store=_station(), connector_id=st.integers(1, 2), data=st.data())
+def test_a_change_off_connector_0_is_rated_as_if_the_total_were_compared(
+    store: dict[int, Installed], connector_id: int, data: st.DataObject
+) -> None:
+    """For a set on connector 1 or 2, comparing its connectors alone gives what comparing the station
+    total as well gives: the total never moves in a direction no touched connector moves in."""
+    profile_id = data.draw(st.integers(1, len(store) + 1))
+    payload = data.draw(_daily("TxDefaultProfile", profile_id))
+    after = after_set(store, connector_id, payload)
+    touched = {connector_id} | {item.connector_id for key, item in store.items() if after.get(key) != item}
+    if 0 in touched:
+        return  # replacing a profile on connector 0 is compared on the total anyway
+    full = Shift()
+    for connector in (0, *touched):
+        before_limits = STATION.limit_w(store.values(), connector, NOW, 86400)
+        full |= shift(before_limits, STATION.limit_w(after.values(), connector, NOW, 86400))
+    assert StationRater(STATION, store, NOW).rate_set(connector_id, payload) == full
+
+
+@settings(max_examples=100, deadline=None)
+@given(store=_station(), valid_from_day=st.sampled_from((None, 1, 3)))
+def test_the_grid_bound_of_a_station_never_undercuts_its_week(
+    store: dict[int, Installed], valid_from_day: int | None
+) -> None:
+    """Whatever its profiles, a station's bound read off them is at least its total at every moment of
+    the week (else the grid guard could wave through a site above its grid)."""
+    placed = []
+    for key, item in store.items():
+        written = {**item.payload, "connectorId": item.connector_id}
+        if valid_from_day is not None and key == 1:  # one profile starting later in the week
+            written["validFrom"] = (NOW + timedelta(days=valid_from_day)).isoformat()
+        placed.append(PlacedProfile("CS-1", f"p{key}", Profile.model_validate(written), (("stations",),)))
+    station = Station.model_validate({"connectors": 2, "rated_power_kw": 1000})
+    end = NOW + timedelta(seconds=WEEK_S)
+    bound = gridguard._bound_w(station, placed, STATION.voltage_v, NOW, end)
+    week = gridguard._station_total_w(gridguard._key(placed), 2, STATION.voltage_v, NOW)
+    assert all(period.limit is not None and period.limit <= bound for period in week) or bound.is_infinite()
