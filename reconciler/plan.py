@@ -396,10 +396,11 @@ def _make_room_first(
 ) -> list[Change]:
     """`changes` with a station's clears moved first where its sets would overflow the charger.
 
-    Power-safe order sends clears (which raise limits) last. On a charger already holding
-    `MaxChargingProfilesInstalled` profiles that would get a new profile refused, and the later clear
-    would then leave the station with neither the old limit nor the new one. So where, in plan order,
-    a station would hold more than it can, its clears go first: capacity before the transient raise.
+    Power-safe order usually sends clears late, since removing a limit mostly raises one. On a
+    charger already holding `MaxChargingProfilesInstalled` profiles that would get a new profile
+    refused, and the later clear would then leave the station with neither the old limit nor the new
+    one. So where, in plan order, a station would hold more than it can, its clears go first:
+    capacity before a transient raise.
     """
     installed: dict[str, dict[int, tuple[int, str, int]]] = {}
     for station_id, _, record in recorded.records() if recorded else ():
