@@ -15,7 +15,7 @@ Rules, and the readings of OCPP 1.6 chosen where the specification is loose:
   (counted after replacement: a full store still takes a replacement);
 - a clear by id ignores the other criteria; a clear by criteria removes every profile matching all
   criteria given (none given: everything); either answers Unknown when nothing matched;
-- profiles past their end (`plan.payload_expiry`) are dropped by `purge_expired`, and a transaction's
+- profiles past their end (`change.payload_expiry`) are dropped by `purge_expired`, and a transaction's
   end drops the TxProfiles of its connector.
 """
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from reconciler.change import payload_expiry
 from reconciler.model import ChargerLimits, Purpose, RateUnit
 from reconciler.payload import Json
-from reconciler.plan import payload_expiry
 
 
 class SetStatus(StrEnum):

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from reconciler.change import Action, Change, Note, superseded_name
 from reconciler.model import format_timestamp
-from reconciler.plan import Action, Change, Note, SitePlan, superseded_name
+from reconciler.plan import SitePlan
 from reconciler.recorded import ProfileRecord, RecordedState, Status, payload_hash
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler import render_power
+from reconciler.change import Action, Change, Effect
 from reconciler.payload import Json
-from reconciler.plan import Action, Change, Effect, SitePlan
+from reconciler.plan import SitePlan
 
 JSON_FORMAT_VERSION = 1
 EFFECT_WORDS = {

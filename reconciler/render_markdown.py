@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reconciler import render_power
+from reconciler.change import Action, Change, Effect, Note
 from reconciler.payload import Json
-from reconciler.plan import Action, Change, Effect, Note, SitePlan
+from reconciler.plan import SitePlan
 from reconciler.render import EFFECT_WORDS, connector_move, field_differences
 
 DEFAULT_MAX_CHARS = 65_000

@@ -14,10 +14,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler import edrv
+from reconciler.change import Action, Change, Effect, Note
 from reconciler.edrv import EdrvRequest
 from reconciler.errors import ReconcilerError
 from reconciler.payload import Json
-from reconciler.plan import Action, Change, Effect, Note, SitePlan
+from reconciler.plan import SitePlan
 from reconciler.recorded import RecordedState, Status
 
 SAVED_PLAN_VERSIONS = frozenset({1})

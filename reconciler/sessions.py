@@ -18,10 +18,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from reconciler import edrv
+from reconciler.change import Action, Change, Effect, Note
 from reconciler.edrv import Session
 from reconciler.model import format_timestamp
 from reconciler.payload import cap_for_session
-from reconciler.plan import Action, Change, Effect, Note, SitePlan
+from reconciler.plan import SitePlan
 from reconciler.recorded import RecordedState, Status
 
 

@@ -11,7 +11,8 @@ from .conftest import ROOT
 CORE = [
     "model", "rules", "template", "validate", "payload", "edrv", "ids", "typeerrors", "catalog", "errors",
     "recorded", "plan", "render", "render_markdown", "outcome", "savedplan", "sessions", "charger",
-    "schedule", "recurrence", "siteschedule", "power", "gridguard", "render_power",
+    "schedule", "recurrence", "siteschedule", "power", "gridguard", "render_power", "change",
+    "station_plan", "safety",
 ]  # fmt: skip
 FORBIDDEN_MODULES = {
     "httpx",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from reconciler.change import Action
 from reconciler.outcome import assume_applied, record_change, record_note
-from reconciler.plan import Action, SitePlan, build
+from reconciler.plan import SitePlan, build
 from reconciler.recorded import RecordedState, Status
 
 from .conftest import NOW

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.change import Action, Effect
 from reconciler.errors import UnsafePlanError
 from reconciler.loader import load_site
 from reconciler.outcome import assume_applied
-from reconciler.plan import Action, Effect, PlanError, SitePlan, build, check_safety
+from reconciler.plan import PlanError, SitePlan, build
 from reconciler.recorded import RecordedState, Status
+from reconciler.safety import check_safety
 from reconciler.validate import DesiredSite
 
 from .conftest import NOW

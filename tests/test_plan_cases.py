@@ -47,10 +47,11 @@ import pytest
 import yaml
 
 from reconciler import state
+from reconciler.change import Change, Note
 from reconciler.errors import DesiredStateError, UnsafePlanError
 from reconciler.loader import parse
 from reconciler.outcome import assume_applied
-from reconciler.plan import Change, Note, PlanError, SitePlan
+from reconciler.plan import PlanError, SitePlan
 from reconciler.reconcile import plan_sites
 from reconciler.recorded import RecordedState, Status, payload_hash
 from reconciler.render import connector_move, field_differences, render_json

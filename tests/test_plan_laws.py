@@ -30,12 +30,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from reconciler.change import Action, Change
 from reconciler.charger import Charger, SetAnswer
 from reconciler.loader import load_site
 from reconciler.model import ChargerLimits, format_timestamp
 from reconciler.outcome import assume_applied, record_change, record_note
 from reconciler.payload import Json, charging_profile
-from reconciler.plan import Action, Change, SitePlan, build
+from reconciler.plan import SitePlan, build
 from reconciler.recorded import RETIRED, RecordedState, Status
 from reconciler.validate import DesiredSite
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.change import Action, Effect
 from reconciler.cli import main
 from reconciler.loader import load_site
 from reconciler.outcome import assume_applied
-from reconciler.plan import Action, Effect, SitePlan, build
+from reconciler.plan import SitePlan, build
 from reconciler.recorded import RecordedState
 from reconciler.render import field_differences
 from reconciler.render_markdown import COMMENT_MARKER, DEFAULT_MAX_CHARS, render_markdown

@@ -13,9 +13,10 @@ import pytest
 
 from reconciler import state
 from reconciler.apply import SiteResult
+from reconciler.change import Action
 from reconciler.client import EdrvSettings
 from reconciler.payload import Json
-from reconciler.plan import Action, SitePlan
+from reconciler.plan import SitePlan
 from reconciler.reconcile import apply_with_client, plan_sites
 from reconciler.recorded import Status
 from reconciler.sandbox.background import BackgroundSandbox

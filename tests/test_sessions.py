@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from reconciler.change import Action
 from reconciler.edrv import Session
 from reconciler.model import parse_timestamp
 from reconciler.outcome import assume_applied, record_change
-from reconciler.plan import Action, SitePlan, build
+from reconciler.plan import SitePlan, build
 from reconciler.recorded import RecordedState, Status
 from reconciler.sessions import resolve_caps
 
