@@ -3,70 +3,47 @@
 Exit codes: 0 success, 1 error, 2 changes pending (`plan --detailed-exitcode`), 64 usage error (click's
 own 2 is remapped so that a typo in a workflow never reads as "changes pending"). Expected errors
 (`ReconcilerError`) print one line, plus a GitHub annotation under Actions; anything else is a bug and
-keeps its traceback.
+keeps its traceback. The commands that only look at desired state are in `cli_inspect`; what all
+commands share (options, exit codes, the clock, problem display) is in `cli_options`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
-from reconciler import __version__, savedplan, siteschedule, state
-from reconciler import sites as sitelist
+from reconciler import __version__, savedplan, state
 from reconciler.apply import summary as apply_summary
-from reconciler.catalog import desired_requests
+from reconciler.cli_inspect import payloads, schedule, schema, sites_command
+from reconciler.cli_options import (
+    DEFAULT_DESIRED,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    clock,
+    desired_option,
+    now_option,
+    report,
+    state_dir_option,
+)
 from reconciler.client import EdrvSettings
-from reconciler.errors import DesiredStateError, Problem, ReconcilerError
-from reconciler.loader import Loaded, load
-from reconciler.model import SiteFile, format_timestamp, normalise_timestamp, parse_timestamp
+from reconciler.errors import DesiredStateError, ReconcilerError
+from reconciler.loader import load
+from reconciler.model import format_timestamp
 from reconciler.reconcile import apply_with_client, locked, plan_sites, site_ids
 from reconciler.recorded import render_text as render_state
 from reconciler.render import render_json, render_text
 from reconciler.render_markdown import render_markdown
 from reconciler.sandbox.commands import demo, sandbox
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
-DEFAULT_DESIRED = Path("desired")
-
-
-class _Timestamp(click.ParamType):  # type: ignore[type-arg]
-    name = "TIMESTAMP"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        # Kept as normalised text: fraction digits as written matter in request bodies.
-        try:
-            return normalise_timestamp(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an RFC 3339 date-time such as 2026-01-31T22:00:00Z", param, ctx)
-
-
-TIMESTAMP = _Timestamp()
-now_option = click.option(
-    "--now", type=TIMESTAMP, default=None, help="Check as of this moment instead of the clock (RFC 3339)."
-)
-desired_option = click.option(
-    "--desired",
-    "desired_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_DESIRED,
-    show_default=True,
-    help="Directory of site files.",
-)
-
-state_dir_option = click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Directory of recorded-state files.  [default: <desired>/.state]",
-)
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -75,8 +52,8 @@ def cli() -> None:
     """Charging profiles as code: desired OCPP 1.6 profiles in YAML, planned and applied through eDRV."""
 
 
-cli.add_command(sandbox)
-cli.add_command(demo)
+for command in (payloads, schedule, sites_command, schema, sandbox, demo):
+    cli.add_command(command)
 
 
 @cli.command()
@@ -85,8 +62,8 @@ cli.add_command(demo)
 @now_option
 def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     """Check desired site files (default: desired/) and report every problem with file:line:column."""
-    loaded = load(paths or (DEFAULT_DESIRED,), _clock(now))
-    _report(loaded.problems, sys.stdout)
+    loaded = load(paths or (DEFAULT_DESIRED,), clock(now))
+    report(loaded.problems, sys.stdout)
     errors = sum(p.is_error for p in loaded.problems)
     warnings = len(loaded.problems) - errors
     click.echo(f"{len(loaded.sites)} site(s) valid; {errors} error(s), {warnings} warning(s)", err=True)
@@ -128,7 +105,7 @@ def plan(
     now: str | None,
 ) -> int:
     """Show the eDRV calls that would make the chargers match desired state. Sends nothing."""
-    moment = _clock(now)
+    moment = clock(now)
     plans = plan_sites(desired_dir, sites, moment, state_dir, force)
     if out is not None:
         out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
@@ -189,7 +166,7 @@ def apply(
     """Send the planned calls to eDRV (lowering limits first) and record every outcome."""
     if plan_file is not None and sites:
         raise click.UsageError("give SITES or --plan FILE, not both")
-    moment = _clock(now)
+    moment = clock(now)
     settings = replace(
         EdrvSettings.from_environment(key_file),
         max_concurrent=concurrency,
@@ -227,46 +204,6 @@ def apply(
     return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
 
 
-@cli.command("sites")
-@click.argument("names", nargs=-1, metavar="[SITES]...")
-@desired_option
-@state_dir_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one line with the sites and the CI jobs to apply them in.",
-)
-@click.option(
-    "--changed-since",
-    metavar="REF",
-    default=None,
-    help="Only sites whose desired file or state differs from this git ref (deleted files count).",
-)
-@click.option(
-    "--max-jobs",
-    type=click.IntRange(min=1, max=sitelist.MATRIX_LIMIT),
-    default=sitelist.MATRIX_LIMIT,
-    show_default=True,
-    help="Jobs to split the sites into; past this, each job takes a shard of several sites.",
-)
-def sites_command(
-    *,
-    names: tuple[str, ...],
-    desired_dir: Path,
-    state_dir: Path | None,
-    fmt: str,
-    changed_since: str | None,
-    max_jobs: int,
-) -> int:
-    """List the sites (desired files and recorded state), or those changed since a git ref."""
-    found = sitelist.listing(desired_dir, state_dir, names, changed_since, max_jobs)
-    click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
-    return EXIT_OK
-
-
 @cli.group("state")
 def state_group() -> None:
     """Inspect recorded state: what was sent to each station and what came of it."""
@@ -287,123 +224,6 @@ def state_show(site: str, desired_dir: Path, state_dir: Path | None) -> int:
     return EXIT_OK
 
 
-@cli.command()
-def schema() -> int:
-    """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
-    click.echo(json.dumps(SiteFile.model_json_schema(by_alias=True), indent=2))
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("sites", nargs=-1)
-@desired_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--session-start",
-    type=TIMESTAMP,
-    default=None,
-    help="Show session caps as sent for a session that began then (on every connector).",
-)
-@now_option
-def payloads(
-    sites: tuple[str, ...], desired_dir: Path, fmt: str, session_start: str | None, now: str | None
-) -> int:
-    """Print the exact eDRV request for every desired profile: method, path and body."""
-    moment = _clock(now)
-    requests = desired_requests(_load_sites(desired_dir, sites, moment).sites, moment, session_start)
-    if fmt == "json":
-        click.echo(json.dumps({"format_version": 1, "requests": requests}, indent=2))
-    else:
-        for entry in requests:
-            note = "  (session cap: sent only while a session is active)" if entry["session_cap"] else ""
-            note += "  (expired: not sent)" if entry["expired"] else ""
-            click.echo(
-                f"{entry['site']}/{entry['station']}/{entry['profile']}: "
-                f"{entry['request']['method']} {entry['request']['path']}{note}"
-            )
-            click.echo("  " + json.dumps(entry["request"]["body"]))
-    return EXIT_OK
-
-
-@cli.command()
-@click.argument("site")
-@click.argument("station", required=False)
-@desired_option
-@click.option(
-    "--connector", type=click.IntRange(min=0), default=0, show_default=True, help="0 is the station total."
-)
-@click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: now]")
-@click.option(
-    "--hours",
-    type=click.FloatRange(min=0, min_open=True),
-    default=24.0,
-    show_default=True,
-    help="Window length.",
-)
-@click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def schedule(
-    *,
-    site: str,
-    station: str | None,
-    desired_dir: Path,
-    connector: int,
-    start: str | None,
-    hours: float,
-    unit: str,
-    fmt: str,
-) -> int:
-    """Show the limit over time that desired state gives each station (OCPP 1.6 composite schedule)."""
-    moment = _clock(start) if start else _clock(None).replace(microsecond=0)
-    desired = _load_sites(desired_dir, [site], moment).sites[0]
-    duration_s = max(1, round(hours * 3600))
-    try:
-        found = siteschedule.site_schedules(
-            desired, [station] if station else [], connector, moment, duration_s=duration_s, unit=unit
-        )
-    except LookupError as err:
-        raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
-    click.echo((siteschedule.render_json if fmt == "json" else siteschedule.render_text)(found), nl=False)
-    return EXIT_OK
-
-
-def _load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loaded:
-    paths = [desired_dir / f"{site}.yaml" for site in sites] if sites else [desired_dir]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise click.BadParameter(f"no such site file: {', '.join(map(str, missing))}", param_hint="SITES")
-    loaded = load(paths, now)
-    if loaded.has_errors:
-        raise DesiredStateError(loaded.problems)
-    _report(loaded.problems, sys.stderr)
-    return loaded
-
-
-def _clock(now: str | None) -> datetime:
-    """The moment a command works at: `--now` when given (for reproducible runs), else the clock."""
-    return parse_timestamp(now) if now is not None else datetime.now(UTC)
-
-
-def _report(problems: Sequence[Problem], stream: Any) -> None:
-    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    for problem in problems:
-        print(problem, file=stream)
-        if in_actions:
-            print(_annotation(problem), file=stream)
-
-
-def _annotation(problem: Problem) -> str:
-    # GitHub workflow command; %, CR and LF must be escaped in the message and properties.
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    where = f"file={escape(problem.file).replace(',', '%2C')}"
-    if problem.line:
-        where += f",line={problem.line},col={problem.column}"
-    message = problem.message + (f" (fix: {problem.fix})" if problem.fix else "")
-    return f"::{problem.severity} {where}::{escape(message)}"
-
-
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI and exit with the documented codes."""
     try:
@@ -420,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
     except DesiredStateError as err:
-        _report(err.problems, sys.stderr)
+        report(err.problems, sys.stderr)
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_ERROR)
     except ReconcilerError as err:

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.cli import EXIT_USAGE, main
+from reconciler.cli import EXIT_USAGE, cli, main
 from reconciler.loader import parse
 
 from .conftest import DESIRED, ROOT
@@ -94,3 +94,12 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
     assert changes
     assert all(c["request"]["path"].endswith("/set_charging_profile") for c in changes)
     assert _run(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
+
+
+def test_every_command_has_help_and_a_row_in_the_readme() -> None:
+    """A command without a help text or without a README entry is an undocumented command."""
+
+    readme = (ROOT / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help, f"{name} has no help text"
+        assert f"`reconciler {name}" in readme, f"the README does not describe `reconciler {name}`"
