@@ -98,7 +98,6 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
 
 def test_every_command_has_help_and_a_row_in_the_readme() -> None:
     """A command without a help text or without a README entry is an undocumented command."""
-
     readme = (ROOT / "README.md").read_text()
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
