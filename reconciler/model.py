@@ -71,6 +71,10 @@ def normalise_timestamp(text: str) -> str:
         raise PydanticCustomError(
             "timestamp", "{value} is not a real date or time", {"value": repr(text), "fix": "check the date"}
         ) from None
+    if text[-1] == "Z" and text[0] != "0":
+        # Already normal, as every timestamp in a state file is: converting and formatting it again
+        # (a fifth of reading a state file) gives back the text. Years before 1000 are reformatted.
+        return text
     utc = moment.astimezone(UTC)
     digits = len(match.group(1) or "")
     fraction = f".{utc.microsecond:06d}"[: digits + 1] if digits else ""

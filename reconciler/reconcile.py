@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ from reconciler.apply import Api, Progress, SiteResult, apply_site
 from reconciler.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError
 from reconciler.loader import YAML_SUFFIXES, load
-from reconciler.plan import SitePlan, build, check_safety
+from reconciler.plan import SitePlan, build
+from reconciler.safety import check_safety
 from reconciler.savedplan import check_fresh
 
 
@@ -44,6 +46,21 @@ def plan_sites(
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty); refuse bad desired state and unsafe plans."""
     chosen = list(sites) or site_ids(desired_dir, state_dir)
+    # As in `loader.load`: the loaded sites stay alive while every state file is read, and the cyclic
+    # collector would walk them again and again (an eighth of a large no-op plan); reading state and
+    # planning make no cycles. They are freed before it resumes, so its next pass skips them too.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_sites(desired_dir, chosen, now, state_dir, force)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan_sites(
+    desired_dir: Path, chosen: Sequence[str], now: datetime, state_dir: Path | None, force: bool
+) -> list[SitePlan]:
     files = [path for site in chosen if (path := _site_file(desired_dir, site)) is not None]
     loaded = load(files, now)
     if loaded.has_errors:
