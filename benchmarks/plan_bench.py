@@ -24,7 +24,6 @@ generated network is not valid.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import pstats
@@ -40,17 +39,18 @@ from pathlib import Path
 # Run as a script, this file's folder is on sys.path, and with it the generator's module.
 from validate_bench import (
     AMPS,
-    MAX_PROFILES_PER_STATION,
     STATION_WATTS,
     WATTS,
     GcClock,
+    Options,
     bare_parse,
     bare_parse_paused,
     best_of_each,
     generate,
+    parse_options,
+    say_what_is_measured,
 )
 
-import reconciler
 from reconciler import state
 from reconciler.loader import load
 from reconciler.outcome import assume_applied
@@ -67,17 +67,6 @@ CHANGED_SHARE = 0.01
 _PROFILE_HEAD = re.compile(r"      ([^\s:#][^:]*):\n")
 _PURPOSE = re.compile(r"        chargingProfilePurpose: (\S+)\n")
 _PERIOD_LIMIT = re.compile(r"(            - \{startPeriod: \d+, limit: )([0-9.]+)")
-
-
-@dataclass(frozen=True)
-class Options:
-    sites: int
-    stations: int
-    profiles: int
-    repeat: int
-    keep: Path | None
-    profile: bool
-    profile_sites: int
 
 
 @dataclass(frozen=True)
@@ -274,50 +263,9 @@ def profile_plan(work: Callable[[], None], top: int = 25) -> None:
 # --- the command ------------------------------------------------------------------------------------
 
 
-def parse_options(argv: Sequence[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sites", type=int, default=2000, help="site files to write (default 2000)")
-    parser.add_argument("--stations", type=int, default=10, help="stations per site (default 10)")
-    parser.add_argument("--profiles", type=int, default=5, help="profiles per station (default 5)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per measurement; the best counts (default 3)"
-    )
-    parser.add_argument(
-        "--keep", type=Path, default=None, help="write the networks under DIR and leave them there"
-    )
-    parser.add_argument("--profile", action="store_true", help="cProfile the no-op plan on a subset of sites")
-    parser.add_argument(
-        "--profile-sites", type=int, default=200, help="sites in the --profile subset (default 200)"
-    )
-    args = parser.parse_args(argv)
-    if min(args.sites, args.stations, args.repeat, args.profile_sites) < 1:
-        parser.error("--sites, --stations, --repeat and --profile-sites must be at least 1")
-    if not 1 <= args.profiles <= MAX_PROFILES_PER_STATION:
-        parser.error(
-            f"--profiles must be 1-{MAX_PROFILES_PER_STATION} (the charger's MaxChargingProfilesInstalled)"
-        )
-    return Options(
-        sites=int(args.sites),
-        stations=int(args.stations),
-        profiles=int(args.profiles),
-        repeat=int(args.repeat),
-        keep=args.keep,
-        profile=bool(args.profile),
-        profile_sites=int(args.profile_sites),
-    )
-
-
 def run(options: Options, root: Path) -> None:
     now = datetime.now(UTC)
-    measured = Path(reconciler.__file__).resolve().parent
-    print(f"measuring reconciler from {measured}")
-    if measured != Path(__file__).resolve().parent.parent / "reconciler":
-        print(
-            "  note: that is not this checkout's reconciler (an editable install elsewhere?); "
-            "run with PYTHONPATH=. to measure this one"
-        )
+    say_what_is_measured()
     desired_dir, changed_dir = root / "desired", root / "desired-1pct"
     desired_dir.mkdir(parents=True, exist_ok=True)
     # The profile subset is the first sites of the full network: generation is sequential and seeded.
@@ -341,7 +289,7 @@ def run(options: Options, root: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
+    options = parse_options(argv, __doc__, "the no-op plan")
     if options.keep is not None:
         run(options, options.keep)
     else:

@@ -431,9 +431,12 @@ def profile_validate(directory: Path, now: datetime, top: int = 25) -> None:
 # --- the command ------------------------------------------------------------------------------------
 
 
-def parse_options(argv: Sequence[str] | None = None) -> Options:
+def parse_options(
+    argv: Sequence[str] | None = None, description: str | None = __doc__, profiled: str = "the validate step"
+) -> Options:
+    """The network's size and how to measure it; the plan benchmark shares these flags."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sites", type=int, default=2000, help="site files to write (default 2000)")
     parser.add_argument("--stations", type=int, default=10, help="stations per site (default 10)")
@@ -441,10 +444,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per measurement; the best counts (default 3)"
     )
-    parser.add_argument("--keep", type=Path, default=None, help="write the network to DIR and leave it there")
-    parser.add_argument(
-        "--profile", action="store_true", help="cProfile the validate step on a subset of sites"
-    )
+    parser.add_argument("--keep", type=Path, default=None, help="write the network(s) to DIR and leave them")
+    parser.add_argument("--profile", action="store_true", help=f"cProfile {profiled} on a subset of sites")
     parser.add_argument(
         "--profile-sites", type=int, default=200, help="sites in the --profile subset (default 200)"
     )
@@ -466,8 +467,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     )
 
 
-def run(options: Options, directory: Path) -> None:
-    now = datetime.now(UTC)
+def say_what_is_measured() -> None:
+    """Name the reconciler being timed: an editable install elsewhere would time other code."""
     measured = Path(reconciler.__file__).resolve().parent
     print(f"measuring reconciler from {measured}")
     if measured != Path(__file__).resolve().parent.parent / "reconciler":
@@ -475,6 +476,11 @@ def run(options: Options, directory: Path) -> None:
             "  note: that is not this checkout's reconciler (an editable install elsewhere?); "
             "run with PYTHONPATH=. to measure this one"
         )
+
+
+def run(options: Options, directory: Path) -> None:
+    now = datetime.now(UTC)
+    say_what_is_measured()
     # The profile subset is the first sites of the full network: generation is sequential and seeded.
     sites = min(options.sites, options.profile_sites) if options.profile else options.sites
     started = time.perf_counter()
