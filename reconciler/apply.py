@@ -13,9 +13,11 @@ loaded. Order of events:
    phase, stations are served concurrently and each station's calls one after another, in plan
    order. The client bounds the overall concurrency and rate.
 4. Each answer is folded into the state at once and written by a background writer that coalesces
-   the answers arriving during one write into the next, so writing never holds back sending; the
-   last write completes before `apply_site` returns. Records a set took the slot of are retired only
-   once that set went through.
+   the answers arriving during one write, and during a rest four times as long after it, into the
+   next, so writing never holds back sending and takes at most a fifth of the time; the last write
+   completes, without a rest before it, before `apply_site` returns. A crash forgets at most the
+   answers of one write and one rest, and the next plan sends those calls again (as in step 2).
+   Records a set took the slot of are retired only once that set went through.
 
 A call that fails is recorded with its error and the others go on; an error that would fail every
 call (eDRV refusing the key) stops the site's remaining calls, which stay pending.
@@ -24,6 +26,7 @@ call (eDRV refusing the key) stops the site's remaining calls, which stay pendin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,10 +35,11 @@ from typing import Protocol
 
 from reconciler import edrv
 from reconciler import state as store
+from reconciler.change import Action, Change, Effect, Note, slot
 from reconciler.edrv import EdrvRequest, EdrvResponse, Session
 from reconciler.errors import EdrvAuthError, ReconcilerError
 from reconciler.outcome import record_change, record_note
-from reconciler.plan import Action, Change, Effect, Note, SitePlan, slot
+from reconciler.plan import SitePlan
 from reconciler.recorded import RecordedState, Status
 from reconciler.sessions import resolve_caps
 
@@ -83,16 +87,21 @@ class SiteResult:
 
 Progress = Callable[[Sent], None]
 
+_REST_PER_WRITE = 4  # after each write the writer rests 4 times as long (see `_Writer._drain`)
+
 
 class _Writer:
     """Holds a site's state in memory and writes it after changes, one write at a time, coalescing."""
 
     def __init__(self, path: Path, state: RecordedState, loaded: RecordedState | None) -> None:
         self.path = path
+        # One writer for the whole run: its saves re-encode only the records that changed.
+        self._file = store.StateWriter(path)
         self.state = state
         self._expected = loaded
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
 
     def update(self, state: RecordedState) -> None:
         self.state = state
@@ -102,22 +111,36 @@ class _Writer:
 
     async def flush(self) -> RecordedState:
         """Wait until everything updated so far is on disk; the state as last written."""
-        while self._task is not None and not self._task.done():
-            await self._task
-        if self._task is not None:
-            self._task.result()  # re-raise a failed write
-        if self._dirty:
-            await self._drain()
+        self._hurry.set()  # someone waits for the last write: no rest before it
+        try:
+            while self._task is not None and not self._task.done():
+                await self._task
+            if self._task is not None:
+                self._task.result()  # re-raise a failed write
+            if self._dirty:
+                await self._drain()
+        finally:
+            self._hurry.clear()
         return self.state
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._dirty:
             self._dirty = False
             snapshot = self.state
-            written = await asyncio.to_thread(store.save, self.path, snapshot, self._expected)
+            started_s = loop.time()
+            written = await asyncio.to_thread(self._file.save, snapshot, self._expected)
             self._expected = written
             # Later updates were derived from the pre-write serial; carry the new one forward.
             self.state = self.state.model_copy(update={"serial": written.serial})
+            # Writing back to back, a site of hundreds of stations would write its whole file (a MB
+            # or more, synced) for every few answers, and the writer's thread would take the GIL from
+            # the event loop sending the calls. Resting a few times as long as the write took lets the
+            # answers gather, so writing takes at most 1 / (1 + _REST_PER_WRITE) of the time.
+            rest_s = _REST_PER_WRITE * (loop.time() - started_s)
+            if not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), rest_s)
 
 
 async def apply_site(
@@ -154,6 +177,29 @@ async def apply_site(
     run.retire_replaced(plan)
     run.result.state = await run.writer.flush()
     return run.result
+
+
+def _answered(change: Change, response: EdrvResponse) -> tuple[Sent, Status]:
+    """How a call eDRV took went, and the status its record takes.
+
+    eDRV usually answers before the charger has (`requested`; webhooks tell the rest), but an Action
+    may already say `completed` (the charger accepted) or `failed` (it refused). A clear the charger
+    answers `Unknown` found nothing to clear, which is what a clear is for: done.
+    """
+    action_id = edrv.action_id(response)
+    outcome = edrv.action_outcome(response)
+    said = outcome.charger_status or outcome.detail or outcome.status
+    if change.action is Action.CLEAR:
+        if outcome.failed and outcome.charger_status != "Unknown":
+            error = f"the charge point refused the clear ({said})"
+            return Sent(change, ok=False, action_id=action_id, error=error), Status.FAILED
+        return Sent(change, ok=True, action_id=action_id), Status.CLEARED
+    if outcome.failed:
+        error = f"the charge point rejected the profile ({said})"
+        return Sent(change, ok=False, action_id=action_id, error=error), Status.REJECTED
+    return Sent(
+        change, ok=True, action_id=action_id
+    ), Status.ACCEPTED if outcome.completed else Status.REQUESTED
 
 
 async def _sessions(api: Api, plan: SitePlan) -> tuple[dict[str, Sequence[Session]], dict[str, str]]:
@@ -196,15 +242,16 @@ class _Run:
                 self.result.unsent.append(change)
                 continue
             try:
-                action_id = edrv.action_id(await self.api.send(change.request))
+                response = await self.api.send(change.request)
             except ReconcilerError as err:
                 sent = Sent(change, ok=False, error=str(err))
                 self.stopped |= isinstance(err, EdrvAuthError)  # every later call would be refused too
                 state = record_change(self.writer.state, change, Status.FAILED, self.now, error=sent.error)
             else:
-                sent = Sent(change, ok=True, action_id=action_id)
-                status = Status.REQUESTED if change.action is Action.SET else Status.CLEARED
-                state = record_change(self.writer.state, change, status, self.now, action_id=action_id)
+                sent, status = _answered(change, response)
+                state = record_change(
+                    self.writer.state, change, status, self.now, action_id=sent.action_id, error=sent.error
+                )
             self.writer.update(state)
             self.result.sent.append(sent)
             if self.progress is not None:

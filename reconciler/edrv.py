@@ -144,6 +144,43 @@ def action_id(response: EdrvResponse) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What an Action says of the charger's answer: `requested` (not known yet), `completed` or `failed`.
+
+    eDRV documents `completed` as the charger accepting and `failed` as it rejecting; `charger_status`
+    is the OCPP status it answered (`Accepted`, `Rejected`, `Unknown` for a clear of nothing), if given.
+    """
+
+    status: str
+    charger_status: str | None = None
+    detail: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def action_outcome(response: EdrvResponse) -> ActionOutcome:
+    """The outcome an answer's Action reports; `requested` when it reports none (eDRV's usual answer)."""
+    result = response.result
+    if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+        return ActionOutcome("requested")
+    data = result.get("response_data")
+    data = data if isinstance(data, dict) else {}
+    charger = data.get("status")
+    detail = data.get("errorDescription") or data.get("error") or data.get("errorCode")
+    return ActionOutcome(
+        str(result["status"]).casefold(),
+        charger if isinstance(charger, str) else None,
+        str(detail) if detail else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     """A charging session on one connector of a station: what a session cap (TxProfile) is sent for.
 

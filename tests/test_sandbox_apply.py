@@ -21,6 +21,7 @@ from reconciler.reconcile import apply_with_client, plan_sites
 from reconciler.recorded import Status
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
+from reconciler.sandbox.faults import Faults
 
 from .conftest import DESIRED, NOW
 from .sandbox_harness import Clock
@@ -126,3 +127,28 @@ def test_session_cap_follows_the_session(network: Network) -> None:
     record = recorded.record(VAN_STATION, VAN_CAP)
     assert record is not None
     assert record.status is Status.EXPIRED
+
+
+def test_a_charger_that_rejects_is_recorded_rejected_and_retried_by_the_next_plan(network: Network) -> None:
+    """A charge point's refusal is recorded as rejected with its answer; the next plan sends it again."""
+    site = max(network.plan(), key=lambda p: len({c.station_id for c in p.changes}))
+    station = site.changes[0].station_id
+    running = network.sandbox.sandbox
+    assert running is not None
+    network.sandbox.run(lambda: running.set_faults(Faults(reject=(station,))))
+    (result,) = [r for r in network.apply() if r.site_id == site.site_id]
+    refused = [s for s in result.sent if not s.ok]
+    accepted = [s for s in result.sent if s.ok]
+    assert {s.change.station_id for s in refused} == {station}
+    assert accepted, "the site's other chargers accepted theirs"
+    recorded = state.load(state.state_path(network.desired_dir, site.site_id), site.site_id)
+    assert recorded is not None
+    record = recorded.record(station, refused[0].change.name)
+    assert record is not None
+    assert record.status is Status.REJECTED
+    assert "the charge point rejected the profile (Rejected)" in (record.last_error or "")
+    other = recorded.record(accepted[0].change.station_id, accepted[0].change.name)
+    assert other is not None
+    assert other.status is Status.ACCEPTED
+    retry = {(c.station_id, c.reason) for p in network.plan() for c in p.changes}
+    assert retry == {(station, "retry: the last attempt was rejected")}
