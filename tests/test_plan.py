@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +23,8 @@ STATION = "CS-1"
 
 
 def _profile(name: str, stack: int, limit: float, connector: int = 1, extra: str = "") -> str:
-    return f"""      {name}:
+    # The name as a JSON string, a valid YAML key whatever characters it holds.
+    return f"""      {json.dumps(name)}:
         connectorId: {connector}
         stackLevel: {stack}
         chargingProfilePurpose: TxDefaultProfile

@@ -21,28 +21,13 @@ from reconciler.render_markdown import COMMENT_MARKER, DEFAULT_MAX_CHARS, render
 from reconciler.validate import DesiredSite
 
 from .conftest import DESIRED, NOW
+from .test_plan import _profile
 
 GENERATED_AT = "2026-11-23T12:00:00Z"
 EXPIRED = "2026-01-02T00:00:00Z"  # before NOW: such a profile is planned as a note, not a call
 # Names are YAML keys, and the model takes any string: this one tries a table cell, a tag, a code span,
 # a fence, a heading on a new line, closing the fold early, an entity, and a bidi override.
 HOSTILE = "a|b <img src=x onerror=alert(1)> `tick` ```\n## hdr </details></summary> &amp; *em* \u202e"
-
-
-def _profile(name: str, stack: int, limit: float, connector: int = 1, extra: str = "") -> str:
-    return f"""      {json.dumps(name)}:
-        connectorId: {connector}
-        stackLevel: {stack}
-        chargingProfilePurpose: TxDefaultProfile
-        chargingProfileKind: Recurring
-        recurrencyKind: Daily{extra}
-        chargingSchedule:
-          startSchedule: 2026-01-01T00:00:00Z
-          duration: 86400
-          chargingRateUnit: A
-          chargingSchedulePeriod:
-            - {{startPeriod: 0, limit: {limit}}}
-"""
 
 
 def _site(tmp_path: Path, stations: dict[str, list[str]], site_id: str = "depot") -> DesiredSite:
