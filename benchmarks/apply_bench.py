@@ -11,7 +11,9 @@ run (with the CPU time of this process and of the sandbox) and then the best and
   (target <= 1.3), and the set/clear requests the sandbox counted (target: exactly one per change;
   session lookups are counted apart and are zero here, since no profile is a session cap).
 
-The ideal ignores the client's rate limit, so the client gets one far above C / L (printed) that never
+The sandbox's latency is when each answer leaves, counted from the request's arrival, so its own work
+(the OCPP round trip to a simulated charger) happens within the 50 ms, as at a server answering after
+50 ms. The ideal ignores the client's rate limit, so the client gets one far above C / L (printed) that never
 binds. Each run plans against an empty state directory of its own, so every run sends the same sets
 (the chargers replace each profile by its id). A measurement, not a test: it exits 0 whatever the
 ratio, and non-zero only when a plan, an answer or a request count is wrong.

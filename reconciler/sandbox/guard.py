@@ -2,9 +2,10 @@
 played on it, and its bearer key is checked; router errors get eDRV's envelope too.
 
 `Guard.middleware` wraps the eDRV routes (`api`); the control endpoints (`/_sandbox/...`) pass through
-untouched. Counts are by route name (`requests`), faults come from `faults.FaultPlay`: latency first,
-then a scripted error, a held request (`timeout`: served only after `hold_s`, unless the sandbox stops
-first) or a dropped connection (`drop`). Used by `server.Sandbox`.
+untouched. Counts are by route name (`requests`), faults come from `faults.FaultPlay`: latency (the
+answer leaves no sooner than that after the request arrived), a scripted error, a held request
+(`timeout`: served only after `hold_s`, unless the sandbox stops first) or a dropped connection
+(`drop`). Used by `server.Sandbox`.
 """
 
 from __future__ import annotations
@@ -53,9 +54,19 @@ class Guard:
             return await handler(request)
         name = request.match_info.route.name or "other"
         self.requests[name.removesuffix("_post")] += 1
-        latency_ms = self.play.faults.latency_ms
-        if latency_ms and await self._pause(latency_ms / 1000):
+        loop = asyncio.get_running_loop()
+        arrived_s = loop.time()
+        served = await self._serve(request, handler)
+        # Latency is when the answer leaves, counted from the request's arrival: the work of serving it
+        # (the OCPP round trip to the charge point) happens within it, as at a server that answers
+        # after that long. Slower work is not delayed further.
+        left_s = self.play.faults.latency_ms / 1000 - (loop.time() - arrived_s)
+        if left_s > 0 and await self._pause(left_s):
             return answer(503, False, "Sandbox is stopping")
+        return served
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Play faults, check the key, serve, and give router errors eDRV's envelope."""
         station = request.match_info.get("station") or request.query.get("chargestation")
         fault = self.play.next_error(station)
         if fault is not None:
