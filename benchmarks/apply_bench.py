@@ -48,6 +48,7 @@ from validate_bench import say_what_is_measured
 
 import reconciler
 from reconciler.apply import SiteResult
+from reconciler.change import Action
 from reconciler.client import EdrvClient, EdrvSettings
 from reconciler.plan import SitePlan
 from reconciler.reconcile import apply_plans, plan_sites
@@ -252,7 +253,7 @@ def plan(
     plans = plan_sites(desired_dir, [], now, state_dir)
     changes = [c for p in plans for c in p.changes]
     expected = options.stations * options.profiles
-    if len(changes) != expected or any(c.action.value != "set" for c in changes):
+    if len(changes) != expected or any(c.action is not Action.SET for c in changes):
         sys.exit(f"expected a plan of {expected} sets, got {len(changes)} change(s)")
     return plans, state_dir
 

@@ -68,7 +68,7 @@ async def _measure(count: int) -> None:
             answers = await client.send_all(edrv.set_charging_profile(s, 0, PROFILE) for s in stations)
             set_s = time.perf_counter() - sent_s
             accepted = sum(
-                isinstance(a, edrv.EdrvResponse) and a.result["status"] == "completed" for a in answers
+                isinstance(a, edrv.EdrvResponse) and edrv.action_outcome(a).completed for a in answers
             )
             print(f"{accepted}/{count} profiles set and accepted in {set_s:.2f} s ({count / set_s:.0f}/s)")
             sent_s = time.perf_counter()

@@ -287,7 +287,6 @@ class EdrvClient:
                     self._refused = outcome
                 if not outcome.retryable:
                     raise self._error(request, station_id, attempts, outcome)
-                delay_s = self._backoff_s(attempts)
                 wait_s = outcome.retry_after_s
                 if wait_s is not None and wait_s > self._settings.max_wait_s:
                     detail = f"{outcome.detail}; eDRV asks to wait {wait_s:.0f} s, over max_wait_s"
@@ -295,7 +294,7 @@ class EdrvClient:
                 if attempts >= self._settings.max_attempts:
                     detail = f"{outcome.detail}; gave up after {attempts} attempts"
                     raise self._error(request, station_id, attempts, replace(outcome, detail=detail))
-                await self._sleep(max(delay_s, wait_s or 0.0))
+                await self._sleep(max(self._backoff_s(attempts), wait_s or 0.0))
 
     async def send_all(self, requests: Iterable[EdrvRequest]) -> list[EdrvResponse | EdrvError]:
         """Send every request concurrently within the limits; each gets its answer or its error, in order.

@@ -21,7 +21,9 @@ from urllib.parse import unquote
 
 import httpx
 
-Json = dict[str, Any]
+from reconciler.payload import Json
+from reconciler.sandbox.objects import envelope
+
 _STATION_CALL = re.compile(r"/v1\.1/chargestations/([^/]+)/([a-z_]+)")
 
 
@@ -127,13 +129,13 @@ class FakeEdrv:
         try:
             for _ in range(self.latency_ticks):
                 await asyncio.sleep(0)
-            return self._answer(request, station_id, match.group(2) if match else None, body)
+            return self._answer(request, raw_path, station_id, match.group(2) if match else None, body)
         finally:
             self.in_flight -= 1
             self.in_flight_by_station[key] -= 1
 
     def _answer(
-        self, request: httpx.Request, station_id: str | None, action: str | None, body: Any
+        self, request: httpx.Request, path: str, station_id: str | None, action: str | None, body: Any
     ) -> httpx.Response:
         fault = self._next_fault(station_id)
         if fault is not None:
@@ -142,7 +144,7 @@ class FakeEdrv:
         if authorization != f"Bearer {self.api_key}":
             # Echoes the presented token, as some servers do: the client must never repeat it.
             return _envelope(401, False, f"invalid token {authorization.removeprefix('Bearer ')}")
-        if request.url.raw_path.decode().partition("?")[0] == "/v1.1/sessions" and request.method == "GET":
+        if path == "/v1.1/sessions" and request.method == "GET":
             return self._sessions(dict(request.url.params))
         if station_id is None or action is None:
             return _envelope(404, False, "Not found")
@@ -223,4 +225,4 @@ class FakeEdrv:
 def _envelope(
     status: int, ok: bool, message: str, result: Any = None, *, headers: dict[str, str] | None = None
 ) -> httpx.Response:
-    return httpx.Response(status, headers=headers, json={"ok": ok, "message": message, "result": result})
+    return httpx.Response(status, headers=headers, json=envelope(ok, message, result))

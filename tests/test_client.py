@@ -132,7 +132,7 @@ def test_clear_removes_the_profile_by_id() -> None:
         await client.set_charging_profile("s1", 1, PROFILE)
         return await client.clear_charging_profile("s1", 1, 40)
 
-    assert _run(fake, body) is not None
+    assert _run(fake, body) == "a00000000000000000000002"
     assert fake.received[-1].body == {"id": 40, "connectorId": 1}
     assert fake.profiles["s1"] == {}
 
@@ -149,7 +149,7 @@ def test_composite_schedule_request_carries_connector_duration_and_unit_in_the_q
     )
     assert sent.query == {"connectorId": "0", "duration": "3600", "chargingRateUnit": "A"}
     assert sent.station_id == "s 1"
-    assert action is not None
+    assert action == "a00000000000000000000001"
 
 
 def test_active_sessions_are_read_into_typed_values_for_the_station_asked() -> None:
@@ -466,6 +466,7 @@ def test_bad_settings_are_reported_without_the_key(
     with pytest.raises(EdrvSettingsError, match=message) as caught:
         EdrvSettings.from_environment(key_file, environ=environ)
     assert "two words" not in str(caught.value)
+    assert KEY not in str(caught.value)
 
 
 def test_unreadable_key_file_names_the_file(tmp_path: Path) -> None:

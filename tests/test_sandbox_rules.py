@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.charger import Refusal
+from reconciler.model import format_timestamp
 
 from .sandbox_harness import STATION, Clock, action, config, profile, running, station
 
@@ -150,7 +151,7 @@ def test_expired_profiles_are_purged() -> None:
     async def scenario() -> None:
         clock = Clock()
         async with running(config(clock=clock)) as (_sandbox, api):
-            ends = clock.now.replace(hour=13).isoformat().replace("+00:00", "Z")
+            ends = format_timestamp(clock.now.replace(hour=13))
             action(await api.set(0, profile(1, chargingProfilePurpose="ChargePointMaxProfile", validTo=ends)))
             before = action(await api.composite(0, 600))["response_data"]["chargingSchedule"]
             assert before["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 16}]

@@ -39,11 +39,6 @@ from reconciler.sandbox.webhooks import Webhooks
 
 V = "/v1.1"
 _CLEAR_FIELDS = {"id", "connectorId", "chargingProfilePurpose", "stackLevel"}
-_TITLES = {
-    "set_charging_profile": "Set Charging Profile",
-    "clear_charging_profile": "Clear Charging Profile",
-    "get_composite_schedule": "Get Composite Schedule",
-}
 
 Log = Callable[[str], None]
 
@@ -101,13 +96,19 @@ class EdrvApi:
             return None
         return answer(404, False, f"Chargestation {station_id} not found")
 
-    async def _set(self, request: web.Request) -> web.StreamResponse:
+    async def _station_body(self, request: web.Request) -> tuple[str, Json] | web.Response:
+        """The station a command is for and its JSON body, or the error answer when either is wrong."""
         station_id = request.match_info["station"]
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
-        if (refused := self._unknown(station_id)) is not None:
-            return refused
+        return self._unknown(station_id) or (station_id, body)
+
+    async def _set(self, request: web.Request) -> web.StreamResponse:
+        asked = await self._station_body(request)
+        if isinstance(asked, web.Response):
+            return asked
+        station_id, body = asked
         connector_id = _integer(body.get("connectorId"))
         profile = body.get("csChargingProfiles")
         if connector_id is None or not isinstance(profile, dict):
@@ -125,12 +126,10 @@ class EdrvApi:
         )
 
     async def _clear(self, request: web.Request) -> web.StreamResponse:
-        station_id = request.match_info["station"]
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        if (refused := self._unknown(station_id)) is not None:
-            return refused
+        asked = await self._station_body(request)
+        if isinstance(asked, web.Response):
+            return asked
+        station_id, body = asked
         if not set(body) <= _CLEAR_FIELDS:
             return answer(
                 400,
@@ -210,7 +209,7 @@ class EdrvApi:
         self._emit(f"chargestation.{kind}.{'accepted' if accepted else 'rejected'}", settled)
         outcome = response_data.get("status") or response_data.get("errorCode") or response_data.get("error")
         self._log(f"{kind:<23}{station_id} connector {connector_id}: {outcome}")
-        return answer(status, True, f"Chargestation {_TITLES[kind]} Requested", settled)
+        return answer(status, True, f"Chargestation {kind.replace('_', ' ').title()} Requested", settled)
 
     def _emit(self, event: str, data: Json) -> None:
         if self._webhooks is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli_options import DEFAULT_DESIRED
 from reconciler.sandbox.config import (
     DEFAULT_API_KEY,
     DEFAULT_OCPP_PORT,
@@ -32,7 +33,7 @@ from reconciler.sandbox.faults import Faults, HttpFault, parse_error_flag
     "desired_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Simulate every station of these site files.  [default: desired]",
+    help=f"Simulate every station of these site files.  [default: {DEFAULT_DESIRED}]",
 )
 @click.option(
     "--stations",
@@ -128,7 +129,7 @@ def sandbox(
 def _stations(desired_dir: Path | None, stations_file: Path | None) -> dict[str, StationSpec]:
     if stations_file is not None:
         return stations_from_file(stations_file)
-    return stations_from_desired(desired_dir or Path("desired"), datetime.now(UTC))
+    return stations_from_desired(desired_dir or DEFAULT_DESIRED, datetime.now(UTC))
 
 
 async def _serve(config: SandboxConfig) -> None:
@@ -163,7 +164,7 @@ async def _serve(config: SandboxConfig) -> None:
     "--desired",
     "desired_dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=Path("desired"),
+    default=DEFAULT_DESIRED,
     show_default=True,
     help="The site files to demonstrate with (copied; never changed).",
 )

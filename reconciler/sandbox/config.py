@@ -84,19 +84,21 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         if not self.stations:
             raise SandboxError("the sandbox has no stations to simulate")
-        unknown = sorted(
-            (self.external | set(self.faults.offline) | set(self.faults.reject)) - set(self.stations)
-        )
-        if unknown:
-            raise SandboxError(f"no such station: {', '.join(unknown)}")
-        played = set(self.faults.offline) | set(self.faults.reject)
-        if played & self.external:
-            shown = ", ".join(sorted(played & self.external))
-            raise SandboxError(f"external stations are neither taken offline nor made to reject: {shown}")
+        self.check_faults(self.faults)
         if (self.webhook_url is None) != (self.webhook_secret is None):
             raise SandboxError("give --webhook-url and --webhook-secret together")
         if not self.api_key or any(c.isspace() for c in self.api_key):
             raise SandboxError("the sandbox API key must be non-empty and without spaces")
+
+    def check_faults(self, faults: Faults) -> None:
+        """Refuse faults naming a station this sandbox lacks, or one it does not simulate."""
+        played = set(faults.offline) | set(faults.reject)
+        unknown = sorted((self.external | played) - set(self.stations))
+        if unknown:
+            raise SandboxError(f"no such station: {', '.join(unknown)}")
+        if played & self.external:
+            shown = ", ".join(sorted(played & self.external))
+            raise SandboxError(f"external stations are neither taken offline nor made to reject: {shown}")
 
 
 def stations_from_desired(desired_dir: Path, now: datetime) -> dict[str, StationSpec]:

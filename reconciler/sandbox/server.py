@@ -139,14 +139,7 @@ class Sandbox:
 
     async def set_faults(self, faults: Faults) -> None:
         """Put `faults` in play instead of those before; return once offline stations are down, others up."""
-        unknown = sorted((set(faults.offline) | set(faults.reject)) - set(self.config.stations))
-        if unknown:
-            raise SandboxError(f"no such station: {', '.join(unknown)}")
-        external = sorted((set(faults.offline) | set(faults.reject)) - set(self.stations))
-        if external:
-            raise SandboxError(
-                f"not simulated here, so neither taken offline nor made to reject: {', '.join(external)}"
-            )
+        self.config.check_faults(faults)
         self.guard.play = FaultPlay(faults)
         self._apply_rejections(faults)
         self._fleet.set_offline(faults.offline)
