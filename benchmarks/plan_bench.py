@@ -24,14 +24,10 @@ generated network is not valid.
 
 from __future__ import annotations
 
-import cProfile
-import gc
-import pstats
 import re
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,13 +37,14 @@ from validate_bench import (
     AMPS,
     STATION_WATTS,
     WATTS,
-    GcClock,
     Options,
     bare_parse,
     bare_parse_paused,
     best_of_each,
     generate,
     parse_options,
+    profile_work,
+    run_in_directory,
     say_what_is_measured,
 )
 
@@ -246,20 +243,6 @@ def report(timing: Timing) -> None:
         print(f"target: {name} <= {target}  ({verdict})")
 
 
-def profile_plan(work: Callable[[], None], top: int = 25) -> None:
-    profiler = cProfile.Profile()
-    gc.collect()
-    with GcClock() as clock:
-        profiler.enable()
-        work()
-        profiler.disable()
-    stats = pstats.Stats(profiler, stream=sys.stdout)
-    for order in ("cumulative", "tottime"):
-        print(f"\n=== top {top} by {order} ===")
-        stats.sort_stats(order).print_stats(top)
-    print(f"cyclic GC ran for {clock.seconds:.2f} s of the profiled run")
-
-
 # --- the command ------------------------------------------------------------------------------------
 
 
@@ -285,17 +268,11 @@ def run(options: Options, root: Path) -> None:
     )
     if options.profile:
         state_dir = state.state_path(desired_dir, "x").parent
-        profile_plan(lambda: _plan(desired_dir, state_dir, now, 0))
+        profile_work(lambda: _plan(desired_dir, state_dir, now, 0))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv, __doc__, "the no-op plan")
-    if options.keep is not None:
-        run(options, options.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="plan-bench-") as tmp:
-            run(options, Path(tmp))
-    return 0
+    return run_in_directory(parse_options(argv, __doc__, "the no-op plan"), run, "plan-bench-")
 
 
 if __name__ == "__main__":

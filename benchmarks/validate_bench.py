@@ -409,22 +409,32 @@ def report(timing: Timing) -> None:
         print(f"target: validate/{name} <= {TARGET_RATIO}  ({verdict})")
 
 
-def profile_validate(directory: Path, now: datetime, top: int = 25) -> None:
+def profile_work(work: Callable[[], None], top: int = 25, gc_note: str = "") -> None:
+    """cProfile one run of `work` and print its top functions; the plan benchmark shares this."""
     profiler = cProfile.Profile()
     gc.collect()
     with GcClock() as clock:
         profiler.enable()
-        loaded = load([directory], now)
+        work()
         profiler.disable()
-    if loaded.problems:
-        sys.exit(f"validate found {len(loaded.problems)} problem(s), e.g. {loaded.problems[0]}")
     stats = pstats.Stats(profiler, stream=sys.stdout)
     for order in ("cumulative", "tottime"):
         print(f"\n=== top {top} by {order} ===")
         stats.sort_stats(order).print_stats(top)
-    print(
-        f"cyclic GC ran for {clock.seconds:.2f} s of the profiled run; cProfile charges those pauses to "
-        "whichever function was running (mostly PyYAML's get_single_data and construct_*)."
+    print(f"cyclic GC ran for {clock.seconds:.2f} s of the profiled run{gc_note}")
+
+
+def profile_validate(directory: Path, now: datetime, top: int = 25) -> None:
+    def work() -> None:
+        loaded = load([directory], now)
+        if loaded.problems:
+            sys.exit(f"validate found {len(loaded.problems)} problem(s), e.g. {loaded.problems[0]}")
+
+    profile_work(
+        work,
+        top,
+        "; cProfile charges those pauses to whichever function was running (mostly PyYAML's "
+        "get_single_data and construct_*).",
     )
 
 
@@ -499,15 +509,19 @@ def run(options: Options, directory: Path) -> None:
         profile_validate(directory, now)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
+def run_in_directory(options: Options, work: Callable[[Options, Path], None], prefix: str) -> int:
+    """Run `work` in `--keep DIR`, or else in a temporary directory removed afterwards."""
     if options.keep is not None:
         options.keep.mkdir(parents=True, exist_ok=True)
-        run(options, options.keep)
+        work(options, options.keep)
     else:
-        with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
-            run(options, Path(tmp))
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            work(options, Path(tmp))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_in_directory(parse_options(argv), run, "validate-bench-")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from reconciler.cli_options import (
     EXIT_USAGE,
     clock,
     desired_option,
+    force_option,
+    format_option,
     now_option,
     report,
     state_dir_option,
@@ -74,18 +76,13 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
 @click.argument("sites", nargs=-1)
 @desired_option
 @state_dir_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="markdown: a pull-request comment, cut to fit GitHub's comment limit.",
+@format_option(
+    "text", "json", "markdown", help="markdown: a pull-request comment, cut to fit GitHub's comment limit."
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when it has none."
 )
-@click.option("--force", is_flag=True, help="Plan past the safety rails (mass clears or changes).")
+@force_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -131,7 +128,7 @@ def plan(
     help="Apply this saved plan (from `plan --out`) instead of planning now; refused when stale.",
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
-@click.option("--force", is_flag=True, help="Plan past the safety rails (mass clears or changes).")
+@force_option
 @click.option(
     "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for another apply."
 )

@@ -18,6 +18,7 @@ from reconciler.cli_options import (
     TIMESTAMP,
     clock,
     desired_option,
+    format_option,
     load_sites,
     now_option,
     state_dir_option,
@@ -35,7 +36,7 @@ def schema() -> int:
 @click.command()
 @click.argument("sites", nargs=-1)
 @desired_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 @click.option(
     "--session-start",
     type=TIMESTAMP,
@@ -79,7 +80,7 @@ def payloads(
     help="Window length.",
 )
 @click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("text", "json")
 def schedule(
     *,
     site: str,
@@ -109,14 +110,7 @@ def schedule(
 @click.argument("names", nargs=-1, metavar="[SITES]...")
 @desired_option
 @state_dir_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one line with the sites and the CI jobs to apply them in.",
-)
+@format_option("text", "json", help="json: one line with the sites and the CI jobs to apply them in.")
 @click.option(
     "--changed-since",
     metavar="REF",

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +18,7 @@ from reconciler.errors import DesiredStateError, Problem
 from reconciler.loader import Loaded, load
 from reconciler.model import normalise_timestamp, parse_timestamp
 
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
 DEFAULT_DESIRED = Path("desired")
 
@@ -52,6 +53,16 @@ state_dir_option = click.option(
     default=None,
     help="Directory of recorded-state files.  [default: <desired>/.state]",
 )
+force_option = click.option(
+    "--force", is_flag=True, help="Plan past the safety rails (mass clears or changes)."
+)
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:
+    """`--format` (as `fmt`) over `choices`, the first being the default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
 
 
 def load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loaded:

@@ -191,8 +191,7 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
         return _load_carefully(path, text, now)
     except yaml.YAMLError as err:
         return None, [_syntax_problem(name, err)]
-    site, findings = check_site(path.stem, name, raw, now)
-    findings.extend(_check_timezone(site))
+    site, findings = _check(path, raw, now)
     problems = sorted(locate(path, text, findings), key=_position) if findings else []
     return (None if any(p.is_error for p in problems) else site), problems
 
@@ -210,10 +209,15 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
         raw = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
+    # Located on a fresh node tree, as `load_site` locates them: construction changed this one.
+    problems.extend(locate(path, text, _check(path, raw, now)[1]))
+    return None, sorted(problems, key=_position)
+
+
+def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
     site, findings = check_site(path.stem, str(path), raw, now)
     findings.extend(_check_timezone(site))
-    problems.extend(_place(str(path), yaml.compose(text, Loader=_PlainLoader), findings))
-    return None, sorted(problems, key=_position)
+    return site, findings
 
 
 def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yaml.Mark, str, str]]:

@@ -151,7 +151,7 @@ def check_profile(placed: PlacedProfile, station: Station, site: Site, now: date
         )
 
     out.extend(_check_periods(placed, station, site))
-    expiry = profile.expires_at()
+    expiry = placed.expires_at
     if expiry is not None and expiry <= now:
         add(
             (),
@@ -352,5 +352,5 @@ def check_station(
 
 
 def _alive(placed: PlacedProfile, now: datetime) -> bool:
-    expiry = placed.profile.expires_at()
+    expiry = placed.expires_at
     return expiry is None or expiry > now

@@ -8,7 +8,8 @@ key, lists and values replace, and `null` removes a key. Pure; called by `valida
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +27,11 @@ class PlacedProfile:
     name: str
     profile: Profile
     origins: tuple[YamlPath, ...]
+    # Both the profile rules and the station rules ask it; parsing its timestamps once is enough.
+    expires_at: datetime | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expires_at", self.profile.expires_at())
 
 
 def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,10 +19,10 @@ SESSION_START = "2023-06-28T14:31:32.898Z"  # the page's TxProfile startSchedule
 SESSION_CAP_S = 1200  # desired cap in desired/edrv-examples.yaml
 
 
-def _payloads(session_start: str | None, now_offset_s: int = 460) -> dict[int, Any]:
+def _payloads(session_start: str | None, elapsed: timedelta = timedelta(seconds=460)) -> dict[int, Any]:
     loaded = load([DESIRED / "edrv-examples.yaml"], NOW)
     assert not loaded.has_errors, loaded.problems
-    now = parse_timestamp(SESSION_START) + timedelta(seconds=now_offset_s) if session_start else NOW
+    now = parse_timestamp(SESSION_START) + elapsed if session_start else NOW
     entries = desired_requests(loaded.sites, now, session_start)
     return {entry["chargingProfileId"]: entry for entry in entries}
 
@@ -53,12 +53,9 @@ def test_session_cap_duration_is_elapsed_plus_desired() -> None:
 
 def test_session_cap_rounds_partial_seconds_up() -> None:
     """Elapsed time is rounded up, so a cap sent mid-second never ends before its desired length."""
-    loaded = load([DESIRED / "edrv-examples.yaml"], NOW)
-    now = parse_timestamp(SESSION_START) + timedelta(seconds=10, milliseconds=1)
-    entries = {e["chargingProfileId"]: e for e in desired_requests(loaded.sites, now, SESSION_START)}
+    entry = _payloads(SESSION_START, timedelta(seconds=10, milliseconds=1))[16]
     assert (
-        entries[16]["request"]["body"]["csChargingProfiles"]["chargingSchedule"]["duration"]
-        == 11 + SESSION_CAP_S
+        entry["request"]["body"]["csChargingProfiles"]["chargingSchedule"]["duration"] == 11 + SESSION_CAP_S
     )
 
 

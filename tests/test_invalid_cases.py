@@ -26,11 +26,12 @@ import pytest
 
 from reconciler.errors import Problem, Severity
 from reconciler.loader import load_site
+from reconciler.model import format_timestamp
 
 from .conftest import NOW
 
 CASES = Path(__file__).resolve().parent / "cases"
-NOW_ARG = NOW.isoformat().replace("+00:00", "Z")
+NOW_ARG = format_timestamp(NOW)
 EXIT_OK, EXIT_ERROR = 0, 1  # the documented exit codes of reconciler.cli
 _EXPECT = re.compile(r"# expect: (?P<severity>error|warning) (?P<line>\d+):(?P<column>\d+) (?P<text>\S.*)")
 
