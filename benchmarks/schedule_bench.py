@@ -24,6 +24,7 @@ from reconciler.schedule import Installed, composite_schedule
 
 TARGET_RATIO = 10.5
 WEEK_S = 7 * 86400
+RECURRENCE_S = {"Daily": 86400, "Weekly": WEEK_S}
 WINDOW_START = datetime(2026, 3, 4, 13, 30, tzinfo=UTC)  # a Wednesday afternoon, off every boundary
 AMPS = (6, 8, 10, 10.5, 13, 16, 20, 24.5, 32)
 WATTS = (7400, 11000, 16500, 22000, 30000)
@@ -46,34 +47,38 @@ def _profile(head: tuple[int, str, int, str], unit: str, periods: list[Any], **e
     return body
 
 
+def _recurring(
+    head: tuple[int, str, int],
+    unit: str,
+    periods: list[Any],
+    recurrency: str,
+    *,
+    start: str = "2026-01-01T00:00:00Z",
+    duration: int | None = None,
+) -> dict[str, Any]:
+    """A Recurring payload from (id, purpose, stackLevel); it runs its whole day or week unless cut."""
+    length = duration if duration is not None else RECURRENCE_S[recurrency]
+    return _profile(
+        (*head, "Recurring"),
+        unit,
+        periods,
+        recurrencyKind=recurrency,
+        startSchedule=start,
+        duration=length,
+    )
+
+
 def station(rng: random.Random) -> list[Installed]:
     """Five profiles of one two-connector station."""
     day, night = rng.choice(WATTS), rng.choice(WATTS)
     weekdays = [(start, rng.choice(WATTS)) for start in (0, 86400, 172800, 302400, 432000, 518400)]
     shifts = [(0, rng.choice(AMPS)), (21600, rng.choice(AMPS))]
-    cap = _profile(
-        (1, "ChargePointMaxProfile", 20, "Recurring"),
-        "W",
-        [(0, night), (25200, day), (79200, night)],
-        recurrencyKind="Daily",
-        startSchedule="2026-01-01T00:00:00Z",
-        duration=86400,
+    cap = _recurring(
+        (1, "ChargePointMaxProfile", 20), "W", [(0, night), (25200, day), (79200, night)], "Daily"
     )
-    weekly = _profile(
-        (2, "TxDefaultProfile", 15, "Recurring"),
-        "W",
-        weekdays,
-        recurrencyKind="Weekly",
-        startSchedule="2026-01-05T00:00:00Z",
-        duration=604800,
-    )
-    daily = _profile(
-        (3, "TxDefaultProfile", 20, "Recurring"),
-        "A",
-        shifts,
-        recurrencyKind="Daily",
-        startSchedule="2026-01-01T06:00:00Z",
-        duration=43200,
+    weekly = _recurring((2, "TxDefaultProfile", 15), "W", weekdays, "Weekly", start="2026-01-05T00:00:00Z")
+    daily = _recurring(
+        (3, "TxDefaultProfile", 20), "A", shifts, "Daily", start="2026-01-01T06:00:00Z", duration=43200
     )
     fixed = _profile(
         (4, "TxDefaultProfile", 25, "Absolute"),

@@ -34,16 +34,15 @@ from reconciler.model import (
     format_timestamp,
     parse_timestamp,
 )
-from reconciler.payload import charging_profile
 from reconciler.power import WEEK_S, add_steps, capped
 from reconciler.recurrence import RECURRENCE_PERIOD
-from reconciler.schedule import DEFAULT_OPTIONS, CompositePeriod, Installed, composite_schedule
+from reconciler.schedule import DEFAULT_OPTIONS, CompositePeriod, composite_schedule, installed
 from reconciler.template import PlacedProfile
 
 # How many stations the message names before it says "and N more".
 _NAMED_STATIONS = 8
 # Profiles identified without their description, which cannot change a limit.
-_Key = tuple[tuple[int, Profile], ...]
+_Key = tuple[Profile, ...]
 
 
 def check_grid(doc: SiteFile, placed: Mapping[str, Sequence[PlacedProfile]], now: datetime) -> list[Finding]:
@@ -114,7 +113,7 @@ def _limit_at(periods: Sequence[CompositePeriod], moment: datetime) -> Decimal |
 def _key(placed: Iterable[PlacedProfile]) -> _Key:
     # Session caps apply only during a session; leaving them out lets more stations share a result.
     return tuple(
-        (item.profile.connector_id, item.profile.model_copy(update={"description": None}))
+        item.profile.model_copy(update={"description": None})
         for item in placed
         if item.profile.purpose is not Purpose.TX
     )
@@ -125,14 +124,14 @@ def _station_total_w(
     key: _Key, connectors: int, voltage_v: Decimal, now: datetime
 ) -> tuple[CompositePeriod, ...]:
     """A station's total over the week in W, for a set of profiles (computed once per identical set)."""
-    installed = []
     # Ids only break ties between profiles a valid station cannot hold; pinned ones are kept.
-    for index, (connector_id, profile) in enumerate(key, 1):
-        profile_id = profile.charging_profile_id if profile.charging_profile_id is not None else -index
-        installed.append(Installed(connector_id, charging_profile(profile, profile_id)))
+    profiles = [
+        installed(profile, profile.charging_profile_id if profile.charging_profile_id is not None else -index)
+        for index, profile in enumerate(key, 1)
+    ]
     return tuple(
         composite_schedule(
-            installed, 0, now, WEEK_S, unit=RateUnit.WATT, connectors=connectors, voltage_v=voltage_v
+            profiles, 0, now, WEEK_S, unit=RateUnit.WATT, connectors=connectors, voltage_v=voltage_v
         )
     )
 

@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from reconciler.change import slot
 from reconciler.payload import Json
 from reconciler.recorded import ProfileRecord
-from reconciler.schedule import CompositePeriod, Installed, composite_schedule
+from reconciler.schedule import CompositePeriod, Installed, composite_schedules
 
 DAY_S = 86_400
 WEEK_S = 7 * DAY_S
@@ -58,24 +59,20 @@ def store_of(records: Iterable[ProfileRecord]) -> dict[int, Installed]:
 
 def after_set(store: Store, connector_id: int, payload: Json) -> dict[int, Installed]:
     """`store` once a charger has taken a SetChargingProfile: same id and same slot replaced."""
-    new = Installed(connector_id, payload)
-    slot = _slot(new)
+    taken = slot(connector_id, payload)
     kept = {
         key: item
         for key, item in store.items()
-        if key != payload["chargingProfileId"] and _slot(item) != slot
+        # `slot` takes a dict; the shallow copy of a handful of top-level keys is all it costs.
+        if key != payload["chargingProfileId"] and slot(item.connector_id, dict(item.payload)) != taken
     }
-    kept[int(payload["chargingProfileId"])] = new
+    kept[int(payload["chargingProfileId"])] = Installed(connector_id, payload)
     return kept
 
 
 def after_clear(store: Store, profile_id: int) -> dict[int, Installed]:
     """`store` once a charger has cleared `profile_id` (a clear by id ignores the other criteria)."""
     return {key: item for key, item in store.items() if key != profile_id}
-
-
-def _slot(item: Installed) -> tuple[int, str, int]:
-    return item.connector_id, str(item.payload["chargingProfilePurpose"]), int(item.payload["stackLevel"])
 
 
 def window_s(*stores: Iterable[Installed]) -> int:
@@ -121,17 +118,17 @@ class Station:
 
     def total_w(self, store: Iterable[Installed], start: datetime, duration_s: int) -> list[CompositePeriod]:
         """The station total (connector 0) in W; None where some connector has no limit."""
-        return self.limit_w(store, 0, start, duration_s)
+        return self.limits_w(store, (0,), start, duration_s)[0]
 
-    def limit_w(
-        self, store: Iterable[Installed], connector_id: int, start: datetime, duration_s: int
-    ) -> list[CompositePeriod]:
-        """One connector's composite (0: the station total) in W over [start, start + duration_s)."""
+    def limits_w(
+        self, store: Iterable[Installed], connector_ids: Iterable[int], start: datetime, duration_s: int
+    ) -> dict[int, list[CompositePeriod]]:
+        """Each connector's composite (0: the station total) in W over [start, start + duration_s)."""
         items = list(store)
         # A record may still sit on a connector the desired station no longer declares.
         connectors = max((self.connectors, *(item.connector_id for item in items)))
-        return composite_schedule(
-            items, connector_id, start, duration_s, unit="W", connectors=connectors, voltage_v=self.voltage_v
+        return composite_schedules(
+            items, connector_ids, start, duration_s, unit="W", connectors=connectors, voltage_v=self.voltage_v
         )
 
 
@@ -142,7 +139,8 @@ class StationRater:
     station: Station
     before: Store
     now: datetime
-    _before_limits: dict[tuple[int, int], list[CompositePeriod]] = field(default_factory=dict)
+    # The "before" composites by (connector, window length), computed once per station.
+    _before: dict[tuple[int, int], list[CompositePeriod]] = field(default_factory=dict)
 
     def rate_set(self, connector_id: int, payload: Json) -> Shift:
         return self._rate(after_set(self.before, connector_id, payload))
@@ -159,19 +157,21 @@ class StationRater:
         # Off connector 0 the station total moves only where, and the way, a touched connector does.
         connectors = [0, *range(1, self.station.connectors + 1)] if 0 in touched else sorted(touched)
         duration_s = window_s(self.before.values(), after.values())
+        before = self._before_limits(connectors, duration_s)
+        after_limits = self.station.limits_w(after.values(), connectors, self.now, duration_s)
         result = Shift()
         for connector_id in connectors:
-            before = self._before_limit(connector_id, duration_s)
-            result |= shift(before, self.station.limit_w(after.values(), connector_id, self.now, duration_s))
+            result |= shift(before[connector_id], after_limits[connector_id])
         return result
 
-    def _before_limit(self, connector_id: int, duration_s: int) -> list[CompositePeriod]:
-        key = (connector_id, duration_s)
-        if key not in self._before_limits:
-            self._before_limits[key] = self.station.limit_w(
-                self.before.values(), connector_id, self.now, duration_s
-            )
-        return self._before_limits[key]
+    def _before_limits(
+        self, connector_ids: Sequence[int], duration_s: int
+    ) -> dict[int, list[CompositePeriod]]:
+        missing = [c for c in connector_ids if (c, duration_s) not in self._before]
+        if missing:
+            found = self.station.limits_w(self.before.values(), missing, self.now, duration_s)
+            self._before.update(((c, duration_s), limits) for c, limits in found.items())
+        return {c: self._before[c, duration_s] for c in connector_ids}
 
 
 def capped(periods: Sequence[CompositePeriod], rated_w: Decimal) -> list[tuple[datetime, Decimal]]:

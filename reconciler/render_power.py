@@ -18,7 +18,7 @@ from reconciler.model import RateUnit, format_timestamp
 from reconciler.payload import json_number
 from reconciler.power import DAY_S, PowerBasis, PowerView, StationPower
 from reconciler.schedule import CompositePeriod
-from reconciler.siteschedule import chart
+from reconciler.siteschedule import chart, format_number
 
 # Moments listed after a chart before the rest is summed up as "+N".
 _LISTED_CHANGES = 6
@@ -33,7 +33,7 @@ def text_lines(basis: PowerBasis | None) -> list[str]:
     limits = [p.limit for s in view.stations for p in (*s.before, *s.after) if p.limit is not None]
     top = max(limits, default=None)
     lines = [
-        f"   Power: station totals in kW at {_number(view.voltage_v)} V, {_window(view)} "
+        f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view)} "
         f"(UTC; ░ no limit{'' if top is None else f', █ {_kw(top)} kW'}):"
     ]
     for station in view.stations:
@@ -204,8 +204,4 @@ def _limit(limit: Decimal | None) -> str:
 
 
 def _kw(watts: Decimal) -> str:
-    return _number(watts / 1000)
-
-
-def _number(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+    return format_number(watts / 1000)

@@ -151,10 +151,41 @@ def composite_schedule(
     naive `start`, a negative connector, a non-positive duration, or a payload without the fields a
     schedule needs.
     """
+    return composite_schedules(
+        profiles,
+        (connector_id,),
+        start,
+        duration_s,
+        unit=unit,
+        sessions=sessions,
+        connectors=connectors,
+        voltage_v=voltage_v,
+        options=options,
+    )[connector_id]
+
+
+def composite_schedules(
+    profiles: Iterable[Installed],
+    connector_ids: Iterable[int],
+    start: datetime,
+    duration_s: int,
+    *,
+    unit: RateUnit | str = RateUnit.WATT,
+    sessions: Mapping[int, datetime] | None = None,
+    connectors: int | None = None,
+    voltage_v: Decimal | int = 230,
+    options: CompositeOptions = DEFAULT_OPTIONS,
+) -> dict[int, list[CompositePeriod]]:
+    """`composite_schedule` of several connectors of one station (0: the total), by connector.
+
+    The payloads are read, and the cap and each connector's transaction limit laid out, once for all
+    the connectors asked about: a station total needs every connector's limit anyway.
+    """
+    asked = sorted(set(connector_ids))
     if start.tzinfo is None:
         raise ValueError("the window start must be an aware datetime")
-    if connector_id < 0:
-        raise ValueError(f"connector ids start at 0, not {connector_id}")
+    if asked and asked[0] < 0:
+        raise ValueError(f"connector ids start at 0, not {asked[0]}")
     if duration_s <= 0:
         raise ValueError(f"the window must last at least one second, not {duration_s}")
     start = start.astimezone(UTC)
@@ -170,15 +201,24 @@ def composite_schedule(
     station_session = min(sessions.values(), default=None)
     caps = [p for p in timed if p.purpose == CHARGE_POINT_MAX and p.connector_id == 0]
     cap = window.steps(_stack(caps, _cap_rank, window, _anchor(station_session, window, options), options))
-    if connector_id > 0:
-        line = _transaction_line(timed, connector_id, sessions.get(connector_id), window, options)
-        return window.periods(_combine(line, cap, _lowest))
-    count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
-    total: Steps = [(window.start, Fraction(0))]
-    for connector in range(1, max(count, 1) + 1):
-        line = _transaction_line(timed, connector, sessions.get(connector), window, options)
-        total = _combine(total, line, _add)
-    return window.periods(_combine(total, cap, _lowest))
+    lines: dict[int, Steps] = {}
+
+    def line(connector: int) -> Steps:
+        if connector not in lines:
+            lines[connector] = _transaction_line(timed, connector, sessions.get(connector), window, options)
+        return lines[connector]
+
+    out: dict[int, list[CompositePeriod]] = {}
+    for connector_id in asked:
+        if connector_id > 0:
+            out[connector_id] = window.periods(_combine(line(connector_id), cap, _lowest))
+            continue
+        count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
+        total: Steps = [(window.start, Fraction(0))]
+        for connector in range(1, max(count, 1) + 1):
+            total = _combine(total, line(connector), _add)
+        out[0] = window.periods(_combine(total, cap, _lowest))
+    return out
 
 
 @dataclass(slots=True)

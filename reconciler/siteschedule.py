@@ -18,13 +18,14 @@ from decimal import Decimal
 
 from reconciler import ids
 from reconciler.model import RateUnit, format_timestamp
-from reconciler.payload import charging_profile, json_number
+from reconciler.payload import json_number
 from reconciler.schedule import (
     DEFAULT_OPTIONS,
     CompositeOptions,
     CompositePeriod,
     Installed,
     composite_schedule,
+    installed,
 )
 from reconciler.validate import DesiredSite
 
@@ -55,7 +56,7 @@ def station_profiles(site: DesiredSite, station_id: str) -> list[Installed]:
     for item in placed:
         pinned_id = item.profile.charging_profile_id
         profile_id = pinned_id if pinned_id is not None else fresh[item.name]
-        out.append(Installed(item.profile.connector_id, charging_profile(item.profile, profile_id)))
+        out.append(installed(item.profile, profile_id))
     return out
 
 
@@ -134,7 +135,7 @@ def render_text(schedules: Sequence[StationSchedule]) -> str:
         name = f" ({s.description})" if s.description else ""
         lines = [f"{s.site_id}/{s.station_id}{name}, {scope}, times UTC"]
         for period in s.periods:
-            limit = "no limit" if period.limit is None else f"{_number(period.limit)} {s.unit.value}"
+            limit = "no limit" if period.limit is None else f"{format_number(period.limit)} {s.unit.value}"
             lines.append(f"  {format_timestamp(period.start)} → {format_timestamp(period.end)}  {limit}")
         lines.extend("  " + line for line in chart(s.periods, s.unit))
         blocks.append("\n".join(lines))
@@ -160,7 +161,7 @@ def chart(
         top = max((v for v in values if v is not None), default=None)
     bars = "".join(_bar(value, top) for value in values)
     axis = _axis(start, step, columns)
-    legend = f"{_BARS[-1]} {_number(top)} {unit.value}, " if top is not None else ""
+    legend = f"{_BARS[-1]} {format_number(top)} {unit.value}, " if top is not None else ""
     return [bars, axis, f"{legend}{_NO_LIMIT} no limit; one column is {_duration(step)}"]
 
 
@@ -194,5 +195,6 @@ def _duration(step: timedelta) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
-def _number(value: Decimal) -> str:
+def format_number(value: Decimal) -> str:
+    """A limit as written by hand: `8000`, `11.5`, never `8.0E+3`."""
     return f"{value.normalize():f}"

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from reconciler.model import format_timestamp
 from reconciler.schedule import Installed, composite_schedule
 
 _IDS = itertools.count(1000)
@@ -24,7 +25,8 @@ def at(clock: str) -> datetime:
 
 
 def iso(clock: str) -> str:
-    return at(clock).isoformat().replace("+00:00", "Z")
+    """`at(clock)` as an OCPP date-time text."""
+    return format_timestamp(at(clock))
 
 
 def profile(

@@ -27,7 +27,7 @@ from reconciler.power import (
     shift,
     window_s,
 )
-from reconciler.schedule import CompositePeriod, Installed, composite_schedule
+from reconciler.schedule import CompositePeriod, Installed, composite_schedules
 
 from .schedule_builders import at, profile
 
@@ -152,7 +152,7 @@ def test_a_resend_of_what_is_recorded_computes_no_composite(monkeypatch: pytest.
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a composite was computed")
 
-    monkeypatch.setattr(power, "composite_schedule", refuse)
+    monkeypatch.setattr(power, "composite_schedules", refuse)
     held = _daily(16, profile_id=1)
     assert _rater(Installed(1, held)).rate_set(1, dict(held)) == Shift()
 
@@ -206,18 +206,18 @@ def test_the_view_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _counting(monkeypatch)
     basis = PowerBasis(NOW, (_basis("CS-1", 22000, [], [Installed(1, _daily(16, profile_id=1))]),))
     assert basis.view is basis.view
-    assert asked == [0, 0]
+    assert asked == [(0,), (0,)]
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The connector of every composite computed from now on."""
-    asked: list[int] = []
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The connectors asked for by every composite computation from now on, one entry per computation."""
+    asked: list[tuple[int, ...]] = []
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        asked.append(args[1])
-        return composite_schedule(*args, **kwargs)
+        asked.append(tuple(sorted(args[1])))
+        return composite_schedules(*args, **kwargs)
 
-    monkeypatch.setattr(power, "composite_schedule", counting)
+    monkeypatch.setattr(power, "composite_schedules", counting)
     return asked
 
 
@@ -226,17 +226,20 @@ def test_a_change_off_connector_0_is_compared_on_its_connector_only(monkeypatch:
     asked = _counting(monkeypatch)
     rater = _rater(Installed(1, _daily(16, profile_id=1)), Installed(2, _daily(16, profile_id=2)))
     assert rater.rate_set(1, _daily(10, profile_id=1)) == Shift(lower=True, higher=False)
-    assert sorted(asked) == [1, 1]
+    assert asked == [(1,), (1,)]
 
 
 def test_a_change_on_connector_0_is_compared_on_the_total_and_every_connector(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A station cap lowered from 15 to 10 kW over 2 x 16 A (22,080 W) lowers the total and each
-    connector (11,040 W above the new cap); all three are computed before and after."""
+    connector (11,040 W above the new cap); all three come from one computation before and one after,
+    and a second change reuses the "before" one."""
     asked = _counting(monkeypatch)
     cap = profile("ChargePointMaxProfile", level=20, periods=((0, 15000),), profile_id=3)
     lowered = profile("ChargePointMaxProfile", level=20, periods=((0, 10000),), profile_id=3)
     rater = _rater(Installed(0, _daily(16, profile_id=1)), Installed(0, cap))
     assert rater.rate_set(0, lowered) == Shift(lower=True, higher=False)
-    assert sorted(asked) == [0, 0, 1, 1, 2, 2]
+    assert asked == [(0, 1, 2), (0, 1, 2)]
+    assert rater.rate_clear(3) == Shift(lower=False, higher=True)
+    assert asked == [(0, 1, 2), (0, 1, 2), (0, 1, 2)]

@@ -140,7 +140,7 @@ def test_a_no_op_plan_computes_no_composite(tmp_path: Path, monkeypatch: pytest.
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a composite was computed")
 
-    monkeypatch.setattr(power, "composite_schedule", refuse)
+    monkeypatch.setattr(power, "composite_schedules", refuse)
     again = _plan(tmp_path, recorded=recorded)
     assert (again.changes, again.power) == ((), None)
     assert "Power:" not in render_text([again])

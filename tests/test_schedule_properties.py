@@ -15,7 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.schedule import CompositePeriod, Installed, composite_schedule
+from reconciler.model import format_timestamp
+from reconciler.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
 
 from .schedule_builders import at
 
@@ -26,10 +27,6 @@ VOLTAGE_V = 230
 
 def _moment(steps: int) -> datetime:
     return ORIGIN + timedelta(seconds=steps * GRID_S)
-
-
-def _text(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 @st.composite
@@ -46,7 +43,7 @@ def payloads(draw: st.DrawFn, purpose: str) -> dict[str, Any]:
         if phases is not None:
             period["numberPhases"] = phases
         periods.append(period)
-    schedule: dict[str, Any] = {"startSchedule": _text(_moment(draw(st.integers(-96, 192))))}
+    schedule: dict[str, Any] = {"startSchedule": format_timestamp(_moment(draw(st.integers(-96, 192))))}
     duration = draw(st.one_of(st.none(), st.integers(1, 200)))
     if duration is not None:
         schedule["duration"] = duration * GRID_S
@@ -62,7 +59,7 @@ def payloads(draw: st.DrawFn, purpose: str) -> dict[str, Any]:
         body["recurrencyKind"] = "Daily"
     for key in ("validFrom", "validTo"):
         if draw(st.booleans()):
-            body[key] = _text(_moment(draw(st.integers(-96, 288))))
+            body[key] = format_timestamp(_moment(draw(st.integers(-96, 288))))
     return body
 
 
@@ -207,3 +204,16 @@ def test_a_connector_composite_agrees_with_the_rules_read_instant_by_instant(
             if limit is not None
         ]
         assert value_at(result, moment) == (min(limits) if limits else None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(installed_sets(), windows, st.sets(st.integers(0, 2), min_size=1))
+def test_several_connectors_at_once_match_each_asked_alone(
+    profiles: list[Installed], window: tuple[int, int], connector_ids: set[int]
+) -> None:
+    """Asking for several connectors in one computation gives each the composite it gets alone."""
+    start, duration_s = _moment(window[0]), window[1] * GRID_S
+    together = composite_schedules(profiles, connector_ids, start, duration_s, connectors=2)
+    assert together == {
+        c: composite_schedule(profiles, c, start, duration_s, connectors=2) for c in connector_ids
+    }
