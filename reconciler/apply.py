@@ -94,7 +94,6 @@ class _Writer:
     """Holds a site's state in memory and writes it after changes, one write at a time, coalescing."""
 
     def __init__(self, path: Path, state: RecordedState, loaded: RecordedState | None) -> None:
-        self.path = path
         # One writer for the whole run: its saves re-encode only the records that changed.
         self._file = store.StateWriter(path)
         self.state = state
@@ -171,9 +170,12 @@ async def apply_site(
     run.writer.update(state)
     await run.writer.flush()
     for effect in Effect:
-        phase = [c for c in changes if c.effect is effect]
-        stations = sorted({c.station_id for c in phase})
-        await asyncio.gather(*(run.station([c for c in phase if c.station_id == s]) for s in stations))
+        # One pass per phase: a site of hundreds of stations would otherwise scan the phase per station.
+        by_station: dict[str, list[Change]] = {}
+        for change in changes:
+            if change.effect is effect:
+                by_station.setdefault(change.station_id, []).append(change)
+        await asyncio.gather(*(run.station(by_station[s]) for s in sorted(by_station)))
     run.retire_replaced(plan)
     run.result.state = await run.writer.flush()
     return run.result
@@ -266,12 +268,10 @@ class _Run:
         }
         state = self.writer.state
         for note in plan.notes:
+            if note.retire is not Status.REPLACED:
+                continue
             record = state.record(note.station_id, note.name)
-            if (
-                note.retire is Status.REPLACED
-                and record is not None
-                and (note.station_id, slot(record.connector_id, record.payload)) in taken
-            ):
+            if record is not None and (note.station_id, slot(record.connector_id, record.payload)) in taken:
                 state = record_note(state, note, self.now)
         if state is not self.writer.state:
             self.writer.update(state)

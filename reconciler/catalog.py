@@ -45,9 +45,7 @@ def desired_requests(
                         "station": station_id,
                         "profile": item.name,
                         "chargingProfileId": profile_id,
-                        "id_source": "pinned"
-                        if item.profile.charging_profile_id is not None
-                        else "provisional",
+                        "id_source": "pinned" if pinned_id is not None else "provisional",
                         "session_cap": item.profile.is_session_cap,
                         "expired": _expired(item.profile.expires_at(), now),
                         "request": request.as_json(),

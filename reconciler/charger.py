@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from reconciler.change import payload_expiry
+from reconciler.change import payload_expiry, slot
 from reconciler.model import ChargerLimits, Purpose, RateUnit
 from reconciler.payload import Json
 
@@ -81,7 +81,7 @@ class Installed:
 
     @property
     def slot(self) -> tuple[int, str, int]:
-        return self.connector_id, str(self.profile["chargingProfilePurpose"]), int(self.profile["stackLevel"])
+        return slot(self.connector_id, self.profile)
 
 
 _UNIT_NAMES = {RateUnit.AMPERE.value: "Current", RateUnit.WATT.value: "Power"}

@@ -33,7 +33,7 @@ from reconciler.change import Action, Change, Effect, Note, superseded_name
 from reconciler.errors import ReconcilerError
 from reconciler.model import Safety
 from reconciler.power import PowerBasis, Station, StationBasis, StationRater, after_clear, after_set, store_of
-from reconciler.recorded import RETIRED, ProfileRecord, RecordedState
+from reconciler.recorded import ProfileRecord, RecordedState
 from reconciler.station_plan import make_room_first, plan_station
 from reconciler.template import PlacedProfile
 from reconciler.validate import DesiredSite
@@ -92,7 +92,7 @@ def build(
         records = {
             name: record
             for name, record in (station_record.profiles.items() if station_record else ())
-            if record.status not in RETIRED
+            if not record.is_retired
         }
         high_water = station_record.high_water_id if station_record else 0
         placed = desired_profiles.get(station_id, ())
@@ -110,16 +110,15 @@ def build(
     changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
     if desired is not None:
         changes = make_room_first(
-            changes, recorded, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
+            changes, held, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
         )
-    recorded_count = sum(1 for _, _, r in recorded.records() if r.status not in RETIRED) if recorded else 0
     return SitePlan(
         site_id=site_id,
         changes=tuple(changes),
         notes=tuple(notes),
         recorded_serial=recorded.serial if recorded else None,
         recorded_lineage=recorded.lineage if recorded else None,
-        recorded_count=recorded_count,
+        recorded_count=sum(len(records) for records in held.values()),
         desired_count=sum(len(p) for p in desired_profiles.values()),
         safety=desired.doc.site.safety if desired else Safety(),
         allocated_ids=allocated,
@@ -195,11 +194,15 @@ def _power_basis(
     now: datetime,
 ) -> PowerBasis:
     """Every station's profiles before the plan and after all of its changes, in send order."""
+    # Grouped once: a site of hundreds of stations would otherwise scan every change per station.
+    by_station: dict[str, list[Change]] = {}
+    for change in changes:
+        by_station.setdefault(change.station_id, []).append(change)
     stations = []
     for station_id, records in held.items():
         before = store_of(records.values())
         after = dict(before)
-        own = [c for c in changes if c.station_id == station_id]
+        own = by_station.get(station_id, [])
         for change in own:
             if change.action is Action.SET and change.after is not None:
                 after = after_set(after, change.connector_id, change.after)

@@ -109,23 +109,17 @@ async def apply_plans(
     Each plan is first checked against the site's recorded state as it is now (`source` names the
     saved plan in the refusal), so a plan computed before another apply ran is never sent.
     """
-    loaded = {}
+    loaded = []
     for plan in plans:
         path = state.state_path(desired_dir, plan.site_id, state_dir)
-        loaded[plan.site_id] = recorded = state.load(path, plan.site_id)
+        recorded = state.load(path, plan.site_id)
         check_fresh(plan, recorded, source)
+        loaded.append((path, recorded))
     return list(
         await asyncio.gather(
             *(
-                apply_site(
-                    plan,
-                    api,
-                    path=state.state_path(desired_dir, plan.site_id, state_dir),
-                    loaded=loaded[plan.site_id],
-                    now=now,
-                    progress=progress,
-                )
-                for plan in plans
+                apply_site(plan, api, path=path, loaded=recorded, now=now, progress=progress)
+                for plan, (path, recorded) in zip(plans, loaded, strict=True)
             )
         )
     )

@@ -51,10 +51,10 @@ def resolve_caps(
             continue
         running = [s for s in sessions[note.station_id] if s.connector_id == note.connector_id]
         record = recorded.record(note.station_id, note.name)
-        live = record is not None and not record.is_retired
+        live = record if record is not None and not record.is_retired else None
         if not running:
-            if live and record is not None and record.session_id is not None:
-                reason = f"session {record.session_id} has ended; the charger dropped its cap"
+            if live is not None and live.session_id is not None:
+                reason = f"session {live.session_id} has ended; the charger dropped its cap"
                 notes.append(_note(note, reason, Status.EXPIRED))
             else:
                 notes.append(_note(note, f"no session on connector {note.connector_id}; nothing sent"))
@@ -66,10 +66,9 @@ def resolve_caps(
             notes.append(_note(note, "sent by the next apply, once this plan has cleared its id"))
             continue
         if (
-            live
-            and record is not None
-            and record.session_id == session.session_id
-            and record.status in (Status.REQUESTED, Status.ACCEPTED)
+            live is not None
+            and live.session_id == session.session_id
+            and live.status in (Status.REQUESTED, Status.ACCEPTED)
         ):
             notes.append(_note(note, f"already sent for session {session.session_id}"))
             continue

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 
 from reconciler import edrv
 from reconciler.change import Action, Change, Effect, Note, payload_expiry, slot, superseded_name
 from reconciler.model import Purpose, format_timestamp
 from reconciler.payload import Json, charging_profile
-from reconciler.recorded import ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.recorded import ProfileRecord, Status, payload_hash
 from reconciler.template import PlacedProfile
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
@@ -77,16 +78,15 @@ class _Station:
                 and recorded_end is not None
                 and recorded_end <= self.now
             )
-            if gone:
-                self.wanted.add(name)
-            elif record is not None:
-                self.clear_reasons[name] = "its desired version has expired"
             reason = f"expired at {format_timestamp(expiry)}; not sent"
             if gone and record is not None:
+                self.wanted.add(name)
                 # The retirement concerns the id sent, which differs from `profile_id` if the pin changed.
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
-            else:
-                self.note(name, profile_id, reason)
+                return
+            if record is not None:
+                self.clear_reasons[name] = "its desired version has expired"
+            self.note(name, profile_id, reason)
             return
         if profile.is_session_cap:
             # A record of this name sent as a standing profile, before it became a cap, stays on the
@@ -105,20 +105,20 @@ class _Station:
         self.wanted.add(superseded_name(name, profile_id))
         body = charging_profile(profile, profile_id)
         before: Json | None = None
+        before_connector_id: int | None = None
         reason = "new"
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
-            in_doubt = self._slot_in_doubt(name, record)
-            if same and record.status not in _RETRY and not in_doubt:
-                return
             if not same:
                 reason = "changed"
             elif record.status in _RETRY:
                 reason = f"retry: the last attempt was {record.status}"
-            else:
+            elif self._slot_in_doubt(name, record):
                 reason = "resent: a set into its slot failed and may have replaced it"
-            before = record.payload
+            else:
+                return
+            before, before_connector_id = record.payload, record.connector_id
         request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
         self.changes.append(
             Change(
@@ -133,20 +133,21 @@ class _Station:
                 request,
                 before,
                 body,
-                before_connector_id=record.connector_id
-                if before is not None and record is not None
-                else None,
+                before_connector_id=before_connector_id,
             )
         )
 
     def _slot_in_doubt(self, name: str, record: ProfileRecord) -> bool:
         """Whether a failed or unanswered set of another profile may have replaced `record` in its slot."""
         own = slot(record.connector_id, record.payload)
-        return any(
-            other.status in _UNSURE and slot(other.connector_id, other.payload) == own
-            for other_name, other in self.records.items()
-            if other_name != name
-        )
+        return any(s == own for other, s in self.unsure_slots.items() if other != name)
+
+    @cached_property
+    def unsure_slots(self) -> dict[str, tuple[int, str, int]]:
+        """The slot of every record whose set may or may not have reached the charger, by name."""
+        return {
+            name: slot(r.connector_id, r.payload) for name, r in self.records.items() if r.status in _UNSURE
+        }
 
     def settle_leftovers(self) -> None:
         """Plan the records no desired profile accounts for: retire (expired, replaced) or clear."""
@@ -188,7 +189,9 @@ class _Station:
 
 
 def make_room_first(
-    changes: list[Change], recorded: RecordedState | None, max_installed: Mapping[str, int]
+    changes: list[Change],
+    held: Mapping[str, Mapping[str, ProfileRecord]],
+    max_installed: Mapping[str, int],
 ) -> list[Change]:
     """`changes` with a station's clears moved first where its sets would overflow the charger.
 
@@ -196,27 +199,25 @@ def make_room_first(
     charger already holding `MaxChargingProfilesInstalled` profiles that would get a new profile
     refused, and the later clear would then leave the station with neither the old limit nor the new
     one. So where, in plan order, a station would hold more than it can, its clears go first:
-    capacity before a transient raise.
+    capacity before a transient raise. `held` is each station's live records, as `plan.build` has them.
     """
-    installed: dict[str, dict[int, tuple[int, str, int]]] = {}
-    for station_id, _, record in recorded.records() if recorded else ():
-        if not record.is_retired:
-            installed.setdefault(station_id, {})[record.charging_profile_id] = slot(
-                record.connector_id, record.payload
-            )
+    installed = {
+        station_id: {r.charging_profile_id: slot(r.connector_id, r.payload) for r in records.values()}
+        for station_id, records in held.items()
+    }
     crowded: set[str] = set()
     for change in changes:
-        held = installed.setdefault(change.station_id, {})
+        store = installed.setdefault(change.station_id, {})
         if change.action is Action.CLEAR:
-            held.pop(change.profile_id, None)
+            store.pop(change.profile_id, None)
             continue
         if change.after is None:
             continue
         taken = slot(change.connector_id, change.after)
-        for profile_id in [i for i, s in held.items() if i == change.profile_id or s == taken]:
-            del held[profile_id]
-        held[change.profile_id] = taken
-        if len(held) > max_installed.get(change.station_id, len(held)):
+        for profile_id in [i for i, s in store.items() if i == change.profile_id or s == taken]:
+            del store[profile_id]
+        store[change.profile_id] = taken
+        if len(store) > max_installed.get(change.station_id, len(store)):
             crowded.add(change.station_id)
     if not crowded:
         return changes
