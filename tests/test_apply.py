@@ -70,6 +70,7 @@ def test_applying_the_example_network_installs_it_and_a_second_apply_sends_nothi
     results = _apply(desired, plans, fake.transport())
     sets = sum(len(p.changes) for p in plans)
     assert sets > 10
+    assert {c.action for p in plans for c in p.changes} == {Action.SET}, "a first apply only sets"
     assert [r.failed for r in results] == [0] * len(results)
     assert len(_calls(fake)) == sets
     assert fake.profiles == _installed(plans)
@@ -83,6 +84,7 @@ def test_every_answer_is_recorded_with_its_status_and_action_id(desired: Path) -
     """A set eDRV took is recorded as requested with the Action id eDRV gave it."""
     fake = FakeEdrv(KEY)
     results = _apply(desired, _plan(desired), fake.transport())
+    assert sum(len(r.sent) for r in results) > 0
     for result in results:
         recorded = state.load(state.state_path(desired, result.site_id), result.site_id)
         assert recorded is not None
@@ -110,7 +112,11 @@ def test_a_failed_call_is_recorded_with_its_error_and_the_others_go_on(desired: 
     assert sorted((c.station_id, c.name) for p in retry for c in p.changes) == sorted(
         (s.change.station_id, s.change.name) for s in failed
     )
-    assert "failed" in summary(results)
+    lines = summary(results).splitlines()
+    for sent in failed:
+        site = next(r.site_id for r in results if sent in r.sent)
+        where = f"{site}/{sent.change.station_id}/{sent.change.name}"
+        assert f"failed   {where} {sent.change.action} id {sent.change.profile_id}: {sent.error}" in lines
 
 
 class Killed(BaseException):
@@ -198,7 +204,13 @@ def test_a_session_cap_is_sent_for_a_running_session_as_edrv_prescribes(desired:
     schedule = sent[0].change.request.body["csChargingProfiles"]["chargingSchedule"]
     assert schedule["startSchedule"] == "2026-11-23T11:50:00Z"
     assert schedule["duration"] == 600 + cap.cap["chargingSchedule"]["duration"]  # type: ignore[index]
-    assert any(n.name != cap.name for r in results for n in r.skipped), "caps without a session are skipped"
+    caps = [n for p in plans for n in p.notes if n.cap is not None]
+    running = (cap.station_id, cap.connector_id)
+    sent_caps = {(s.change.station_id, s.change.name) for r in results for s in r.sent if s.change.session_id}
+    skipped = {(n.station_id, n.name) for r in results for n in r.skipped}
+    assert sent_caps == {(n.station_id, n.name) for n in caps if (n.station_id, n.connector_id) == running}
+    assert skipped == {(n.station_id, n.name) for n in caps if (n.station_id, n.connector_id) != running}
+    assert skipped, "the example network has caps without a session, and they are skipped"
 
 
 def test_a_second_apply_on_a_locked_site_fails_at_once(desired: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from reconciler.change import Action, Effect
 from reconciler.errors import UnsafePlanError
 from reconciler.loader import load_site
-from reconciler.outcome import assume_applied
+from reconciler.outcome import assume_applied, record_change
 from reconciler.plan import PlanError, SitePlan, build
 from reconciler.recorded import RecordedState, Status
 from reconciler.safety import check_safety
@@ -79,7 +80,12 @@ def test_a_changed_profile_is_one_set_under_its_recorded_id(tmp_path: Path) -> N
     assert [(c.action, c.profile_id, c.reason, c.effect) for c in plan.changes] == [
         (Action.SET, 1, "changed", Effect.LOWERS)
     ]
-    assert plan.changes[0].before is not None
+    record = recorded.record(STATION, "a")
+    assert record is not None
+    (change,) = plan.changes
+    assert (change.before, change.before_connector_id) == (record.payload, 1)
+    assert change.after is not None
+    assert change.after["chargingSchedule"]["chargingSchedulePeriod"] == [{"startPeriod": 0, "limit": 12}]
 
 
 def test_moving_a_profile_to_another_connector_or_stack_level_is_still_one_set(tmp_path: Path) -> None:
@@ -129,6 +135,23 @@ def test_a_rejected_profile_is_sent_again(tmp_path: Path) -> None:
     assert [(c.action, c.profile_id, c.reason) for c in plan.changes] == [
         (Action.SET, 1, "retry: the last attempt was rejected")
     ]
+
+
+def test_a_profile_whose_slot_a_failed_set_may_have_taken_is_sent_again(tmp_path: Path) -> None:
+    """An unchanged profile is resent when another profile's failed set went into its slot."""
+    site = _site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10))
+    first = _plan(site, None)
+    recorded = _applied(first, None)
+    b = next(c for c in first.changes if c.name == "b")
+    assert b.after is not None
+    into_a = replace(b, after={**b.after, "stackLevel": 20})  # an earlier version of b, in a's slot
+    failed = record_change(recorded, into_a, Status.FAILED, NOW, error="timeout")
+    plan = _plan(site, failed)
+    assert sorted((c.action, c.name, c.profile_id, c.reason) for c in plan.changes) == [
+        (Action.SET, "a", 1, "resent: a set into its slot failed and may have replaced it"),
+        (Action.SET, "b", 2, "changed"),
+    ]
+    assert _plan(site, _applied(plan, failed)).changes == ()
 
 
 def test_a_pinned_id_recorded_for_another_profile_is_an_error(tmp_path: Path) -> None:
