@@ -47,7 +47,7 @@ def desired_requests(
                         "chargingProfileId": profile_id,
                         "id_source": "pinned" if pinned_id is not None else "provisional",
                         "session_cap": item.profile.is_session_cap,
-                        "expired": _expired(item.profile.expires_at(), now),
+                        "expired": _expired(item.expires_at, now),
                         "request": request.as_json(),
                     }
                 )

@@ -69,7 +69,7 @@ class Note:
     connector_id: int | None = None
 
 
-def slot(connector_id: int, payload: Json) -> tuple[int, str, int]:
+def slot(connector_id: int, payload: Mapping[str, Any]) -> tuple[int, str, int]:
     # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
     return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
 

@@ -64,7 +64,7 @@ def after_set(store: Store, connector_id: int, payload: Json) -> dict[int, Insta
         key: item
         for key, item in store.items()
         # `slot` takes a dict; the shallow copy of a handful of top-level keys is all it costs.
-        if key != payload["chargingProfileId"] and slot(item.connector_id, dict(item.payload)) != taken
+        if key != payload["chargingProfileId"] and slot(item.connector_id, item.payload) != taken
     }
     kept[int(payload["chargingProfileId"])] = Installed(connector_id, payload)
     return kept

@@ -67,7 +67,7 @@ class _Station:
         profile, name = item.profile, item.name
         profile_id = self.ids_for[name]
         record = self.records.get(name)
-        expiry = profile.expires_at()
+        expiry = item.expires_at
         if expiry is not None and expiry <= self.now:
             # The recorded copy has left the charger only if it ended by itself too; one sent
             # without that end stays installed and must be cleared.

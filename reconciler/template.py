@@ -27,7 +27,7 @@ class PlacedProfile:
     name: str
     profile: Profile
     origins: tuple[YamlPath, ...]
-    # Both the profile rules and the station rules ask it; parsing its timestamps once is enough.
+    # The profile and station rules, the plan and the payload catalogue all ask it: parsed once.
     expires_at: datetime | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
