@@ -47,12 +47,12 @@ import httpx
 from validate_bench import say_what_is_measured
 
 import reconciler
-from reconciler.apply import SiteResult
-from reconciler.change import Action
-from reconciler.client import EdrvClient, EdrvSettings
-from reconciler.plan import SitePlan
-from reconciler.reconcile import apply_plans, plan_sites
+from reconciler.edrv.client import EdrvClient, EdrvSettings
+from reconciler.plan.change import Action
+from reconciler.plan.site import SitePlan
 from reconciler.sandbox.config import DEFAULT_API_KEY
+from reconciler.shell.apply import SiteResult
+from reconciler.shell.reconcile import apply_plans, plan_sites
 
 TARGET_RATIO = 1.3
 SITE = "apply-bench"

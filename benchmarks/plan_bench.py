@@ -48,12 +48,12 @@ from validate_bench import (
     say_what_is_measured,
 )
 
-from reconciler import state
-from reconciler.loader import load
-from reconciler.outcome import assume_applied
-from reconciler.plan import SitePlan, build
-from reconciler.reconcile import plan_sites
-from reconciler.recorded import RecordedState
+from reconciler.desired.loader import load
+from reconciler.plan.outcome import assume_applied
+from reconciler.plan.site import SitePlan, build
+from reconciler.shell.reconcile import plan_sites
+from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState
 
 NOOP_TARGET = 2.0  # no-op plan / bare parse
 CHANGED_TARGET = 1.1  # 1% plan / no-op plan

@@ -17,8 +17,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from reconciler import edrv
-from reconciler.client import EdrvClient, EdrvSettings
+from reconciler.edrv import wire as edrv
+from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, StationSpec
 from reconciler.sandbox.server import Sandbox
 

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.schedule import Installed, composite_schedule
+from reconciler.ocpp.schedule import Installed, composite_schedule
 
 TARGET_RATIO = 10.5
 WEEK_S = 7 * 86400

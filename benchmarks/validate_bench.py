@@ -5,7 +5,7 @@ explicitly written, valid, warning-free profiles), then times, best of --repeat 
 
   a. bare parse: every file through `yaml.load(..., Loader=yaml.CSafeLoader)`;
   b. the same bare parse with the cyclic garbage collector paused, as `loader.load` runs;
-  c. validate:   `reconciler.loader.load([dir], now)`, the work of `reconciler validate dir`.
+  c. validate:   `reconciler.desired.loader.load([dir], now)`, the work of `reconciler validate dir`.
 
 The target is validate <= 1.5 x bare parse, against both baselines: (a) is what a plain script would
 take, (b) is the fair comparison for a loader that pauses the collector. A measurement, not a test: it
@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 import reconciler
-from reconciler.loader import load, load_site
+from reconciler.desired.loader import load, load_site
 
 TARGET_RATIO = 1.5
 MAX_PROFILES_PER_STATION = 20  # the charger default for MaxChargingProfilesInstalled

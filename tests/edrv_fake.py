@@ -1,4 +1,4 @@
-"""An in-memory eDRV: an `httpx.MockTransport` handler speaking the API that `reconciler.edrv` builds.
+"""An in-memory eDRV: an `httpx.MockTransport` handler speaking the API that `reconciler.edrv.wire` builds.
 
 Tests of the client (and of anything that sends to eDRV) run the real `EdrvClient` against it. It
 routes set, clear, the session listing and composite-schedule requests; checks the bearer key; keeps
@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from reconciler.payload import Json
+from reconciler.desired.payload import Json
 from reconciler.sandbox.objects import envelope
 
 _STATION_CALL = re.compile(r"/v1\.1/chargestations/([^/]+)/([a-z_]+)")

@@ -11,8 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from reconciler.model import format_timestamp
-from reconciler.schedule import Installed, composite_schedule
+from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.schedule import Installed, composite_schedule
 
 _IDS = itertools.count(1000)
 Row = tuple[datetime, datetime, Decimal | None]

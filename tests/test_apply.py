@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import state
-from reconciler.apply import SiteResult, summary
-from reconciler.change import Action
-from reconciler.client import EdrvSettings
+from reconciler.edrv.client import EdrvSettings
 from reconciler.errors import EdrvAuthError, StateFileError
-from reconciler.plan import SitePlan
-from reconciler.reconcile import apply_with_client, locked, plan_sites
-from reconciler.recorded import Status
-from reconciler.savedplan import PlanFileError
+from reconciler.plan.change import Action
+from reconciler.plan.saved import PlanFileError
+from reconciler.plan.site import SitePlan
+from reconciler.shell.apply import SiteResult, summary
+from reconciler.shell.reconcile import apply_with_client, locked, plan_sites
+from reconciler.state import store as state
+from reconciler.state.recorded import Status
 
 from .conftest import DESIRED, NOW
 from .edrv_fake import FakeEdrv, Fault, Received

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.charger import Charger, ClearStatus, Refusal, SetStatus
-from reconciler.model import ChargerLimits, format_timestamp
-from reconciler.payload import Json
+from reconciler.desired.model import ChargerLimits, format_timestamp
+from reconciler.desired.payload import Json
+from reconciler.ocpp.charger import Charger, ClearStatus, Refusal, SetStatus
 
 from .conftest import NOW
 

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from reconciler import __version__
-from reconciler.cli import EXIT_USAGE, cli, main
-from reconciler.loader import parse
+from reconciler.cli.main import EXIT_USAGE, cli, main
+from reconciler.desired.loader import parse
 
 from .conftest import DESIRED, ROOT
 

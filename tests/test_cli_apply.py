@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
+from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, main
 
 from .conftest import DESIRED
 

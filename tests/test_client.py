@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from reconciler import edrv
-from reconciler.client import EdrvClient, EdrvSettings, parse_retry_after
-from reconciler.edrv import EdrvResponse
+from reconciler.edrv import wire as edrv
+from reconciler.edrv.client import EdrvClient, EdrvSettings, parse_retry_after
+from reconciler.edrv.wire import EdrvResponse
 from reconciler.errors import (
     EdrvAuthError,
     EdrvError,
@@ -476,7 +476,7 @@ def test_unreadable_key_file_names_the_file(tmp_path: Path) -> None:
         EdrvSettings.from_environment(missing, environ={})
 
 
-# Reading eDRV's answers (pure, in reconciler.edrv)
+# Reading eDRV's answers (pure, in reconciler.edrv.wire)
 
 
 def test_retry_after_parsing_accepts_seconds_and_dates_and_ignores_garbage() -> None:

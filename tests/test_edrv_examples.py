@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.catalog import desired_requests
-from reconciler.loader import load
-from reconciler.model import parse_timestamp
+from reconciler.desired.loader import load
+from reconciler.desired.model import parse_timestamp
+from reconciler.plan.catalog import desired_requests
 
 from .conftest import DESIRED, NOW, ROOT
 

@@ -24,15 +24,15 @@ from typing import Any
 
 import pytest
 
+from reconciler.desired.loader import load_site
+from reconciler.desired.model import format_timestamp
 from reconciler.errors import Problem, Severity
-from reconciler.loader import load_site
-from reconciler.model import format_timestamp
 
 from .conftest import NOW
 
 CASES = Path(__file__).resolve().parent / "cases"
 NOW_ARG = format_timestamp(NOW)
-EXIT_OK, EXIT_ERROR = 0, 1  # the documented exit codes of reconciler.cli
+EXIT_OK, EXIT_ERROR = 0, 1  # the documented exit codes of reconciler.cli.main
 _EXPECT = re.compile(r"# expect: (?P<severity>error|warning) (?P<line>\d+):(?P<column>\d+) (?P<text>\S.*)")
 
 
@@ -152,7 +152,7 @@ def test_case_headers_are_well_formed() -> None:
 
 def _validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     # Imported here so that the case tests above do not depend on the rest of the command line.
-    from reconciler.cli import main
+    from reconciler.cli.main import main
 
     with pytest.raises(SystemExit) as exited:
         main(["validate", *args, "--now", NOW_ARG])

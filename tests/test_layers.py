@@ -9,10 +9,11 @@ import pytest
 from .conftest import ROOT
 
 CORE = [
-    "model", "rules", "template", "validate", "payload", "edrv", "ids", "typeerrors", "catalog", "errors",
-    "recorded", "plan", "render", "render_markdown", "outcome", "savedplan", "sessions", "charger",
-    "schedule", "recurrence", "siteschedule", "power", "gridguard", "render_power", "change",
-    "station_plan", "safety",
+    "desired/model", "desired/rules", "desired/template", "desired/validate", "desired/payload",
+    "edrv/wire", "desired/ids", "desired/typeerrors", "plan/catalog", "errors", "state/recorded",
+    "plan/site", "render/text", "render/markdown", "plan/outcome", "plan/saved", "plan/sessions",
+    "ocpp/charger", "ocpp/schedule", "ocpp/recurrence", "plan/siteschedule", "plan/power",
+    "desired/gridguard", "render/power", "plan/change", "plan/station", "plan/safety",
 ]  # fmt: skip
 FORBIDDEN_MODULES = {
     "httpx",
@@ -39,6 +40,10 @@ def _tree(module: str) -> ast.Module:
     return ast.parse((ROOT / "reconciler" / f"{module}.py").read_text(), filename=module)
 
 
+def _name(module: str) -> str:
+    return "reconciler." + module.replace("/", ".")
+
+
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_imports_no_io_library(module: str) -> None:
     """A core module imports none of the network, file, terminal or clock libraries."""
@@ -56,10 +61,19 @@ def test_core_module_imports_only_core_modules_of_the_package(module: str) -> No
     """A core module reaches no adapter through the package, so purity holds transitively."""
     for node in ast.walk(_tree(module)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("reconciler"):
-            names = [node.module.removeprefix("reconciler").removeprefix(".")]
-            if names == [""]:
-                names = [alias.name for alias in node.names]
-            assert set(names) <= set(CORE) | {"__init__"}, f"{module} imports {names}"
+            names = [node.module]
+            if node.module in {
+                "reconciler",
+                "reconciler.desired",
+                "reconciler.ocpp",
+                "reconciler.plan",
+                "reconciler.state",
+                "reconciler.edrv",
+                "reconciler.render",
+            }:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            core = {_name(m) for m in CORE} | {"reconciler.__init__", "reconciler.__version__"}
+            assert set(names) <= core, f"{module} imports {names}"
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -77,8 +91,13 @@ def test_core_module_calls_no_io_builtin_or_clock(module: str) -> None:
 def test_every_package_module_is_classified() -> None:
     """Each module is either core or a known edge, so a new module must choose its layer."""
     edges = {
-        "__init__", "__main__", "cli", "cli_options", "cli_inspect", "loader", "state", "reconcile", "client",
-        "apply", "sites",
+        "__init__", "__main__", "cli/main", "cli/options", "cli/inspect", "cli/sandbox", "desired/loader",
+        "state/store", "shell/reconcile", "edrv/client", "shell/apply", "shell/sites",
     }  # fmt: skip
-    modules = {p.stem for p in (ROOT / "reconciler").glob("*.py")}
+    package = ROOT / "reconciler"
+    modules = {
+        p.relative_to(package).with_suffix("").as_posix()
+        for p in package.rglob("*.py")
+        if p.parts[-2] != "sandbox" and (p.name != "__init__.py" or p.parent == package)
+    }
     assert modules == set(CORE) | edges

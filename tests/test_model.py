@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from reconciler.ids import allocate
-from reconciler.model import Period, SiteFile, normalise_timestamp
-from reconciler.payload import json_number
-from reconciler.template import deep_merge
-from reconciler.typeerrors import allowed_keys
+from reconciler.desired.ids import allocate
+from reconciler.desired.model import Period, SiteFile, normalise_timestamp
+from reconciler.desired.payload import json_number
+from reconciler.desired.template import deep_merge
+from reconciler.desired.typeerrors import allowed_keys
 
 
 @pytest.mark.parametrize(

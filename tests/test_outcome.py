@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler.change import Action
-from reconciler.outcome import assume_applied, record_change, record_note
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RecordedState, Status
+from reconciler.plan.change import Action
+from reconciler.plan.outcome import assume_applied, record_change, record_note
+from reconciler.plan.site import SitePlan, build
+from reconciler.state.recorded import RecordedState, Status
 
 from .conftest import NOW
 from .test_plan import STATION, _profile, _site

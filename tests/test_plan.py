@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.change import Action, Effect
+from reconciler.desired.loader import load_site
+from reconciler.desired.validate import DesiredSite
 from reconciler.errors import UnsafePlanError
-from reconciler.loader import load_site
-from reconciler.outcome import assume_applied, record_change
-from reconciler.plan import PlanError, SitePlan, build
-from reconciler.recorded import RecordedState, Status
-from reconciler.safety import check_safety
-from reconciler.validate import DesiredSite
+from reconciler.plan.change import Action, Effect
+from reconciler.plan.outcome import assume_applied, record_change
+from reconciler.plan.safety import check_safety
+from reconciler.plan.site import PlanError, SitePlan, build
+from reconciler.state.recorded import RecordedState, Status
 
 from .conftest import NOW
 

@@ -46,15 +46,15 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from reconciler import state
-from reconciler.change import Change, Note
+from reconciler.desired.loader import parse
 from reconciler.errors import DesiredStateError, UnsafePlanError
-from reconciler.loader import parse
-from reconciler.outcome import assume_applied
-from reconciler.plan import PlanError, SitePlan
-from reconciler.reconcile import plan_sites
-from reconciler.recorded import RecordedState, Status, payload_hash
-from reconciler.render import connector_move, field_differences, render_json
+from reconciler.plan.change import Change, Note
+from reconciler.plan.outcome import assume_applied
+from reconciler.plan.site import PlanError, SitePlan
+from reconciler.render.text import connector_move, field_differences, render_json
+from reconciler.shell.reconcile import plan_sites
+from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState, Status, payload_hash
 
 CASES = Path(__file__).resolve().parent / "cases" / "plan"
 SITE = "depot"
@@ -75,7 +75,7 @@ _KEYS = frozenset(
 _EXPECT_KEYS = frozenset({"changes", "notes", "fields", "error"})
 _LINEAGE = "0" * 32
 _EFFECT = re.compile(r" \((?:lowers|mixed|raises)\)$")
-# eDRV's documented path for set, and the clear path guessed beside it (see reconciler.edrv).
+# eDRV's documented path for set, and the clear path guessed beside it (see reconciler.edrv.wire).
 _STATION_PATH = "/v1.1/chargestations/{station}/{action}_charging_profile"
 
 

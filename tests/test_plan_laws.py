@@ -2,7 +2,7 @@
 
 A scenario is a few stations with fixed hardware, zero to two earlier desired sites and a final one.
 Each earlier site is planned at its own moment (ten and three days before NOW) from the state left by
-the one before, its calls are replayed against model chargers (`reconciler.charger`) with random fates
+the one before, its calls are replayed against model chargers (`reconciler.ocpp.charger`) with random fates
 (delivered, rejected, failed before or after reaching the charger), and their outcomes are folded into
 recorded state as apply folds them. That gives recorded states, and chargers, that real history leaves,
 including ones where the two disagree in the ways apply records (a failed set may or may not be held).
@@ -30,15 +30,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from reconciler.change import Action, Change
-from reconciler.charger import Charger, SetAnswer
-from reconciler.loader import load_site
-from reconciler.model import ChargerLimits, format_timestamp
-from reconciler.outcome import assume_applied, record_change, record_note
-from reconciler.payload import Json, charging_profile
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RETIRED, RecordedState, Status
-from reconciler.validate import DesiredSite
+from reconciler.desired.loader import load_site
+from reconciler.desired.model import ChargerLimits, format_timestamp
+from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.validate import DesiredSite
+from reconciler.ocpp.charger import Charger, SetAnswer
+from reconciler.plan.change import Action, Change
+from reconciler.plan.outcome import assume_applied, record_change, record_note
+from reconciler.plan.site import SitePlan, build
+from reconciler.state.recorded import RETIRED, RecordedState, Status
 
 from .conftest import NOW
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import power
-from reconciler.power import (
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
+from reconciler.plan import power
+from reconciler.plan.power import (
     DAY_S,
     WEEK_S,
     PowerBasis,
@@ -27,7 +28,6 @@ from reconciler.power import (
     shift,
     window_s,
 )
-from reconciler.schedule import CompositePeriod, Installed, composite_schedules
 
 from .schedule_builders import at, profile
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from reconciler import gridguard
+from reconciler.desired import gridguard
+from reconciler.desired.gridguard import check_grid
+from reconciler.desired.loader import load_site, parse
+from reconciler.desired.validate import DesiredSite, check_site
 from reconciler.errors import DesiredStateError, Severity
-from reconciler.gridguard import check_grid
-from reconciler.loader import load_site, parse
-from reconciler.reconcile import plan_sites
-from reconciler.validate import DesiredSite, check_site
+from reconciler.shell.reconcile import plan_sites
 
 from .conftest import NOW
 

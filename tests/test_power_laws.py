@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler import gridguard
-from reconciler.model import Profile, Station
-from reconciler.power import WEEK_S, Shift, StationRater, after_set, shift
-from reconciler.schedule import Installed
-from reconciler.template import PlacedProfile
+from reconciler.desired import gridguard
+from reconciler.desired.model import Profile, Station
+from reconciler.desired.template import PlacedProfile
+from reconciler.ocpp.schedule import Installed
+from reconciler.plan.power import WEEK_S, Shift, StationRater, after_set, shift
 
 from .schedule_builders import profile
 from .test_power import NOW, STATION

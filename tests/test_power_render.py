@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from reconciler import power
-from reconciler.loader import load_site
-from reconciler.outcome import assume_applied
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RecordedState
-from reconciler.render import render_json, render_text
-from reconciler.render_markdown import render_markdown
+from reconciler.desired.loader import load_site
+from reconciler.plan import power
+from reconciler.plan.outcome import assume_applied
+from reconciler.plan.site import SitePlan, build
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_json, render_text
+from reconciler.state.recorded import RecordedState
 
 from .conftest import NOW
 

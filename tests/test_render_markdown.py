@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.change import Action, Effect
-from reconciler.cli import main
-from reconciler.loader import load_site
-from reconciler.outcome import assume_applied
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RecordedState
-from reconciler.render import field_differences
-from reconciler.render_markdown import COMMENT_MARKER, DEFAULT_MAX_CHARS, render_markdown
-from reconciler.validate import DesiredSite
+from reconciler.cli.main import main
+from reconciler.desired.loader import load_site
+from reconciler.desired.validate import DesiredSite
+from reconciler.plan.change import Action, Effect
+from reconciler.plan.outcome import assume_applied
+from reconciler.plan.site import SitePlan, build
+from reconciler.render.markdown import COMMENT_MARKER, DEFAULT_MAX_CHARS, render_markdown
+from reconciler.render.text import field_differences
+from reconciler.state.recorded import RecordedState
 
 from .conftest import DESIRED, NOW
 from .test_plan import _profile
@@ -200,7 +200,7 @@ def test_hostile_names_show_as_written_and_break_no_markup(tmp_path: Path) -> No
 
 def test_hostile_text_cannot_close_a_code_fence() -> None:
     """A payload string holding a run of backticks gets a longer fence, so the block stays one block."""
-    from reconciler.render_markdown import _fenced
+    from reconciler.render.markdown import _fenced
 
     block = _fenced('"note": "````"', "json")
     fence = block.splitlines()[0].removesuffix("json")

@@ -1,4 +1,4 @@
-"""The sandbox's eDRV API speaks what `reconciler.edrv` builds and parses: key, envelope, Actions,
+"""The sandbox's eDRV API speaks what `reconciler.edrv.wire` builds and parses: key, envelope, Actions,
 sessions, composite schedules, errors, and the counts and ground truth beside it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.client import EdrvClient, EdrvSettings
+from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import EdrvAuthError, EdrvNotFoundError
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxError, stations_from_file
 

@@ -11,17 +11,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler import state
-from reconciler.apply import SiteResult
-from reconciler.change import Action
-from reconciler.client import EdrvSettings
-from reconciler.payload import Json
-from reconciler.plan import SitePlan
-from reconciler.reconcile import apply_with_client, plan_sites
-from reconciler.recorded import Status
+from reconciler.desired.payload import Json
+from reconciler.edrv.client import EdrvSettings
+from reconciler.plan.change import Action
+from reconciler.plan.site import SitePlan
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.sandbox.faults import Faults
+from reconciler.shell.apply import SiteResult
+from reconciler.shell.reconcile import apply_with_client, plan_sites
+from reconciler.state import store as state
+from reconciler.state.recorded import Status
 
 from .conftest import DESIRED, NOW
 from .sandbox_harness import Clock

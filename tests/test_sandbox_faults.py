@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from reconciler.client import EdrvClient, EdrvSettings
+from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import EdrvRejectedError, EdrvTransportError
 from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.sandbox.faults import Faults, HttpFault, parse_error_flag

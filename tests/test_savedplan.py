@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.outcome import assume_applied
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RecordedState
-from reconciler.render import render_json
-from reconciler.savedplan import PlanFileError, check_fresh, parse
+from reconciler.cli.main import main
+from reconciler.plan.outcome import assume_applied
+from reconciler.plan.saved import PlanFileError, check_fresh, parse
+from reconciler.plan.site import SitePlan, build
+from reconciler.render.text import render_json
+from reconciler.state.recorded import RecordedState
 
 from .conftest import NOW
 from .test_plan import _profile, _site

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconciler.schedule import CompositeOptions, Installed, RelativeStart, composite_schedule
+from reconciler.ocpp.schedule import CompositeOptions, Installed, RelativeStart, composite_schedule
 
 from .schedule_builders import at, on, profile, rows, run
 

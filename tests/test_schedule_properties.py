@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.model import format_timestamp
-from reconciler.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
+from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
 
 from .schedule_builders import at
 

@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import pytest
 
-from reconciler.cli import EXIT_USAGE, main
-from reconciler.loader import load
-from reconciler.model import RateUnit
-from reconciler.schedule import CompositePeriod
-from reconciler.siteschedule import chart, site_schedules
+from reconciler.cli.main import EXIT_USAGE, main
+from reconciler.desired.loader import load
+from reconciler.desired.model import RateUnit
+from reconciler.ocpp.schedule import CompositePeriod
+from reconciler.plan.siteschedule import chart, site_schedules
 
 from .conftest import DESIRED
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reconciler.model import Profile
-from reconciler.schedule import CompositeOptions, Installed, Precedence, installed
+from reconciler.desired.model import Profile
+from reconciler.ocpp.schedule import CompositeOptions, Installed, Precedence, installed
 
 from .schedule_builders import at, on, profile, rows, run
 

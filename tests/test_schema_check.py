@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reconciler.validate import schema_problem
+from reconciler.desired.validate import schema_problem
 
 from .conftest import ROOT
 

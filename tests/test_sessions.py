@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from reconciler.change import Action
-from reconciler.edrv import Session
-from reconciler.model import parse_timestamp
-from reconciler.outcome import assume_applied, record_change
-from reconciler.plan import SitePlan, build
-from reconciler.recorded import RecordedState, Status
-from reconciler.sessions import resolve_caps
+from reconciler.desired.model import parse_timestamp
+from reconciler.edrv.wire import Session
+from reconciler.plan.change import Action
+from reconciler.plan.outcome import assume_applied, record_change
+from reconciler.plan.sessions import resolve_caps
+from reconciler.plan.site import SitePlan, build
+from reconciler.state.recorded import RecordedState, Status
 
 from .conftest import NOW
 from .test_plan import STATION, _profile, _site

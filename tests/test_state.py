@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler.desired.model import Purpose
+from reconciler.desired.payload import Json
 from reconciler.errors import StateFileError
-from reconciler.model import Purpose
-from reconciler.payload import Json
-from reconciler.recorded import (
+from reconciler.state.recorded import (
     RETIRED,
     STATE_VERSION,
     ProfileRecord,
@@ -26,7 +26,7 @@ from reconciler.recorded import (
     payload_hash,
     render_text,
 )
-from reconciler.state import load, lock, save, state_path, to_json
+from reconciler.state.store import load, lock, save, state_path, to_json
 
 SITE = "harbour-depot"
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import state
 from reconciler.errors import StateFileError
-from reconciler.outcome import assume_applied, record_change
-from reconciler.plan import build
-from reconciler.recorded import RecordedState, Status
-from reconciler.state import StateWriter
+from reconciler.plan.outcome import assume_applied, record_change
+from reconciler.plan.site import build
+from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState, Status
+from reconciler.state.store import StateWriter
 
 from .conftest import NOW
 from .test_plan import _profile, _site

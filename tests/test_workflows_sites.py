@@ -11,8 +11,8 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.sites import MATRIX_LIMIT, shard_of, sites_touched, split_into_jobs
+from reconciler.cli.main import main
+from reconciler.shell.sites import MATRIX_LIMIT, shard_of, sites_touched, split_into_jobs
 
 from .conftest import DESIRED
 
@@ -100,7 +100,9 @@ def test_a_site_keeps_its_shard_whichever_other_sites_are_listed() -> None:
 
 def test_shards_are_the_same_in_every_process() -> None:
     """The shard of a site is fixed by its name, not by a per-process salted hash, so every runner agrees."""
-    code = "from reconciler.sites import shard_of; print([shard_of(f'site-{n}', 256) for n in range(8)])"
+    code = (
+        "from reconciler.shell.sites import shard_of; print([shard_of(f'site-{n}', 256) for n in range(8)])"
+    )
     seen = {
         subprocess.run(
             [sys.executable, "-c", code],

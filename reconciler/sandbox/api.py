@@ -1,4 +1,4 @@
-"""The sandbox's eDRV HTTP API: the routes `reconciler.edrv` builds, served over the central system.
+"""The sandbox's eDRV HTTP API: the routes `reconciler.edrv.wire` builds, served over the central system.
 
 Routes (all under the bearer key the sandbox was started with; answers in eDRV's envelope):
 
@@ -30,7 +30,7 @@ from aiohttp import web
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.v16 import call
 
-from reconciler.payload import Json
+from reconciler.desired.payload import Json
 from reconciler.sandbox.central import Central, NoAnswerError, RefusedError, StationOfflineError
 from reconciler.sandbox.guard import answer
 from reconciler.sandbox.link import to_wire

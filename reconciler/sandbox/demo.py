@@ -20,19 +20,19 @@ from typing import Any
 
 import httpx
 
-from reconciler import edrv
-from reconciler.apply import summary
-from reconciler.client import EdrvClient, EdrvSettings
-from reconciler.loader import YAML_SUFFIXES
-from reconciler.model import RateUnit, parse_timestamp
-from reconciler.payload import Json
-from reconciler.reconcile import apply_with_client, locked, plan_sites, site_ids
-from reconciler.render import render_text
+from reconciler.desired.loader import YAML_SUFFIXES
+from reconciler.desired.model import RateUnit, parse_timestamp
+from reconciler.desired.payload import Json
+from reconciler.edrv import wire as edrv
+from reconciler.edrv.client import EdrvClient, EdrvSettings
+from reconciler.ocpp.schedule import CompositePeriod
+from reconciler.plan.siteschedule import StationSchedule
+from reconciler.plan.siteschedule import render_text as render_schedule
+from reconciler.render.text import render_text
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import SandboxConfig, stations_from_desired
-from reconciler.schedule import CompositePeriod
-from reconciler.siteschedule import StationSchedule
-from reconciler.siteschedule import render_text as render_schedule
+from reconciler.shell.apply import summary
+from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
 
 Echo = Callable[[str], None]
 _WINDOW_S = 86400

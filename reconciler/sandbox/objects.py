@@ -1,7 +1,7 @@
 """The eDRV objects the sandbox answers with: envelopes, Actions, and the ids of objects and connectors.
 
 Used by the HTTP API (`api`), the sessions (`sessions`) and the webhooks (`webhooks`). The shapes are the
-ones `reconciler.edrv` reads and eDRV documents:
+ones `reconciler.edrv.wire` reads and eDRV documents:
 
 - every answer is `{"ok", "message", "result"}`;
 - a command (set, clear, composite schedule) creates an Action: `_id`, `type`
@@ -21,8 +21,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from reconciler.model import format_timestamp
-from reconciler.payload import Json
+from reconciler.desired.model import format_timestamp
+from reconciler.desired.payload import Json
 
 COMPLETED, FAILED = "completed", "failed"
 

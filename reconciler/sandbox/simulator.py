@@ -1,6 +1,6 @@
 """A simulated OCPP 1.6J charge point: the charger side of one station in the sandbox.
 
-`SimulatedStation` holds what outlives a connection: the profile store (`reconciler.charger.Charger`,
+`SimulatedStation` holds what outlives a connection: the profile store (`reconciler.ocpp.charger.Charger`,
 which enforces replacement by id and by slot, TxProfiles only during a transaction and dropped at its
 end, ChargePointMaxProfile only on connector 0, ChargeProfileMaxStackLevel, MaxChargingProfilesInstalled,
 the allowed units and ChargingScheduleMaxPeriods), the running transactions, and whether a fault tells
@@ -11,7 +11,7 @@ Where OCPP leaves room, this charge point:
   (real chargers purge on a timer);
 - answers a set whose date-times are not ISO 8601 with an offset with a CALLERROR
   PropertyConstraintViolation (the OCPP schema does not check formats);
-- answers GetCompositeSchedule (`reconciler.schedule.composite_schedule`, the station's nominal voltage)
+- answers GetCompositeSchedule (`reconciler.ocpp.schedule.composite_schedule`, the station's nominal voltage)
   in the requested unit, else the first unit it allows, with "no limit" filled in as the station's
   rated power, as a charger reports what it would allow; an unknown connector is Rejected;
 - takes RemoteStartTransaction only for a free connector it names, then starts the transaction at
@@ -31,12 +31,12 @@ from typing import Any
 from ocpp import exceptions
 from ocpp.v16 import call, call_result
 
-from reconciler.charger import Charger, Refusal
-from reconciler.model import RateUnit, format_timestamp
-from reconciler.payload import Json, json_number
+from reconciler.desired.model import RateUnit, format_timestamp
+from reconciler.desired.payload import Json, json_number
+from reconciler.ocpp.charger import Charger, Refusal
+from reconciler.ocpp.schedule import Installed, composite_schedule
 from reconciler.sandbox.config import StationSpec
 from reconciler.sandbox.link import Peer
-from reconciler.schedule import Installed, composite_schedule
 
 _CONFIGURATION_KEYS = (
     "ChargeProfileMaxStackLevel",

@@ -29,8 +29,8 @@ from datetime import datetime
 
 import httpx
 
-from reconciler.model import format_timestamp
-from reconciler.payload import Json
+from reconciler.desired.model import format_timestamp
+from reconciler.desired.payload import Json
 from reconciler.sandbox.objects import ObjectIds
 
 SIGNATURE_HEADER = "edrv-signature"

@@ -1,0 +1,139 @@
+"""Commands that look at desired state without touching eDRV: payloads, schedule, sites, schema.
+
+Registered on the `reconciler` group by `cli`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reconciler.cli.options import (
+    EXIT_OK,
+    TIMESTAMP,
+    clock,
+    desired_option,
+    format_option,
+    load_sites,
+    now_option,
+    state_dir_option,
+)
+from reconciler.desired.model import SiteFile
+from reconciler.plan import siteschedule
+from reconciler.plan.catalog import desired_requests
+from reconciler.shell import sites as sitelist
+
+
+@click.command()
+def schema() -> int:
+    """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
+    click.echo(json.dumps(SiteFile.model_json_schema(by_alias=True), indent=2))
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("sites", nargs=-1)
+@desired_option
+@format_option("text", "json")
+@click.option(
+    "--session-start",
+    type=TIMESTAMP,
+    default=None,
+    help="Show session caps as sent for a session that began then (on every connector).",
+)
+@now_option
+def payloads(
+    sites: tuple[str, ...], desired_dir: Path, fmt: str, session_start: str | None, now: str | None
+) -> int:
+    """Print the exact eDRV request for every desired profile: method, path and body."""
+    moment = clock(now)
+    requests = desired_requests(load_sites(desired_dir, sites, moment).sites, moment, session_start)
+    if fmt == "json":
+        click.echo(json.dumps({"format_version": 1, "requests": requests}, indent=2))
+    else:
+        for entry in requests:
+            note = "  (session cap: sent only while a session is active)" if entry["session_cap"] else ""
+            note += "  (expired: not sent)" if entry["expired"] else ""
+            click.echo(
+                f"{entry['site']}/{entry['station']}/{entry['profile']}: "
+                f"{entry['request']['method']} {entry['request']['path']}{note}"
+            )
+            click.echo("  " + json.dumps(entry["request"]["body"]))
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("site")
+@click.argument("station", required=False)
+@desired_option
+@click.option(
+    "--connector", type=click.IntRange(min=0), default=0, show_default=True, help="0 is the station total."
+)
+@click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: now]")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=24.0,
+    show_default=True,
+    help="Window length.",
+)
+@click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
+@format_option("text", "json")
+def schedule(
+    *,
+    site: str,
+    station: str | None,
+    desired_dir: Path,
+    connector: int,
+    start: str | None,
+    hours: float,
+    unit: str,
+    fmt: str,
+) -> int:
+    """Show the limit over time that desired state gives each station (OCPP 1.6 composite schedule)."""
+    moment = clock(start) if start else clock(None).replace(microsecond=0)
+    desired = load_sites(desired_dir, [site], moment).sites[0]
+    duration_s = max(1, round(hours * 3600))
+    try:
+        found = siteschedule.site_schedules(
+            desired, [station] if station else [], connector, moment, duration_s=duration_s, unit=unit
+        )
+    except LookupError as err:
+        raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
+    click.echo((siteschedule.render_json if fmt == "json" else siteschedule.render_text)(found), nl=False)
+    return EXIT_OK
+
+
+@click.command("sites")
+@click.argument("names", nargs=-1, metavar="[SITES]...")
+@desired_option
+@state_dir_option
+@format_option("text", "json", help="json: one line with the sites and the CI jobs to apply them in.")
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    default=None,
+    help="Only sites whose desired file or state differs from this git ref (deleted files count).",
+)
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(min=1, max=sitelist.MATRIX_LIMIT),
+    default=sitelist.MATRIX_LIMIT,
+    show_default=True,
+    help="Jobs to split the sites into; past this, each job takes a shard of several sites.",
+)
+def sites_command(
+    *,
+    names: tuple[str, ...],
+    desired_dir: Path,
+    state_dir: Path | None,
+    fmt: str,
+    changed_since: str | None,
+    max_jobs: int,
+) -> int:
+    """List the sites (desired files and recorded state), or those changed since a git ref."""
+    found = sitelist.listing(desired_dir, state_dir, names, changed_since, max_jobs)
+    click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
+    return EXIT_OK

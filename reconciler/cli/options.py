@@ -1,0 +1,102 @@
+"""What the commands share: the exit codes, common options, the clock, and how problems are shown.
+
+Used by `cli` and `cli_inspect`; the commands themselves live there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.desired.loader import Loaded, load
+from reconciler.desired.model import normalise_timestamp, parse_timestamp
+from reconciler.errors import DesiredStateError, Problem
+
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
+DEFAULT_DESIRED = Path("desired")
+
+
+class _Timestamp(click.ParamType):  # type: ignore[type-arg]
+    name = "TIMESTAMP"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        # Kept as normalised text: fraction digits as written matter in request bodies.
+        try:
+            return normalise_timestamp(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an RFC 3339 date-time such as 2026-01-31T22:00:00Z", param, ctx)
+
+
+TIMESTAMP = _Timestamp()
+now_option = click.option(
+    "--now", type=TIMESTAMP, default=None, help="Check as of this moment instead of the clock (RFC 3339)."
+)
+desired_option = click.option(
+    "--desired",
+    "desired_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DESIRED,
+    show_default=True,
+    help="Directory of site files.",
+)
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory of recorded-state files.  [default: <desired>/.state]",
+)
+force_option = click.option(
+    "--force", is_flag=True, help="Plan past the safety rails (mass clears or changes)."
+)
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:
+    """`--format` (as `fmt`) over `choices`, the first being the default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+def load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loaded:
+    paths = [desired_dir / f"{site}.yaml" for site in sites] if sites else [desired_dir]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise click.BadParameter(f"no such site file: {', '.join(map(str, missing))}", param_hint="SITES")
+    loaded = load(paths, now)
+    if loaded.has_errors:
+        raise DesiredStateError(loaded.problems)
+    report(loaded.problems, sys.stderr)
+    return loaded
+
+
+def clock(now: str | None) -> datetime:
+    """The moment a command works at: `--now` when given (for reproducible runs), else the clock."""
+    return parse_timestamp(now) if now is not None else datetime.now(UTC)
+
+
+def report(problems: Sequence[Problem], stream: Any) -> None:
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    for problem in problems:
+        print(problem, file=stream)
+        if in_actions:
+            print(annotation(problem), file=stream)
+
+
+def annotation(problem: Problem) -> str:
+    # GitHub workflow command; %, CR and LF must be escaped in the message and properties.
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    where = f"file={escape(problem.file).replace(',', '%2C')}"
+    if problem.line:
+        where += f",line={problem.line},col={problem.column}"
+    message = problem.message + (f" (fix: {problem.fix})" if problem.fix else "")
+    return f"::{problem.severity} {where}::{escape(message)}"

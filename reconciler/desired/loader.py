@@ -1,0 +1,331 @@
+"""Reading `desired/*.yaml` into checked sites, and placing every problem at file:line:column.
+
+Two speeds. Each file is first parsed by PyYAML's C loader into plain values and checked; nothing
+else happens when it is clean. Only a file with findings (or a duplicate key, which PyYAML would
+silently resolve by keeping the last) is composed again as a node tree, whose marks give each
+finding its line and column. So the line-number machinery costs nothing on a valid network.
+
+Timestamps stay strings (PyYAML would turn them into datetimes and lose the fraction digits as
+written), and site ids are file stems.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.errors import Finding, Problem, Severity, YamlPath
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
+_MAX_REMEMBERED_TAGS = 20_000
+
+
+class _DuplicateKeyError(Exception):
+    """Raised by the fast loader so the file is re-read by the careful one."""
+
+
+class _PlainLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The C safe loader without timestamp resolution: date-times stay as written."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+    # Plain scalar -> tag. Matching every plain scalar against the resolvers' regular expressions took
+    # a tenth of the parse, yet the same keys and values recur in every profile, and without path
+    # resolvers the tag of a plain scalar depends on its text alone. Shared with subclasses, which keep
+    # these resolvers; bounded: once full, it only reads.
+    _plain_tags: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            tag = self._plain_tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._plain_tags) < _MAX_REMEMBERED_TAGS:
+                    self._plain_tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # Most nodes of a site file are strings, and the generic path (constructor lookup, recursion
+        # bookkeeping, memo) cost a tenth of the parse for what is the node's own text in the end.
+        if node.tag == _STR and node.__class__ is yaml.ScalarNode:
+            return node.value
+        return super().construct_object(node, deep)
+
+
+class _FastLoader(_PlainLoader):
+    """`_PlainLoader` that gives up on the first duplicate key instead of keeping the last."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        # A merge key is a plain `<<` or carries a tag (`!!merge`), so a text with neither has none,
+        # and its mappings need not be searched for one each.
+        self._may_merge = not isinstance(stream, str) or "<<" in stream or "!" in stream
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # A `<<:` merge legitimately yields keys that explicit ones override; count only explicit keys,
+        # and before the constructor flattens the merge into the node.
+        merges = self._may_merge and any(key.tag == _MERGE for key, _ in node.value)
+        if merges:
+            explicit = [key.value for key, _ in node.value if key.tag != _MERGE]
+            if len(set(explicit)) != len(explicit):
+                raise _DuplicateKeyError
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        if not merges and len(mapping) != len(node.value):
+            raise _DuplicateKeyError
+        return mapping
+
+
+def parse(text: str) -> Any:
+    """Parse YAML as site files are parsed: safe, date-times kept as text, last duplicate key wins."""
+    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader without timestamps
+
+
+@dataclass
+class Loaded:
+    """Every site that could be checked, and every problem found, in file order."""
+
+    sites: list[DesiredSite] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """The site files named by `paths`: files as given, directories' visible *.yaml, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES and not p.name.startswith("."))
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def load(paths: Sequence[Path], now: datetime) -> Loaded:
+    """Load and check every site file under `paths`; problems are collected, never raised."""
+    # Every kept site adds thousands of objects, and each file's parse makes many more that die young;
+    # the cyclic collector would walk all kept sites again and again (half the time on a large
+    # network). Reference counting frees the parse garbage (PyYAML's dispose() breaks its cycles).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(paths, now)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(paths: Sequence[Path], now: datetime) -> Loaded:
+    result = Loaded()
+    owners: dict[str, str] = {}
+    for path in discover(paths):
+        site, problems = load_site(path, now)
+        result.problems.extend(problems)
+        if site is None:
+            continue
+        for station_id in site.stations:
+            owner = owners.setdefault(station_id, site.site_id)
+            if owner != site.site_id:
+                result.problems.extend(
+                    locate(
+                        path,
+                        _read(path),
+                        [
+                            Finding(
+                                ((),),
+                                ("stations", station_id),
+                                Severity.ERROR,
+                                f"station {station_id!r} is also in site {owner!r}; two sites would fight over it",  # noqa: E501
+                                "keep the station in one site file",
+                            )
+                        ],
+                    )
+                )
+        result.sites.append(site)
+    return result
+
+
+def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Problem]]:
+    """One site file, checked; the site is None when it cannot be planned from."""
+    name = str(path)
+    if not SITE_ID.fullmatch(path.stem):
+        return None, [
+            Problem(
+                name,
+                0,
+                0,
+                Severity.ERROR,
+                f"{path.stem!r} is not a usable site id",
+                "name the file with letters, digits, '.', '_' or '-' (the stem is the site id)",
+            )
+        ]
+    try:
+        text = _read(path)
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [Problem(name, 0, 0, Severity.ERROR, f"cannot read the file: {err}", "check the path")]
+    try:
+        raw = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader with two changes
+    except _DuplicateKeyError:
+        return _load_carefully(path, text, now)
+    except yaml.YAMLError as err:
+        return None, [_syntax_problem(name, err)]
+    site, findings = _check(path, raw, now)
+    problems = sorted(locate(path, text, findings), key=_position) if findings else []
+    return (None if any(p.is_error for p in problems) else site), problems
+
+
+def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite | None, list[Problem]]:
+    # Only reached for a file with a duplicate key: report each, then every other problem too.
+    loader = _PlainLoader(text)
+    try:
+        root = loader.get_single_node()
+        # Before construction, which flattens `<<:` merges into the nodes.
+        problems = [
+            Problem(str(path), m.line + 1, m.column + 1, Severity.ERROR, message, fix)
+            for m, message, fix in _duplicates(root, set())
+        ]
+        raw = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    # Located on a fresh node tree, as `load_site` locates them: construction changed this one.
+    problems.extend(locate(path, text, _check(path, raw, now)[1]))
+    return None, sorted(problems, key=_position)
+
+
+def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
+    site, findings = check_site(path.stem, str(path), raw, now)
+    findings.extend(_check_timezone(site))
+    return site, findings
+
+
+def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yaml.Mark, str, str]]:
+    # An aliased node appears wherever it is used; report its duplicates once, where it is written.
+    if node is None or id(node) in visited:
+        return
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, yaml.Node] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                first = seen.setdefault(key.value, key)
+                if first is not key:
+                    yield (
+                        key.start_mark,
+                        f"duplicate key {key.value!r} (first at line "
+                        f"{first.start_mark.line + 1}); YAML would silently keep only this one",
+                        "remove one of them, or rename it",
+                    )
+            yield from _duplicates(value, visited)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicates(item, visited)
+
+
+def _check_timezone(site: DesiredSite | None) -> list[Finding]:
+    # Needs the system's time-zone database, so it lives here rather than in the pure rules.
+    if site is None:
+        return []
+    try:
+        zoneinfo.ZoneInfo(site.doc.site.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return [
+            Finding(
+                (("site",),),
+                ("timezone",),
+                Severity.ERROR,
+                f"unknown time zone {site.doc.site.timezone!r}",
+                "use an IANA name such as Europe/Berlin",
+            )
+        ]
+    return []
+
+
+def locate(path: Path, text: str, findings: Sequence[Finding]) -> list[Problem]:
+    """Give each finding the line and column of the YAML it is about."""
+    try:
+        root = yaml.compose(text, Loader=_PlainLoader)
+    except yaml.YAMLError:
+        root = None
+    return _place(str(path), root, findings)
+
+
+def _place(name: str, root: yaml.Node | None, findings: Sequence[Finding]) -> list[Problem]:
+    problems = []
+    for finding in findings:
+        mark = _best_mark(root, finding)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        problems.append(Problem(name, line, column, finding.severity, finding.message, finding.fix))
+    return problems
+
+
+def _best_mark(root: yaml.Node | None, finding: Finding) -> yaml.Mark | None:
+    best: tuple[int, yaml.Mark | None] = (-1, None)
+    for origin in finding.origins:
+        path = (*origin, *finding.field)
+        depth, mark = _walk(root, path)
+        if depth == len(path):
+            return mark
+        if depth > best[0]:
+            best = (depth, mark)
+    return best[1]
+
+
+def _walk(node: yaml.Node | None, path: YamlPath) -> tuple[int, yaml.Mark | None]:
+    """How deep `path` goes into the node tree, and the mark of the deepest node reached.
+
+    A path ending on a mapping key points at the key, as editors underline it.
+    """
+    if node is None:
+        return 0, None
+    mark = node.start_mark
+    for depth, part in enumerate(path):
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in reversed(node.value) if str(k.value) == str(part)), None)
+            if pair is None:
+                return depth, mark
+            mark, node = pair[0].start_mark, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            return depth, mark
+    return len(path), mark
+
+
+def _syntax_problem(name: str, err: yaml.YAMLError) -> Problem:
+    mark = getattr(err, "problem_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    what = getattr(err, "problem", None) or str(err)
+    context = getattr(err, "context", None)
+    message = f"YAML syntax: {what}" + (f" ({context})" if context else "")
+    return Problem(name, line, column, Severity.ERROR, message, "correct the YAML at this spot")
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return problem.line, problem.column
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")

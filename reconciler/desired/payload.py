@@ -1,0 +1,84 @@
+"""Desired profile -> the OCPP 1.6 ChargingProfile object eDRV forwards to the charger.
+
+Field names are OCPP's; date-times are RFC 3339 UTC with `Z` and the fraction digits as written;
+limits come from decimals with at most one decimal place and are emitted as JSON numbers (an int
+when written as one). Pure; used by validation, plans and apply.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from reconciler.desired.model import Kind, Profile, parse_timestamp
+
+Json = dict[str, Any]
+
+
+def json_number(value: Decimal) -> int | float:
+    """A decimal as the JSON number it was written as: `20000` stays an int, `8.1` a float.
+
+    One-decimal values survive the float exactly: Python prints the shortest repr that round-trips.
+    """
+    return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+
+
+def charging_profile(profile: Profile, profile_id: int) -> Json:
+    """The `csChargingProfiles` object for `profile` under OCPP id `profile_id`."""
+    body: Json = {
+        "chargingProfileId": profile_id,
+        "stackLevel": profile.stack_level,
+        "chargingProfilePurpose": profile.purpose.value,
+        "chargingProfileKind": profile.kind.value,
+    }
+    if profile.recurrency is not None:
+        body["recurrencyKind"] = profile.recurrency.value
+    if profile.valid_from is not None:
+        body["validFrom"] = profile.valid_from
+    if profile.valid_to is not None:
+        body["validTo"] = profile.valid_to
+    if profile.transaction_id is not None:
+        body["transactionId"] = profile.transaction_id
+    schedule = profile.schedule
+    sched: Json = {}
+    if schedule.start_schedule is not None:
+        sched["startSchedule"] = schedule.start_schedule
+    if schedule.duration_s is not None:
+        sched["duration"] = schedule.duration_s
+    sched["chargingRateUnit"] = schedule.rate_unit.value
+    periods = []
+    for period in schedule.periods:
+        item: Json = {"startPeriod": period.start_period_s, "limit": json_number(period.limit)}
+        if period.number_phases is not None:
+            item["numberPhases"] = period.number_phases
+        periods.append(item)
+    sched["chargingSchedulePeriod"] = periods
+    if schedule.min_charging_rate is not None:
+        sched["minChargingRate"] = json_number(schedule.min_charging_rate)
+    body["chargingSchedule"] = sched
+    return body
+
+
+def session_cap(profile: Profile, profile_id: int, session_start: str, now: datetime) -> Json:
+    """The `csChargingProfiles` of a session cap (TxProfile) for a session that began at `session_start`."""
+    return cap_for_session(charging_profile(profile, profile_id), session_start, now)
+
+
+def cap_for_session(template: Json, session_start: str, now: datetime) -> Json:
+    """A session cap's body as written (`template`) turned into what is sent for a session begun then.
+
+    For kind Absolute, eDRV's rule: `startSchedule` = session start and `duration` = seconds elapsed
+    since then + the desired duration, so the cap runs for the desired time from `now`. Elapsed time is
+    rounded up so the cap never ends early. Other kinds are sent as written. eDRV adds the transactionId.
+    """
+    if template["chargingProfileKind"] != Kind.ABSOLUTE.value:
+        return template
+    written: Json = template["chargingSchedule"]
+    schedule: Json = {"startSchedule": session_start}
+    schedule.update(written)
+    if "duration" in written:
+        elapsed_s = math.ceil((now - parse_timestamp(session_start)).total_seconds())
+        schedule["duration"] = max(elapsed_s, 0) + written["duration"]
+    return {**template, "chargingSchedule": schedule}

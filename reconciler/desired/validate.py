@@ -1,0 +1,134 @@
+"""Checking one site's desired state: types, templates, OCPP and eDRV rules, and the official schema.
+
+`check_site` is the one entry: parsed YAML in, a `DesiredSite` (when the types hold) and every finding
+out. Every request body is checked against OCPP 1.6's own `SetChargingProfile.json`, shipped in the
+`ocpp` package, compiled once by fastjsonschema; its `multipleOf: 0.1` check runs on the decimal digits
+as written, so 8.1 passes and 8.15 fails, and `date-time` is enforced as RFC 3339. Pure apart from
+reading that schema from the installed package.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import fastjsonschema
+from pydantic import ValidationError
+
+from reconciler.desired.gridguard import check_grid
+from reconciler.desired.model import SiteFile, Station
+from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.rules import check_profile, check_station
+from reconciler.desired.template import PlacedProfile, place
+from reconciler.desired.typeerrors import findings_from
+from reconciler.errors import Finding, Severity
+
+# Any id passes the schema; a profile without a pinned one is checked under this stand-in.
+_PROVISIONAL_PROFILE_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredSite:
+    """One site's desired state, checked: its settings, stations, and each station's profiles."""
+
+    site_id: str
+    source: str
+    doc: SiteFile
+    profiles: Mapping[str, tuple[PlacedProfile, ...]]
+
+    @property
+    def stations(self) -> Mapping[str, Station]:
+        return self.doc.stations
+
+    def placed(self) -> list[PlacedProfile]:
+        """Every profile of the site, by station id then name."""
+        return [p for station_id in sorted(self.profiles) for p in self.profiles[station_id]]
+
+
+def check_site(
+    site_id: str, source: str, raw: Any, now: datetime
+) -> tuple[DesiredSite | None, list[Finding]]:
+    """Check parsed YAML of one site; the site is None when its types are wrong."""
+    if not isinstance(raw, Mapping):
+        kind = "empty" if raw is None else f"a {type(raw).__name__}"
+        return None, [
+            Finding(
+                ((),),
+                (),
+                Severity.ERROR,
+                f"the file is {kind}, not a site",
+                "write a mapping with 'site' and 'stations' keys (see `reconciler schema`)",
+            )
+        ]
+    try:
+        doc = SiteFile.model_validate(raw)
+    except ValidationError as err:
+        return None, findings_from(err, SiteFile, ((),))
+    placed, findings = place(doc, raw)
+    # A finding inside a template would repeat once per station: gather those, naming the stations.
+    on_templates: dict[Finding, list[str]] = {}
+    for station_id, station in doc.stations.items():
+        profiles = placed[station_id]
+        findings.extend(check_station(station_id, station, profiles, now))
+        for item in profiles:
+            profile_findings = check_profile(item, station, doc.site, now)
+            if not any(f.is_error for f in profile_findings):
+                # The official schema is a backstop; a profile the rules refuse would be reported twice.
+                profile_findings.extend(_check_schema(item))
+            if item.origins[0][0] == "templates":
+                for finding in profile_findings:
+                    on_templates.setdefault(finding, []).append(station_id)
+            else:
+                findings.extend(profile_findings)
+    for finding, stations in on_templates.items():
+        where = f"station {stations[0]}" if len(stations) == 1 else f"stations {', '.join(stations)}"
+        findings.append(replace(finding, message=f"{finding.message} (placed by the template on {where})"))
+    if not any(f.is_error for f in findings):
+        # Sums composite schedules, which only mean something once every profile is sound.
+        findings.extend(check_grid(doc, placed, now))
+    return DesiredSite(site_id, source, doc, placed), findings
+
+
+def set_request_body(item: PlacedProfile, profile_id: int) -> Json:
+    """The OCPP SetChargingProfile.req body for a placed profile; eDRV's set body is exactly this."""
+    return {
+        "connectorId": item.profile.connector_id,
+        "csChargingProfiles": charging_profile(item.profile, profile_id),
+    }
+
+
+def _check_schema(item: PlacedProfile) -> list[Finding]:
+    profile_id = item.profile.charging_profile_id or _PROVISIONAL_PROFILE_ID
+    problem = schema_problem(set_request_body(item, profile_id))
+    if problem is None:
+        return []
+    return [
+        Finding(
+            item.origins,
+            (),
+            Severity.ERROR,
+            f"the request body fails OCPP 1.6's SetChargingProfile schema: {problem}",
+            "correct the field it names",
+        )
+    ]
+
+
+def schema_problem(body: Json) -> str | None:
+    """What is wrong with a SetChargingProfile.req body by the official schema, or None."""
+    try:
+        _set_charging_profile_validator()(body)
+    except fastjsonschema.JsonSchemaValueException as err:
+        return str(err.message).removeprefix("data.")
+    return None
+
+
+@functools.cache
+def _set_charging_profile_validator() -> Callable[[Any], Any]:
+    text = (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
+    validator: Callable[[Any], Any] = fastjsonschema.compile(json.loads(text))
+    return validator

@@ -1,0 +1,399 @@
+"""The OCPP 1.6 composite schedule: the limit a charger applies over time, from its installed profiles.
+
+`composite_schedule` is a pure function of the profiles (OCPP `csChargingProfiles` payloads, each with
+the connector it was installed on), the connector asked about, a window [start, start + duration_s),
+the running sessions, the nominal voltage and the requested unit. It powers the `reconciler schedule`
+command (through `siteschedule`) and is meant for the plan's before/after limits, the site
+grid-capacity check, simulated chargers and drift checks.
+
+How it works. `recurrence` lays every profile's periods on the window's time line. Per purpose, the
+valid profile with the highest stackLevel wins at each instant and lower levels show through where it
+sets nothing (outside validFrom/validTo, before its start, after its duration). A connector's
+transaction limit is its TxProfile where one applies, else its TxDefaultProfile. The composite of a
+connector is the minimum of that and the ChargePointMaxProfile, compared in the requested unit.
+
+Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* are `CompositeOptions`:
+
+- *setting* `precedence`: a connector's own TxDefaultProfile and one installed on connector 0 compete
+  by stackLevel, the connector's own winning a tie (`STACK_LEVEL`, as libocpp); or the connector's own
+  profiles come first at every level and connector 0 only fills where none of them is active
+  (`CONNECTOR_FIRST`, as MicroOcpp).
+- *setting* `tx_default_without_session`: with no session on a connector its TxDefaultProfile still
+  shows, as the limit a session starting now would get (True, libocpp's GetCompositeSchedule); False
+  shows no limit, as MicroOcpp and open-ocpp do. A TxProfile applies only during a session.
+- *setting* `relative_without_session`: with no session, a Relative schedule starts at the window
+  start (`WINDOW_START`, libocpp) or is inactive (`INACTIVE`, MicroOcpp). With a session it starts at
+  the session start. An Absolute schedule without `startSchedule` is treated as Relative: that is how
+  a session cap is written before the session fills the start in. A Relative ChargePointMaxProfile
+  starts at the earliest session of the station, whatever connector is asked about.
+- *setting* `recur_before_start`: a Recurring schedule is inactive before its `startSchedule` (False,
+  MicroOcpp) or repeats backwards in time too (True, libocpp).
+- *setting* `default_phases`: the phases assumed for a period without `numberPhases` (OCPP says 3).
+- Station total (connector 0): the sum over connectors 1..N of each connector's transaction limit
+  (what the station may draw from the grid, as OCPP defines connector 0's composite), capped by the
+  ChargePointMaxProfile. A connector without a limit makes the sum unlimited, so the cap alone holds.
+- "No limit" is None, never a rated maximum filled in; a caller may cap it with what it knows.
+- validFrom/validTo are half-open: a profile applies from validFrom up to, not at, validTo.
+- Daily and Weekly schedules repeat every 86,400 / 604,800 s after `startSchedule`, counted in UTC
+  seconds, so local daylight-saving changes do not move them (a charger reading local time would).
+- A Recurring schedule longer than its recurrence is cut at the next occurrence; a shorter one leaves
+  a gap in which lower stack levels show (OCPP's fall-back).
+- A Recurring profile without `startSchedule` or `recurrencyKind` has nothing to repeat from and is
+  inactive.
+- Periods whose startPeriod does not increase are dropped; before a first startPeriod above 0 the
+  profile is inactive.
+- Profiles placed where OCPP forbids them (ChargePointMaxProfile off connector 0, TxProfile on
+  connector 0) are ignored, as a charger would reject them. A TxProfile's transactionId is not
+  matched: any TxProfile on a connector with a session applies.
+- Two profiles of one purpose, stackLevel and connector cannot both be installed; if given anyway,
+  the higher chargingProfileId wins, so the result never depends on the order of the input.
+- `minChargingRate` does not raise a limit (it is informative; MicroOcpp alone applies it).
+- Values validation would refuse are taken as given rather than rejected: a negative limit stays
+  negative, and a `numberPhases` of 0 counts as absent.
+- A and W convert with each period's own phases: W = A * voltage * phases. Limits are exact fractions
+  until the end; a value the conversion makes inexact is rounded down to 0.1 (OCPP's granularity), so
+  a limit is never raised.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from reconciler.desired.model import Profile, RateUnit
+from reconciler.desired.payload import charging_profile
+from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
+
+CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
+
+
+class Precedence(StrEnum):
+    """How a connector's own TxDefaultProfiles rank against those installed on connector 0."""
+
+    STACK_LEVEL = "stack_level"
+    CONNECTOR_FIRST = "connector_first"
+
+
+class RelativeStart(StrEnum):
+    """Where a Relative schedule starts when there is no session to start it."""
+
+    WINDOW_START = "window_start"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeOptions:
+    """The points where chargers disagree (see the module docstring); defaults follow libocpp except
+    `recur_before_start`, where OCPP's own wording (a schedule starts at `startSchedule`) wins."""
+
+    precedence: Precedence = Precedence.STACK_LEVEL
+    tx_default_without_session: bool = True
+    relative_without_session: RelativeStart = RelativeStart.WINDOW_START
+    recur_before_start: bool = False
+    default_phases: int = 3
+
+
+DEFAULT_OPTIONS = CompositeOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    """A ChargingProfile payload (`csChargingProfiles`, OCPP field names) and the connector it is on."""
+
+    connector_id: int
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CompositePeriod:
+    """From `start` up to `end` (UTC), at most `limit` in the requested unit; None means no limit."""
+
+    start: datetime
+    end: datetime
+    limit: Decimal | None
+
+
+def installed(profile: Profile, profile_id: int = 0) -> Installed:
+    """A desired profile as it would be installed: its payload under `profile_id`, on its connector."""
+    return Installed(profile.connector_id, charging_profile(profile, profile_id))
+
+
+# A step function over the window: (start, value) in time order, each value holding until the next
+# start (the last until the window ends); None is "no limit".
+Steps = list[tuple[datetime, Fraction | None]]
+
+
+def composite_schedule(
+    profiles: Iterable[Installed],
+    connector_id: int,
+    start: datetime,
+    duration_s: int,
+    *,
+    unit: RateUnit | str = RateUnit.WATT,
+    sessions: Mapping[int, datetime] | None = None,
+    connectors: int | None = None,
+    voltage_v: Decimal | int = 230,
+    options: CompositeOptions = DEFAULT_OPTIONS,
+) -> list[CompositePeriod]:
+    """The composite schedule of `connector_id` (0: the whole station) over [start, start + duration_s).
+
+    `sessions` maps a connector to the start of the session running on it. `connectors` is the number
+    of connectors a station total adds up (default: the highest connector any profile names, at least
+    1). Limits are in `unit` ("W" or "A", per phase), converted at `voltage_v`. The periods cover the
+    window without gaps, in order, adjacent ones with equal limits merged. Raises ValueError for a
+    naive `start`, a negative connector, a non-positive duration, or a payload without the fields a
+    schedule needs.
+    """
+    return composite_schedules(
+        profiles,
+        (connector_id,),
+        start,
+        duration_s,
+        unit=unit,
+        sessions=sessions,
+        connectors=connectors,
+        voltage_v=voltage_v,
+        options=options,
+    )[connector_id]
+
+
+def composite_schedules(
+    profiles: Iterable[Installed],
+    connector_ids: Iterable[int],
+    start: datetime,
+    duration_s: int,
+    *,
+    unit: RateUnit | str = RateUnit.WATT,
+    sessions: Mapping[int, datetime] | None = None,
+    connectors: int | None = None,
+    voltage_v: Decimal | int = 230,
+    options: CompositeOptions = DEFAULT_OPTIONS,
+) -> dict[int, list[CompositePeriod]]:
+    """`composite_schedule` of several connectors of one station (0: the total), by connector.
+
+    The payloads are read, and the cap and each connector's transaction limit laid out, once for all
+    the connectors asked about: a station total needs every connector's limit anyway.
+    """
+    asked = sorted(set(connector_ids))
+    if start.tzinfo is None:
+        raise ValueError("the window start must be an aware datetime")
+    if asked and asked[0] < 0:
+        raise ValueError(f"connector ids start at 0, not {asked[0]}")
+    if duration_s <= 0:
+        raise ValueError(f"the window must last at least one second, not {duration_s}")
+    start = start.astimezone(UTC)
+    window = _Window(
+        start,
+        start + timedelta(seconds=duration_s),
+        RateUnit(unit),
+        Fraction(voltage_v),
+        options.default_phases,
+    )
+    timed = [read_profile(item.connector_id, item.payload) for item in profiles]
+    sessions = sessions or {}
+    station_session = min(sessions.values(), default=None)
+    caps = [p for p in timed if p.purpose == CHARGE_POINT_MAX and p.connector_id == 0]
+    cap = window.steps(_stack(caps, _cap_rank, window, _anchor(station_session, window, options), options))
+    lines: dict[int, Steps] = {}
+
+    def line(connector: int) -> Steps:
+        if connector not in lines:
+            lines[connector] = _transaction_line(timed, connector, sessions.get(connector), window, options)
+        return lines[connector]
+
+    out: dict[int, list[CompositePeriod]] = {}
+    for connector_id in asked:
+        if connector_id > 0:
+            out[connector_id] = window.periods(_combine(line(connector_id), cap, _lowest))
+            continue
+        count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
+        total: Steps = [(window.start, Fraction(0))]
+        for connector in range(1, max(count, 1) + 1):
+            total = _combine(total, line(connector), _add)
+        out[0] = window.periods(_combine(total, cap, _lowest))
+    return out
+
+
+@dataclass(slots=True)
+class _Window:
+    start: datetime
+    end: datetime
+    unit: RateUnit
+    voltage_v: Fraction
+    default_phases: int
+    # Recurring schedules repeat the same few limits many times; each is converted once.
+    _converted: dict[tuple[Fraction, str, int | None], Fraction] = field(default_factory=dict)
+
+    def steps(self, pieces: Sequence[LimitPiece]) -> Steps:
+        """Pieces as a step function in the window's unit, gaps as no limit, repeats folded."""
+        out: Steps = []
+        cursor = self.start
+        for piece in pieces:
+            if piece.start > cursor:
+                self._append(out, cursor, None)
+            self._append(out, piece.start, self._convert(piece))
+            cursor = piece.end
+        if cursor < self.end:
+            self._append(out, cursor, None)
+        return out
+
+    @staticmethod
+    def _append(out: Steps, moment: datetime, value: Fraction | None) -> None:
+        if not out or out[-1][1] != value:
+            out.append((moment, value))
+
+    def _convert(self, piece: LimitPiece) -> Fraction:
+        if piece.unit == self.unit.value:
+            return piece.limit
+        key = (piece.limit, piece.unit, piece.number_phases)
+        value = self._converted.get(key)
+        if value is None:
+            phases = piece.number_phases or self.default_phases
+            if piece.unit == RateUnit.AMPERE.value:
+                value = piece.limit * self.voltage_v * phases
+            else:
+                value = piece.limit / (self.voltage_v * phases)
+            self._converted[key] = value
+        return value
+
+    def periods(self, steps: Steps) -> list[CompositePeriod]:
+        """Steps rounded down to 0.1 as periods, adjacent equal limits merged."""
+        merged: list[tuple[datetime, Decimal | None]] = []
+        for moment, value in steps:
+            limit = None if value is None else _tenths_down(value)
+            if not merged or merged[-1][1] != limit:
+                merged.append((moment, limit))
+        ends = [moment for moment, _ in merged[1:]] + [self.end]
+        return [CompositePeriod(s, e, limit) for (s, limit), e in zip(merged, ends, strict=True)]
+
+
+def _tenths_down(value: Fraction) -> Decimal:
+    if value.denominator == 1:
+        return Decimal(value.numerator)
+    return Decimal(math.floor(value * 10)) / 10
+
+
+def _anchor(session_start: datetime | None, window: _Window, options: CompositeOptions) -> datetime | None:
+    if session_start is not None:
+        return session_start
+    return window.start if options.relative_without_session is RelativeStart.WINDOW_START else None
+
+
+def _transaction_line(
+    timed: Sequence[TimedProfile],
+    connector_id: int,
+    session_start: datetime | None,
+    window: _Window,
+    options: CompositeOptions,
+) -> Steps:
+    """A connector's transaction limit: TxProfile where one applies, else TxDefaultProfile."""
+    candidates = [
+        p
+        for p in timed
+        if (p.purpose == TX and p.connector_id == connector_id and session_start is not None)
+        or (
+            p.purpose == TX_DEFAULT
+            and p.connector_id in (0, connector_id)
+            and (session_start is not None or options.tx_default_without_session)
+        )
+    ]
+    rank = _tx_rank_connector_first if options.precedence is Precedence.CONNECTOR_FIRST else _tx_rank
+    anchor = _anchor(session_start, window, options)
+    return window.steps(_stack(candidates, rank, window, anchor, options))
+
+
+def _cap_rank(profile: TimedProfile) -> tuple[int, ...]:
+    return (profile.stack_level, profile.profile_id)
+
+
+def _tx_rank(profile: TimedProfile) -> tuple[int, ...]:
+    # Any TxProfile outranks every TxDefaultProfile; then stack level; a connector's own wins a tie.
+    return (profile.purpose == TX, profile.stack_level, profile.connector_id > 0, profile.profile_id)
+
+
+def _tx_rank_connector_first(profile: TimedProfile) -> tuple[int, ...]:
+    return (profile.purpose == TX, profile.connector_id > 0, profile.stack_level, profile.profile_id)
+
+
+def _stack(
+    profiles: Sequence[TimedProfile],
+    rank: Callable[[TimedProfile], tuple[int, ...]],
+    window: _Window,
+    anchor: datetime | None,
+    options: CompositeOptions,
+) -> list[LimitPiece]:
+    """At every instant the piece of the highest-ranked profile active then; gaps where none is.
+
+    Profiles are laid from the top rank down, each filling only what those above left open. Full ties
+    (impossible on a real charger) go to the lower limits, then to a fixed order of the fields, so the
+    order of the input never matters.
+    """
+
+    def key(profile: TimedProfile) -> tuple[Any, ...]:
+        return (rank(profile), tuple(-period.limit for period in profile.periods))
+
+    # Only a full tie needs the costlier key of every field.
+    tied = len({key(p) for p in profiles}) < len(profiles)
+    ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
+    covered: list[LimitPiece] = []
+    for profile in ordered:
+        pieces = limit_pieces(
+            profile, window.start, window.end, anchor, recur_before_start=options.recur_before_start
+        )
+        covered = _fill_gaps(covered, pieces)
+    return covered
+
+
+def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> list[LimitPiece]:
+    """`upper` plus the parts of `lower` that `upper` leaves uncovered; both sorted and disjoint."""
+    if not upper:
+        return lower
+    added: list[LimitPiece] = []
+    index = 0
+    for piece in lower:
+        cursor = piece.start
+        while index < len(upper) and upper[index].end <= cursor:
+            index += 1
+        scan = index
+        while cursor < piece.end:
+            if scan < len(upper) and upper[scan].start <= cursor:
+                cursor = upper[scan].end
+                scan += 1
+                continue
+            gap_end = piece.end if scan == len(upper) else min(piece.end, upper[scan].start)
+            added.append(LimitPiece(cursor, gap_end, piece.limit, piece.unit, piece.number_phases))
+            cursor = gap_end
+    return list(heapq.merge(upper, added, key=lambda p: p.start))
+
+
+def _combine(
+    first: Steps, second: Steps, combine: Callable[[Fraction | None, Fraction | None], Fraction | None]
+) -> Steps:
+    """Two step functions over one window, combined value by value at every change of either."""
+    out: Steps = []
+    i = j = 0
+    for moment in sorted({m for m, _ in first}.union(m for m, _ in second)):
+        while i + 1 < len(first) and first[i + 1][0] <= moment:
+            i += 1
+        while j + 1 < len(second) and second[j + 1][0] <= moment:
+            j += 1
+        out.append((moment, combine(first[i][1], second[j][1])))
+    return out
+
+
+def _lowest(a: Fraction | None, b: Fraction | None) -> Fraction | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+def _add(a: Fraction | None, b: Fraction | None) -> Fraction | None:
+    # A connector without a limit may draw anything, so the total is unlimited too.
+    return None if a is None or b is None else a + b

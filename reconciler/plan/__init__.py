@@ -1,0 +1,8 @@
+"""Plans: the changes (`set`, `clear`) that make recorded state match desired, and what they do.
+
+Holds the change values, per-station and per-site planning, the power rating of each change, the
+safety rails, saved plans, session caps, and folding a change's outcome into recorded state.
+
+May import: `reconciler.errors`, `reconciler.ocpp`, `reconciler.desired`, `reconciler.state`,
+`reconciler.edrv.wire` (a change carries its eDRV request; never the client).
+"""

@@ -1,0 +1,95 @@
+"""What a plan is made of: the calls it sends (`Change`) and the profiles it sends nothing for (`Note`).
+
+Pure values, shared by the plan, its renderings, saved plans, apply and the charger model; with the
+two readings of a sent payload they all need (`slot`, `payload_expiry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from reconciler.desired.model import profile_end
+from reconciler.desired.payload import Json
+from reconciler.edrv.wire import EdrvRequest
+from reconciler.state.recorded import Status
+
+
+class Action(StrEnum):
+    SET = "set"
+    CLEAR = "clear"
+
+
+class Effect(IntEnum):
+    """What a change does to the power a connector may draw; the order changes are sent in."""
+
+    LOWERS = 0
+    MIXED = 1
+    RAISES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One call to send: a set or a clear of one profile on one station."""
+
+    site_id: str
+    station_id: str
+    name: str
+    action: Action
+    connector_id: int
+    profile_id: int
+    reason: str
+    effect: Effect
+    request: EdrvRequest
+    before: Json | None = None
+    after: Json | None = None
+    session_id: str | None = None  # the eDRV session a session cap is sent for
+    before_connector_id: int | None = None  # where an update's profile was installed until now
+
+    @property
+    def is_update(self) -> bool:
+        return self.action is Action.SET and self.before is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A profile the plan sends nothing for, and why (expired, replaced in its slot, session cap)."""
+
+    site_id: str
+    station_id: str
+    name: str
+    profile_id: int | None
+    reason: str
+    retire: Status | None = None  # the status the record takes when the plan is applied, if any
+    # A session cap's body as written and its connector: apply sends it while a session is active.
+    cap: Json | None = None
+    connector_id: int | None = None
+
+
+def slot(connector_id: int, payload: Mapping[str, Any]) -> tuple[int, str, int]:
+    # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
+    return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
+
+
+def payload_expiry(payload: Json) -> datetime | None:
+    """When a sent profile ends for good, read from the payload that was sent (see `profile_end`)."""
+    schedule: Mapping[str, Any] = payload["chargingSchedule"]
+    return profile_end(
+        payload["chargingProfilePurpose"],
+        payload["chargingProfileKind"],
+        payload.get("validTo"),
+        schedule.get("startSchedule"),
+        schedule.get("duration"),
+    )
+
+
+def superseded_name(name: str, profile_id: int) -> str:
+    """The record name of a profile's old id once its pinned id changed, kept until that id is cleared.
+
+    `outcome` moves the record there when it records the set of the new id; a plan clears it like a
+    removed profile, unless a set pinning the old id again takes it back.
+    """
+    return f"{name} (superseded id {profile_id})"

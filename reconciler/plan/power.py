@@ -1,0 +1,280 @@
+"""What a plan does to power limits: each change rated by composite schedules, and the before/after view.
+
+`plan.build` asks a `StationRater` how each change moves a station's limits, which decides the order
+changes are sent in; it also hands a `PowerBasis` to the plan, from which the renderers draw each
+touched station's limit and the site's combined limit before and after (`PowerBasis.view`, computed
+on first use, so a plan nobody reads never pays for it). `gridguard` sums station totals the same
+way. Pure.
+
+How a change is rated. "Before" is what recorded state says a station holds (its non-retired
+records, on their connectors); "after" is that with the one change applied as a charger applies it:
+a set replaces the profile with its chargingProfileId and the one in its (connector, purpose, stack
+level) slot, a clear removes its id. The station's composite (connector 0, the station total, in W at
+the site's nominal voltage) and the composite of every connector the change touches are compared
+over the window: the change lowers if the limit is nowhere higher after, raises if it is nowhere
+lower, and does both otherwise; "no limit" is above any number. A change that moves nothing (hidden
+below a higher stack level, or a resend of what is recorded) is nowhere higher, so it rates as
+lowering and goes out with the first group, where it can do no harm. Each change is judged alone:
+two changes that each move nothing may together raise a limit (a new profile set just below the top
+one, and the top one moved below it by a second change), which this rating cannot see.
+
+The station total need not be computed when a change touches only connectors above 0: a connector's
+composite is its transaction limit capped by the station's ChargePointMaxProfile, and the total is
+the sum of those limits under the same cap, so wherever the total rises (falls) some touched
+connector's composite rises (falls) too, and where they all stay put so does the total (limits are
+never negative; values are compared after rounding down to 0.1 W, so a change smaller than that can
+go unseen). A change on connector 0 (a station cap, a default for every connector) is compared on
+the total and on every connector.
+
+The window is the next 24 hours from the plan's `now`, or 7 days when a Weekly profile is on either
+side. Order only matters while a plan is being applied, and a run of it stopped halfway may stand
+for a while, so a full day (a week for weekly cycles) of the state in between is what is judged.
+Session caps do not count: with no session assumed, a TxProfile applies nowhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from reconciler.desired.payload import Json
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
+from reconciler.plan.change import slot
+from reconciler.state.recorded import ProfileRecord
+
+DAY_S = 86_400
+WEEK_S = 7 * DAY_S
+
+# Installed profiles of one station by chargingProfileId, which a charger keeps unique.
+Store = Mapping[int, Installed]
+
+
+def store_of(records: Iterable[ProfileRecord]) -> dict[int, Installed]:
+    """What a station holds by its records (the caller leaves the retired ones out)."""
+    return {r.charging_profile_id: Installed(r.connector_id, r.payload) for r in records}
+
+
+def after_set(store: Store, connector_id: int, payload: Json) -> dict[int, Installed]:
+    """`store` once a charger has taken a SetChargingProfile: same id and same slot replaced."""
+    taken = slot(connector_id, payload)
+    kept = {
+        key: item
+        for key, item in store.items()
+        # `slot` takes a dict; the shallow copy of a handful of top-level keys is all it costs.
+        if key != payload["chargingProfileId"] and slot(item.connector_id, item.payload) != taken
+    }
+    kept[int(payload["chargingProfileId"])] = Installed(connector_id, payload)
+    return kept
+
+
+def after_clear(store: Store, profile_id: int) -> dict[int, Installed]:
+    """`store` once a charger has cleared `profile_id` (a clear by id ignores the other criteria)."""
+    return {key: item for key, item in store.items() if key != profile_id}
+
+
+def window_s(*stores: Iterable[Installed]) -> int:
+    """Seconds to look ahead: a week when any of the profiles repeats weekly, else a day."""
+    weekly = any(item.payload.get("recurrencyKind") == "Weekly" for store in stores for item in store)
+    return WEEK_S if weekly else DAY_S
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Whether a limit went down somewhere (`lower`) and up somewhere (`higher`) between two schedules."""
+
+    lower: bool = False
+    higher: bool = False
+
+    def __or__(self, other: Shift) -> Shift:
+        return Shift(self.lower or other.lower, self.higher or other.higher)
+
+
+def shift(before: Sequence[CompositePeriod], after: Sequence[CompositePeriod]) -> Shift:
+    """How `after` differs from `before`, two schedules covering the same window; None is no limit."""
+    lower = higher = False
+    i = j = 0
+    while i < len(before) and j < len(after):
+        was, now = before[i].limit, after[j].limit
+        if was != now:
+            if now is None or (was is not None and now > was):
+                higher = True
+            else:
+                lower = True
+        end_before, end_after = before[i].end, after[j].end
+        i += end_before <= end_after
+        j += end_after <= end_before
+    return Shift(lower, higher)
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    """The facts a station's composite needs: its connectors and the site's nominal voltage."""
+
+    connectors: int
+    voltage_v: Decimal
+
+    def total_w(self, store: Iterable[Installed], start: datetime, duration_s: int) -> list[CompositePeriod]:
+        """The station total (connector 0) in W; None where some connector has no limit."""
+        return self.limits_w(store, (0,), start, duration_s)[0]
+
+    def limits_w(
+        self, store: Iterable[Installed], connector_ids: Iterable[int], start: datetime, duration_s: int
+    ) -> dict[int, list[CompositePeriod]]:
+        """Each connector's composite (0: the station total) in W over [start, start + duration_s)."""
+        items = list(store)
+        # A record may still sit on a connector the desired station no longer declares.
+        connectors = max((self.connectors, *(item.connector_id for item in items)))
+        return composite_schedules(
+            items, connector_ids, start, duration_s, unit="W", connectors=connectors, voltage_v=self.voltage_v
+        )
+
+
+@dataclass
+class StationRater:
+    """Rates changes of one station against what it holds now; the "before" composites are computed once."""
+
+    station: Station
+    before: Store
+    now: datetime
+    # The "before" composites by (connector, window length), computed once per station.
+    _before: dict[tuple[int, int], list[CompositePeriod]] = field(default_factory=dict)
+
+    def rate_set(self, connector_id: int, payload: Json) -> Shift:
+        return self._rate(after_set(self.before, connector_id, payload))
+
+    def rate_clear(self, profile_id: int) -> Shift:
+        return self._rate(after_clear(self.before, profile_id))
+
+    def _rate(self, after: Store) -> Shift:
+        gone = [item for key, item in self.before.items() if after.get(key) != item]
+        came = [item for key, item in after.items() if self.before.get(key) != item]
+        if not gone and not came:
+            return Shift()
+        touched = {item.connector_id for item in (*gone, *came)}
+        # Off connector 0 the station total moves only where, and the way, a touched connector does.
+        connectors = [0, *range(1, self.station.connectors + 1)] if 0 in touched else sorted(touched)
+        duration_s = window_s(self.before.values(), after.values())
+        before = self._before_limits(connectors, duration_s)
+        after_limits = self.station.limits_w(after.values(), connectors, self.now, duration_s)
+        result = Shift()
+        for connector_id in connectors:
+            result |= shift(before[connector_id], after_limits[connector_id])
+        return result
+
+    def _before_limits(
+        self, connector_ids: Sequence[int], duration_s: int
+    ) -> dict[int, list[CompositePeriod]]:
+        missing = [c for c in connector_ids if (c, duration_s) not in self._before]
+        if missing:
+            found = self.station.limits_w(self.before.values(), missing, self.now, duration_s)
+            self._before.update(((c, duration_s), limits) for c, limits in found.items())
+        return {c: self._before[c, duration_s] for c in connector_ids}
+
+
+def capped(periods: Sequence[CompositePeriod], rated_w: Decimal) -> list[tuple[datetime, Decimal]]:
+    """A station total as steps (start, W) that never exceed the rated power; no limit counts as rated."""
+    steps: list[tuple[datetime, Decimal]] = []
+    for period in periods:
+        value = rated_w if period.limit is None else min(period.limit, rated_w)
+        if not steps or steps[-1][1] != value:
+            steps.append((period.start, value))
+    return steps
+
+
+def add_steps(lines: Sequence[Sequence[tuple[datetime, Decimal]]]) -> list[tuple[datetime, Decimal]]:
+    """The sum of step functions that all start at the same moment, at every change of any of them."""
+    changes: dict[datetime, Decimal] = {}
+    for line in lines:
+        previous = Decimal(0)
+        for moment, value in line:
+            changes[moment] = changes.get(moment, Decimal(0)) + value - previous
+            previous = value
+    total, out = Decimal(0), list[tuple[datetime, Decimal]]()
+    for moment in sorted(changes):
+        total += changes[moment]
+        if not out or out[-1][1] != total:
+            out.append((moment, total))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StationBasis:
+    """One station of a planned site: what it holds before the plan and after all of its changes."""
+
+    station_id: str
+    station: Station
+    rated_w: Decimal | None  # None when desired state does not declare the station any more
+    before: tuple[Installed, ...]
+    after: tuple[Installed, ...]
+    touched: bool  # the plan sends something to it
+
+
+@dataclass(frozen=True, slots=True)
+class StationPower:
+    """A touched station's total (W) before and after the plan."""
+
+    station_id: str
+    rated_w: Decimal | None
+    before: tuple[CompositePeriod, ...]
+    after: tuple[CompositePeriod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PowerView:
+    """The limits a plan changes, over [start, start + duration_s).
+
+    `combined_*` is the site's combined limit: the sum of every station's total, each counted at its
+    rated power where it has no limit and never above it; stations without a declared rated power
+    (only in recorded state) are left out and named in `left_out`.
+    """
+
+    start: datetime
+    duration_s: int
+    voltage_v: Decimal
+    stations: tuple[StationPower, ...]
+    combined_before: tuple[tuple[datetime, Decimal], ...]
+    combined_after: tuple[tuple[datetime, Decimal], ...]
+    left_out: tuple[str, ...]
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration_s)
+
+
+@dataclass(frozen=True)
+class PowerBasis:
+    """The inputs of a site's power view, cheap to gather; `view` does the composites once, when asked."""
+
+    start: datetime
+    stations: tuple[StationBasis, ...]
+
+    @functools.cached_property
+    def view(self) -> PowerView:
+        duration_s = window_s(*(s.before for s in self.stations), *(s.after for s in self.stations))
+        shown: list[StationPower] = []
+        combined: tuple[list[list[tuple[datetime, Decimal]]], ...] = ([], [])
+        left_out = []
+        for basis in self.stations:
+            before = basis.station.total_w(basis.before, self.start, duration_s)
+            # An untouched station holds the same before and after; it only adds to the site's sum.
+            after = basis.station.total_w(basis.after, self.start, duration_s) if basis.touched else before
+            if basis.touched:
+                shown.append(StationPower(basis.station_id, basis.rated_w, tuple(before), tuple(after)))
+            if basis.rated_w is None:
+                left_out.append(basis.station_id)
+                continue
+            combined[0].append(capped(before, basis.rated_w))
+            combined[1].append(capped(after, basis.rated_w))
+        voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
+        return PowerView(
+            self.start,
+            duration_s,
+            voltage_v,
+            tuple(shown),
+            tuple(add_steps(combined[0])),
+            tuple(add_steps(combined[1])),
+            tuple(left_out),
+        )

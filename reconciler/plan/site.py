@@ -1,0 +1,224 @@
+"""The plan: the smallest set of eDRV calls that makes the chargers hold what is desired. Pure.
+
+`build(desired, recorded, now)` compares one site's desired profiles with its recorded state:
+
+- unchanged (same payload, connector and id, not rejected or failed): no call;
+- new: one set under a fresh id; changed in any field: one set under the recorded id, which the
+  charger replaces by id (never clear-then-set);
+- removed: one clear by id, unless a set in this plan takes the same (connector, purpose, stack
+  level) slot (the charger replaces it by itself) or it has expired: then no call, and the record
+  is retired with the reason;
+- after a set that was refused, failed or got no answer, the charger may hold an earlier payload
+  under that id: removed, it is cleared by id even when expired or its slot is taken; and a set
+  that failed may have reached the charger and replaced another profile in its slot, which is
+  therefore sent again;
+- desired but expired: no call, shown as skipped;
+- a session cap (TxProfile): shown as applying while a session is active; apply sends it.
+
+Changes come in power-safe order: every change that only lowers a limit, then those that lower some
+moments and raise others, then those that only raise one. Each change is rated by the composite
+schedules of its station before and after it alone (see `power`); one that moves no limit counts as
+lowering. The plan also carries what its power view is drawn from (`SitePlan.power`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from reconciler.desired import ids
+from reconciler.desired.model import Safety
+from reconciler.desired.template import PlacedProfile
+from reconciler.desired.validate import DesiredSite
+from reconciler.errors import ReconcilerError
+from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
+from reconciler.plan.power import (
+    PowerBasis,
+    Station,
+    StationBasis,
+    StationRater,
+    after_clear,
+    after_set,
+    store_of,
+)
+from reconciler.plan.station import make_room_first, plan_station
+from reconciler.state.recorded import ProfileRecord, RecordedState
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    """Everything planned for one site, bound to the recorded state it was computed from."""
+
+    site_id: str
+    changes: tuple[Change, ...]
+    notes: tuple[Note, ...]
+    recorded_serial: int | None
+    recorded_lineage: str | None
+    recorded_count: int
+    desired_count: int
+    safety: Safety = field(default_factory=Safety)
+    allocated_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # Each station's profiles before and after, when the plan changes anything (not read back from JSON).
+    power: PowerBasis | None = None
+
+    @property
+    def sets(self) -> int:
+        return sum(c.action is Action.SET for c in self.changes)
+
+    @property
+    def clears(self) -> int:
+        return sum(c.action is Action.CLEAR for c in self.changes)
+
+    @property
+    def has_session_caps(self) -> bool:
+        """Whether apply must look up sessions, even when nothing else is to be sent."""
+        return any(n.cap is not None for n in self.notes)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or any(n.retire is not None for n in self.notes)
+
+
+class PlanError(ReconcilerError):
+    """Desired and recorded state that cannot be planned together (e.g. a pinned id already in use)."""
+
+
+def build(
+    site_id: str, desired: DesiredSite | None, recorded: RecordedState | None, now: datetime
+) -> SitePlan:
+    """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply."""
+    changes: list[Change] = []
+    notes: list[Note] = []
+    allocated: dict[tuple[str, str], int] = {}
+    held: dict[str, Mapping[str, ProfileRecord]] = {}  # each station's live records, for the power view
+    desired_profiles: Mapping[str, tuple[PlacedProfile, ...]] = desired.profiles if desired else {}
+    station_ids = sorted(set(desired_profiles) | set(recorded.stations if recorded else {}))
+    for station_id in station_ids:
+        station_record = recorded.stations.get(station_id) if recorded else None
+        records = {
+            name: record
+            for name, record in (station_record.profiles.items() if station_record else ())
+            if not record.is_retired
+        }
+        high_water = station_record.high_water_id if station_record else 0
+        placed = desired_profiles.get(station_id, ())
+        ids_for = _assign_ids(site_id, station_id, placed, records, high_water)
+        allocated.update({(station_id, n): i for n, i in ids_for.items() if n not in records})
+        station_changes, station_notes = plan_station(
+            site_id, station_id=station_id, placed=placed, records=records, ids_for=ids_for, now=now
+        )
+        held[station_id] = records
+        if station_changes:  # a no-op plan computes no composite
+            station = _power_station(desired, station_id, records)
+            station_changes = _rated(station_changes, StationRater(station, store_of(records.values()), now))
+        changes.extend(station_changes)
+        notes.extend(station_notes)
+    changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
+    if desired is not None:
+        changes = make_room_first(
+            changes, held, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
+        )
+    return SitePlan(
+        site_id=site_id,
+        changes=tuple(changes),
+        notes=tuple(notes),
+        recorded_serial=recorded.serial if recorded else None,
+        recorded_lineage=recorded.lineage if recorded else None,
+        recorded_count=sum(len(records) for records in held.values()),
+        desired_count=sum(len(p) for p in desired_profiles.values()),
+        safety=desired.doc.site.safety if desired else Safety(),
+        allocated_ids=allocated,
+        power=_power_basis(desired, held, changes, now) if changes else None,
+    )
+
+
+def _assign_ids(
+    site_id: str,
+    station_id: str,
+    placed: Iterable[PlacedProfile],
+    records: Mapping[str, ProfileRecord],
+    high_water: int,
+) -> dict[str, int]:
+    """Pinned ids as written, recorded ids kept, fresh ids above everything the station ever used."""
+    assigned: dict[str, int] = {}
+    holders = {record.charging_profile_id: name for name, record in records.items()}
+    needing: list[str] = []
+    for item in placed:
+        pinned = item.profile.charging_profile_id
+        if pinned is not None:
+            holder = holders.get(pinned)
+            if holder is not None and holder not in (item.name, superseded_name(item.name, pinned)):
+                raise PlanError(
+                    f"site {site_id}, station {station_id}: pinned chargingProfileId {pinned} of "
+                    f"{item.name!r} "
+                    f"is recorded for {holder!r}, which the charger may still hold; pin another id, or "
+                    f"remove the pin so one is allocated"
+                )
+            assigned[item.name] = pinned
+        elif item.name in records:
+            assigned[item.name] = records[item.name].charging_profile_id
+        else:
+            needing.append(item.name)
+    taken = set(assigned.values()) | set(holders)
+    assigned.update(ids.allocate(needing, taken, high_water))
+    return assigned
+
+
+def _rated(changes: list[Change], rater: StationRater) -> list[Change]:
+    """Each change of one station with the effect its station's composites give it alone (see `power`)."""
+    rated = []
+    for change in changes:
+        if change.action is Action.SET and change.after is not None:
+            moved = rater.rate_set(change.connector_id, change.after)
+        else:
+            moved = rater.rate_clear(change.profile_id)
+        if moved.lower and moved.higher:
+            effect = Effect.MIXED
+        else:
+            effect = Effect.RAISES if moved.higher else Effect.LOWERS
+        rated.append(replace(change, effect=effect))
+    return rated
+
+
+def _power_station(
+    desired: DesiredSite | None, station_id: str, records: Mapping[str, ProfileRecord]
+) -> Station:
+    """A station's connectors (as desired, else as far as its records reach) and the site's voltage."""
+    declared = desired.stations.get(station_id) if desired else None
+    if declared is not None:
+        connectors = declared.connectors
+    else:
+        connectors = max((r.connector_id for r in records.values()), default=1)
+    voltage_v = desired.doc.site.nominal_voltage_v if desired else Decimal(230)
+    return Station(max(connectors, 1), voltage_v)
+
+
+def _power_basis(
+    desired: DesiredSite | None,
+    held: Mapping[str, Mapping[str, ProfileRecord]],
+    changes: list[Change],
+    now: datetime,
+) -> PowerBasis:
+    """Every station's profiles before the plan and after all of its changes, in send order."""
+    # Grouped once: a site of hundreds of stations would otherwise scan every change per station.
+    by_station: dict[str, list[Change]] = {}
+    for change in changes:
+        by_station.setdefault(change.station_id, []).append(change)
+    stations = []
+    for station_id, records in held.items():
+        before = store_of(records.values())
+        after = dict(before)
+        own = by_station.get(station_id, [])
+        for change in own:
+            if change.action is Action.SET and change.after is not None:
+                after = after_set(after, change.connector_id, change.after)
+            else:
+                after = after_clear(after, change.profile_id)
+        declared = desired.stations.get(station_id) if desired else None
+        rated_w = declared.rated_power_kw * 1000 if declared is not None else None
+        station = _power_station(desired, station_id, records)
+        held_before, held_after = tuple(before.values()), tuple(after.values())
+        stations.append(StationBasis(station_id, station, rated_w, held_before, held_after, bool(own)))
+    return PowerBasis(now, tuple(stations))

@@ -1,0 +1,229 @@
+"""One station's part of a plan: each desired profile and each leftover record, decided. Pure.
+
+`plan.build` calls `plan_station` for every station, then `make_room_first` on the sorted plan. The
+rules are listed in `plan`'s docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+
+from reconciler.desired.model import Purpose, format_timestamp
+from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.template import PlacedProfile
+from reconciler.edrv import wire as edrv
+from reconciler.plan.change import Action, Change, Effect, Note, payload_expiry, slot, superseded_name
+from reconciler.state.recorded import ProfileRecord, Status, payload_hash
+
+# Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
+# The charger may instead hold an earlier payload under the same id, so neither the recorded payload's
+# end nor its slot tells that the id is gone from the charger.
+_RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
+# Sets that may or may not have reached the charger; one that did replaced whatever held its slot.
+_UNSURE = frozenset({Status.FAILED, Status.PENDING})
+# What a change carries until `build` rates it by the composites of its station (`_rated`).
+_UNRATED = Effect.LOWERS
+
+
+def plan_station(
+    site_id: str,
+    *,
+    station_id: str,
+    placed: tuple[PlacedProfile, ...],
+    records: Mapping[str, ProfileRecord],
+    ids_for: Mapping[str, int],
+    now: datetime,
+) -> tuple[list[Change], list[Note]]:
+    station = _Station(site_id, station_id, records, ids_for, now)
+    for item in placed:
+        station.desire(item)
+    station.settle_leftovers()
+    return station.changes, station.notes
+
+
+@dataclass
+class _Station:
+    """The plan of one station in the making: desired profiles first, then the records left over."""
+
+    site_id: str
+    station_id: str
+    records: Mapping[str, ProfileRecord]
+    ids_for: Mapping[str, int]
+    now: datetime
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    wanted: set[str] = field(default_factory=set)  # records a desired profile accounts for
+    # Records the charger still holds although their name stays desired, and why they are cleared.
+    clear_reasons: dict[str, str] = field(default_factory=dict)
+
+    def note(self, name: str, profile_id: int | None, reason: str, retire: Status | None = None) -> None:
+        self.notes.append(Note(self.site_id, self.station_id, name, profile_id, reason, retire))
+
+    def desire(self, item: PlacedProfile) -> None:
+        """Plan one desired profile: nothing, a note, or one set."""
+        profile, name = item.profile, item.name
+        profile_id = self.ids_for[name]
+        record = self.records.get(name)
+        expiry = item.expires_at
+        if expiry is not None and expiry <= self.now:
+            # The recorded copy has left the charger only if it ended by itself too; one sent
+            # without that end stays installed and must be cleared.
+            recorded_end = payload_expiry(record.payload) if record is not None else None
+            gone = (
+                record is not None
+                and record.status not in _RETRY
+                and recorded_end is not None
+                and recorded_end <= self.now
+            )
+            reason = f"expired at {format_timestamp(expiry)}; not sent"
+            if gone and record is not None:
+                self.wanted.add(name)
+                # The retirement concerns the id sent, which differs from `profile_id` if the pin changed.
+                self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
+                return
+            if record is not None:
+                self.clear_reasons[name] = "its desired version has expired"
+            self.note(name, profile_id, reason)
+            return
+        if profile.is_session_cap:
+            # A record of this name sent as a standing profile, before it became a cap, stays on the
+            # charger until cleared; a cap's own record is apply's to manage.
+            if record is None or record.purpose is Purpose.TX:
+                self.wanted.add(name)
+            else:
+                self.clear_reasons[name] = "now a session cap: sent only while a session runs"
+            cap = charging_profile(profile, profile_id)
+            reason = "session cap: applies while a session is active on its connector"
+            self.notes.append(
+                Note(self.site_id, self.station_id, name, profile_id, reason, None, cap, profile.connector_id)
+            )
+            return
+        # Pinned back to an id whose record was moved aside: the set below takes that id over.
+        self.wanted.add(superseded_name(name, profile_id))
+        body = charging_profile(profile, profile_id)
+        before: Json | None = None
+        before_connector_id: int | None = None
+        reason = "new"
+        if record is not None and record.charging_profile_id == profile_id:
+            self.wanted.add(name)
+            same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
+            if not same:
+                reason = "changed"
+            elif record.status in _RETRY:
+                reason = f"retry: the last attempt was {record.status}"
+            elif self._slot_in_doubt(name, record):
+                reason = "resent: a set into its slot failed and may have replaced it"
+            else:
+                return
+            before, before_connector_id = record.payload, record.connector_id
+        request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
+        self.changes.append(
+            Change(
+                self.site_id,
+                self.station_id,
+                name,
+                Action.SET,
+                profile.connector_id,
+                profile_id,
+                reason,
+                _UNRATED,
+                request,
+                before,
+                body,
+                before_connector_id=before_connector_id,
+            )
+        )
+
+    def _slot_in_doubt(self, name: str, record: ProfileRecord) -> bool:
+        """Whether a failed or unanswered set of another profile may have replaced `record` in its slot."""
+        own = slot(record.connector_id, record.payload)
+        return any(s == own for other, s in self.unsure_slots.items() if other != name)
+
+    @cached_property
+    def unsure_slots(self) -> dict[str, tuple[int, str, int]]:
+        """The slot of every record whose set may or may not have reached the charger, by name."""
+        return {
+            name: slot(r.connector_id, r.payload) for name, r in self.records.items() if r.status in _UNSURE
+        }
+
+    def settle_leftovers(self) -> None:
+        """Plan the records no desired profile accounts for: retire (expired, replaced) or clear."""
+        taken = {slot(c.connector_id, c.after): i for i, c in enumerate(self.changes) if c.after is not None}
+        for name in sorted(self.records):
+            if name in self.wanted:
+                continue
+            record = self.records[name]
+            expiry = payload_expiry(record.payload)
+            index = taken.get(slot(record.connector_id, record.payload))
+            settled = record.status not in _RETRY
+            if settled and expiry is not None and expiry <= self.now:
+                reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
+                self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
+            elif settled and index is not None:
+                reason = "replaced by the charger: a set in this plan takes its slot"
+                self.note(name, record.charging_profile_id, reason, Status.REPLACED)
+            else:
+                reason = self.clear_reasons.get(name) or (
+                    "removed" if name not in self.ids_for else "its chargingProfileId changed"
+                )
+                request = edrv.clear_charging_profile(
+                    self.station_id, record.connector_id, record.charging_profile_id
+                )
+                self.changes.append(
+                    Change(
+                        self.site_id,
+                        self.station_id,
+                        name,
+                        Action.CLEAR,
+                        record.connector_id,
+                        record.charging_profile_id,
+                        reason,
+                        _UNRATED,
+                        request,
+                        record.payload,
+                    )
+                )
+
+
+def make_room_first(
+    changes: list[Change],
+    held: Mapping[str, Mapping[str, ProfileRecord]],
+    max_installed: Mapping[str, int],
+) -> list[Change]:
+    """`changes` with a station's clears moved first where its sets would overflow the charger.
+
+    Power-safe order usually sends clears late, since removing a limit mostly raises one. On a
+    charger already holding `MaxChargingProfilesInstalled` profiles that would get a new profile
+    refused, and the later clear would then leave the station with neither the old limit nor the new
+    one. So where, in plan order, a station would hold more than it can, its clears go first:
+    capacity before a transient raise. `held` is each station's live records, as `plan.build` has them.
+    """
+    installed = {
+        station_id: {r.charging_profile_id: slot(r.connector_id, r.payload) for r in records.values()}
+        for station_id, records in held.items()
+    }
+    crowded: set[str] = set()
+    for change in changes:
+        store = installed.setdefault(change.station_id, {})
+        if change.action is Action.CLEAR:
+            store.pop(change.profile_id, None)
+            continue
+        if change.after is None:
+            continue
+        taken = slot(change.connector_id, change.after)
+        for profile_id in [i for i, s in store.items() if i == change.profile_id or s == taken]:
+            del store[profile_id]
+        store[change.profile_id] = taken
+        if len(store) > max_installed.get(change.station_id, len(store)):
+            crowded.add(change.station_id)
+    if not crowded:
+        return changes
+    first = [
+        replace(c, reason=f"{c.reason}; sent first to make room (MaxChargingProfilesInstalled)")
+        for c in changes
+        if c.action is Action.CLEAR and c.station_id in crowded
+    ]
+    return first + [c for c in changes if not (c.action is Action.CLEAR and c.station_id in crowded)]

@@ -1,0 +1,207 @@
+"""A plan's power view for its readers: text lines, a Markdown block with a Mermaid chart, JSON. Pure.
+
+`render.render_text` adds `text_lines` under each site (every station the plan sends to: its total
+before and after, as one-line charts on a shared scale with the moments the limit changes);
+`render_markdown` adds `markdown` (the site's combined limit before and after as a Mermaid
+`xychart-beta` line chart, which GitHub draws, and a table of the stations); `render.render_json`
+adds `as_json`. The numbers come from `power.PowerBasis.view`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from reconciler.desired.model import RateUnit, format_timestamp
+from reconciler.desired.payload import json_number
+from reconciler.ocpp.schedule import CompositePeriod
+from reconciler.plan.power import DAY_S, PowerBasis, PowerView, StationPower
+from reconciler.plan.siteschedule import chart, format_number
+
+# Moments listed after a chart before the rest is summed up as "+N".
+_LISTED_CHANGES = 6
+Steps = Sequence[tuple[datetime, Decimal]]
+
+
+def text_lines(basis: PowerBasis | None) -> list[str]:
+    """The touched stations' totals before and after, indented to sit under a site in the text plan."""
+    if basis is None or not basis.view.stations:
+        return []
+    view = basis.view
+    limits = [p.limit for s in view.stations for p in (*s.before, *s.after) if p.limit is not None]
+    top = max(limits, default=None)
+    lines = [
+        f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view)} "
+        f"(UTC; ░ no limit{'' if top is None else f', █ {_kw(top)} kW'}):"
+    ]
+    for station in view.stations:
+        rated = "" if station.rated_w is None else f" (rated {_kw(station.rated_w)} kW)"
+        lines.append(f"     {station.station_id}{rated}")
+        for side, periods in (("before", station.before), ("after", station.after)):
+            bars = chart(periods, RateUnit.WATT, top=top)[0]
+            lines.append(f"       {side:<6} {bars}  {_changes(periods, view)}")
+    axis = chart(view.stations[0].before, RateUnit.WATT)[1]
+    lines.append(f"       {'':<6} {axis}")
+    return lines
+
+
+def _changes(periods: Sequence[CompositePeriod], view: PowerView) -> str:
+    """Where the limit changes and to what: `12:00 11 kW, 20:00 22 kW`, the tail summed up."""
+    items = [f"{_clock(p.start, view)} {_limit(p.limit)}" for p in periods]
+    if len(items) > _LISTED_CHANGES:
+        items = [*items[:_LISTED_CHANGES], f"+{len(items) - _LISTED_CHANGES} more"]
+    return ", ".join(items)
+
+
+def markdown(basis: PowerBasis | None, site_id: str, escape: Callable[[str], str]) -> str:
+    """The site's combined limit as a Mermaid line chart (first line before, second after), and a table
+    of the touched stations' lowest and highest totals; empty when the plan changes nothing."""
+    if basis is None:
+        return ""
+    view = basis.view
+    out = ""
+    if view.combined_before:
+        out += _combined_chart(view, site_id)
+    if view.left_out:
+        out += (
+            "Left out of the combined limit (no rated power in desired state): "
+            + ", ".join(f"<code>{escape(s)}</code>" for s in view.left_out)
+            + ".\n\n"
+        )
+    if view.stations:
+        out += "| station | total before | total after |\n|---|---|---|\n"
+        for station in view.stations:
+            name = f"<code>{escape(station.station_id)}</code>"
+            out += f"| {name} | {_span(station.before)} | {_span(station.after)} |\n"
+        out += "\n"
+    return out
+
+
+def _combined_chart(view: PowerView, site_id: str) -> str:
+    buckets = 48 if view.duration_s <= DAY_S else 84
+    step = timedelta(seconds=view.duration_s // buckets)
+    starts = [view.start + step * i for i in range(buckets)]
+    before = [_highest(view.combined_before, t, t + step) for t in starts]
+    after = [_highest(view.combined_after, t, t + step) for t in starts]
+    top = max((*before, *after))
+    labels = ", ".join(f'"{_clock(t, view)}"' for t in starts)
+    # xychart-beta draws no legend, so the caption says which line is which.
+    return (
+        f"**Combined limit of the site**, kW: the sum of its station totals, a station without a limit "
+        f"counted at its rated power; the highest in each {_duration(step)}, {_window(view)}, UTC. "
+        f"The first line is before the plan ({_range(before)} kW), the second after it "
+        f"({_range(after)} kW).\n\n"
+        "```mermaid\n"
+        "xychart-beta\n"
+        f'  title "{_mermaid_text(site_id)}: combined limit, kW"\n'
+        f"  x-axis [{labels}]\n"
+        f'  y-axis "kW" 0 --> {_kw(_headroom(top))}\n'
+        f"  line [{', '.join(_kw(v) for v in before)}]\n"
+        f"  line [{', '.join(_kw(v) for v in after)}]\n"
+        "```\n\n"
+    )
+
+
+def _mermaid_text(text: str) -> str:
+    # A Mermaid string ends at the next double quote and knows no escape for one.
+    return "".join(c if c.isprintable() and c != '"' else "'" for c in text)
+
+
+def as_json(basis: PowerBasis | None) -> dict[str, Any] | None:
+    """The view as JSON: W throughout, periods with RFC 3339 bounds, null limits for no limit."""
+    if basis is None:
+        return None
+    view = basis.view
+    return {
+        "start": format_timestamp(view.start),
+        "end": format_timestamp(view.end),
+        "unit": "W",
+        "voltage_v": json_number(view.voltage_v),
+        "stations": [_station_json(s) for s in view.stations],
+        "site": {
+            "before": _steps_json(view.combined_before, view.end),
+            "after": _steps_json(view.combined_after, view.end),
+            "left_out": list(view.left_out),
+        },
+    }
+
+
+def _station_json(station: StationPower) -> dict[str, Any]:
+    return {
+        "station": station.station_id,
+        "rated_w": None if station.rated_w is None else json_number(station.rated_w),
+        "before": [_period_json(p.start, p.end, p.limit) for p in station.before],
+        "after": [_period_json(p.start, p.end, p.limit) for p in station.after],
+    }
+
+
+def _steps_json(steps: Steps, end: datetime) -> list[dict[str, Any]]:
+    if not steps:  # no station of the site has a rated power in desired state
+        return []
+    ends = [moment for moment, _ in steps[1:]] + [end]
+    return [_period_json(start, stop, value) for (start, value), stop in zip(steps, ends, strict=True)]
+
+
+def _period_json(start: datetime, end: datetime, limit: Decimal | None) -> dict[str, Any]:
+    return {
+        "start": format_timestamp(start),
+        "end": format_timestamp(end),
+        "limit": None if limit is None else json_number(limit),
+    }
+
+
+def _highest(steps: Steps, start: datetime, end: datetime) -> Decimal:
+    # The most the site may draw within the bucket: what a grid connection has to carry.
+    at_start, inside = steps[0][1], []
+    for moment, value in steps:
+        if moment <= start:
+            at_start = value
+        elif moment < end:
+            inside.append(value)
+        else:
+            break
+    return max([at_start, *inside])
+
+
+def _span(periods: Sequence[CompositePeriod]) -> str:
+    limits = [p.limit for p in periods]
+    values = [v for v in limits if v is not None]
+    text = _range(values) + " kW" if values else ""
+    if None in limits:
+        text = f"{text}, no limit at times" if text else "no limit"
+    return text
+
+
+def _range(values: Sequence[Decimal]) -> str:
+    low, high = min(values), max(values)
+    return _kw(low) if low == high else f"{_kw(low)}–{_kw(high)}"
+
+
+def _headroom(top: Decimal) -> Decimal:
+    # A tenth above the highest value, rounded up to a whole kW, so the top line is not on the frame.
+    return Decimal(int(top * Decimal("1.1") / 1000) + 1) * 1000
+
+
+def _window(view: PowerView) -> str:
+    length = "24 h" if view.duration_s == DAY_S else f"{view.duration_s // DAY_S} days"
+    return f"{length} from {format_timestamp(view.start)}"
+
+
+def _clock(moment: datetime, view: PowerView) -> str:
+    # Over a week the same weekday comes round again at the end, so the day of the month goes with it.
+    return f"{moment:%H:%M}" if view.duration_s <= DAY_S else f"{moment:%a} {moment.day} {moment:%H:%M}"
+
+
+def _duration(step: timedelta) -> str:
+    minutes = int(step.total_seconds()) // 60
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
+def _limit(limit: Decimal | None) -> str:
+    return "no limit" if limit is None else f"{_kw(limit)} kW"
+
+
+def _kw(watts: Decimal) -> str:
+    return format_number(watts / 1000)

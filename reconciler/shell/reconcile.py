@@ -1,0 +1,153 @@
+"""The imperative shell: read desired and recorded state from disk, plan, and apply.
+
+Sites are the union of `desired/*.yaml` and the recorded-state files, so a site whose file was deleted
+is still planned: all of its profiles are cleared (behind the safety rail). Applying holds each site's
+lock from before its state is read until the last outcome is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from reconciler.desired.loader import YAML_SUFFIXES, load
+from reconciler.edrv.client import EdrvClient, EdrvSettings
+from reconciler.errors import DesiredStateError
+from reconciler.plan.safety import check_safety
+from reconciler.plan.saved import check_fresh
+from reconciler.plan.site import SitePlan, build
+from reconciler.shell.apply import Api, Progress, SiteResult, apply_site
+from reconciler.state import store as state
+
+
+def site_ids(desired_dir: Path, state_dir: Path | None = None) -> list[str]:
+    """Every site with a desired file or a recorded state, sorted."""
+    found = {
+        p.stem for p in desired_dir.glob("*") if p.suffix in YAML_SUFFIXES and not p.name.startswith(".")
+    }
+    recorded_dir = state.state_path(desired_dir, "x", state_dir).parent
+    if recorded_dir.is_dir():
+        found |= {p.stem for p in recorded_dir.glob("*.json")}
+    return sorted(found)
+
+
+def plan_sites(
+    desired_dir: Path,
+    sites: Sequence[str],
+    now: datetime,
+    state_dir: Path | None = None,
+    force: bool = False,
+) -> list[SitePlan]:
+    """Plan the named sites (all when empty); refuse bad desired state and unsafe plans."""
+    chosen = list(sites) or site_ids(desired_dir, state_dir)
+    # As in `loader.load`: the loaded sites stay alive while every state file is read, and the cyclic
+    # collector would walk them again and again (an eighth of a large no-op plan); reading state and
+    # planning make no cycles. They are freed before it resumes, so its next pass skips them too.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_sites(desired_dir, chosen, now, state_dir, force)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan_sites(
+    desired_dir: Path, chosen: Sequence[str], now: datetime, state_dir: Path | None, force: bool
+) -> list[SitePlan]:
+    files = [path for site in chosen if (path := _site_file(desired_dir, site)) is not None]
+    loaded = load(files, now)
+    if loaded.has_errors:
+        raise DesiredStateError(loaded.problems)
+    desired = {site.site_id: site for site in loaded.sites}
+    plans = []
+    for site_id in chosen:
+        recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
+        plan = build(site_id, desired.get(site_id), recorded, now)
+        check_safety(plan, force)
+        plans.append(plan)
+    return plans
+
+
+def _site_file(desired_dir: Path, site: str) -> Path | None:
+    for suffix in YAML_SUFFIXES:
+        path = desired_dir / f"{site}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+@contextlib.contextmanager
+def locked(
+    desired_dir: Path, sites: Sequence[str], state_dir: Path | None, timeout_s: float
+) -> Iterator[None]:
+    """Hold the apply lock of every named site, taken in sorted order so two applies cannot deadlock."""
+    with contextlib.ExitStack() as stack:
+        for site in sorted(set(sites)):
+            stack.enter_context(state.lock(state.state_path(desired_dir, site, state_dir), timeout_s))
+        yield
+
+
+async def apply_plans(
+    plans: Sequence[SitePlan],
+    api: Api,
+    *,
+    desired_dir: Path,
+    state_dir: Path | None,
+    now: datetime,
+    source: str,
+    progress: Progress | None = None,
+) -> list[SiteResult]:
+    """Apply each site's plan concurrently; the caller holds the sites' locks (see `locked`).
+
+    Each plan is first checked against the site's recorded state as it is now (`source` names the
+    saved plan in the refusal), so a plan computed before another apply ran is never sent.
+    """
+    loaded = []
+    for plan in plans:
+        path = state.state_path(desired_dir, plan.site_id, state_dir)
+        recorded = state.load(path, plan.site_id)
+        check_fresh(plan, recorded, source)
+        loaded.append((path, recorded))
+    return list(
+        await asyncio.gather(
+            *(
+                apply_site(plan, api, path=path, loaded=recorded, now=now, progress=progress)
+                for plan, (path, recorded) in zip(plans, loaded, strict=True)
+            )
+        )
+    )
+
+
+def apply_with_client(
+    plans: Sequence[SitePlan],
+    settings: EdrvSettings,
+    *,
+    desired_dir: Path,
+    state_dir: Path | None,
+    now: datetime,
+    source: str,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[SiteResult]:
+    """Apply `plans` through one eDRV client made from `settings` (the caller holds the locks)."""
+
+    async def run() -> list[SiteResult]:
+        async with EdrvClient(settings, transport=transport) as client:
+            return await apply_plans(
+                plans,
+                client,
+                desired_dir=desired_dir,
+                state_dir=state_dir,
+                now=now,
+                source=source,
+                progress=progress,
+            )
+
+    return asyncio.run(run())

@@ -1,0 +1,176 @@
+"""Recorded state as values: what the reconciler has sent to each station of one site. Pure.
+
+The models of `.state/<site>.json` (format in the README): per station the highest chargingProfileId
+ever used and, per profile name, the payload sent, its hash, and what became of it. The plan reads
+them; `state` reads and writes them as files; `render_text` shows them for `reconciler state show`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from reconciler.desired.model import Int, Purpose, Timestamp
+from reconciler.desired.payload import Json
+
+STATE_VERSION = 1
+# Versions `load` understands; a newer file came from a newer reconciler and must not be rewritten.
+READABLE_VERSIONS = frozenset({STATE_VERSION})
+
+
+class Status(StrEnum):
+    """What became of a recorded profile (see `outcome` for when each is written)."""
+
+    PENDING = "pending"  # about to be sent; no answer recorded yet (a crash leaves it: plans resend)
+    REQUESTED = "requested"  # eDRV took the call; the charger's answer comes by webhook
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    CLEARED = "cleared"
+
+
+# Records that describe profiles no longer on the charger; plans treat them as absent.
+RETIRED = frozenset({Status.EXPIRED, Status.REPLACED, Status.CLEARED})
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def payload_hash(payload: Json) -> str:
+    """`sha256:<hex>` of the payload's canonical JSON (sorted keys, no spaces): equal payloads, equal hash."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ProfileRecord(BaseModel):
+    """One profile as sent to one connector, and what became of it.
+
+    Timestamps are normalised to RFC 3339 UTC with `Z`, so an aware `datetime.isoformat()` may be passed.
+    """
+
+    model_config = _FROZEN
+    connector_id: Int = Field(ge=0)
+    charging_profile_id: Int
+    purpose: Purpose
+    stack_level: Int = Field(ge=0)
+    payload: Json
+    payload_hash: str
+    status: Status
+    action_id: str | None = None
+    session_id: str | None = None
+    requested_at: Timestamp
+    updated_at: Timestamp
+    last_error: str | None = None
+
+    @model_validator(mode="after")
+    def _hash_matches_payload(self) -> Self:
+        # The plan compares hashes; a payload edited by hand would otherwise pass for what was sent.
+        if self.payload_hash != payload_hash(self.payload):
+            raise ValueError("payload_hash does not match payload")
+        return self
+
+    @property
+    def is_retired(self) -> bool:
+        return self.status in RETIRED
+
+
+class StationRecord(BaseModel):
+    """The profiles recorded on one eDRV station, and the highest chargingProfileId it ever got."""
+
+    model_config = _FROZEN
+    # Kept even when every record is gone: ids are never reused on a charger (see `ids`).
+    high_water_id: Int = Field(0, ge=0)
+    profiles: dict[str, ProfileRecord] = {}
+
+    @model_validator(mode="after")
+    def _high_water_covers_every_id(self) -> Self:
+        highest = max((r.charging_profile_id for r in self.profiles.values()), default=0)
+        if self.high_water_id < highest:
+            raise ValueError(f"high_water_id {self.high_water_id} is below recorded id {highest}")
+        return self
+
+
+class RecordedState(BaseModel):
+    """Everything recorded for one site. Immutable: the `with…` methods return new states."""
+
+    model_config = _FROZEN
+    site: str = Field(min_length=1)
+    serial: Int = Field(ge=0)
+    lineage: str = Field(pattern=r"^[0-9a-f]{32}$")
+    stations: dict[str, StationRecord] = {}
+
+    @classmethod
+    def new(cls, site: str) -> RecordedState:
+        """An empty state for a site that has none yet: serial 0, a fresh lineage."""
+        return cls(site=site, serial=0, lineage=uuid.uuid4().hex)
+
+    def record(self, station_id: str, name: str) -> ProfileRecord | None:
+        station = self.stations.get(station_id)
+        return station.profiles.get(name) if station else None
+
+    def records(self) -> Iterator[tuple[str, str, ProfileRecord]]:
+        """Every (station id, profile name, record), retired ones included, sorted by station then name."""
+        for station_id in sorted(self.stations):
+            profiles = self.stations[station_id].profiles
+            for name in sorted(profiles):
+                yield station_id, name, profiles[name]
+
+    def high_water_id(self, station_id: str) -> int:
+        station = self.stations.get(station_id)
+        return station.high_water_id if station else 0
+
+    def with_record(self, station_id: str, name: str, record: ProfileRecord) -> RecordedState:
+        """This state with `record` stored under station and name; the station's high water rises to it."""
+        station = self.stations.get(station_id, StationRecord())
+        updated = StationRecord(
+            high_water_id=max(station.high_water_id, record.charging_profile_id),
+            profiles={**station.profiles, name: record},
+        )
+        return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
+
+    def without_record(self, station_id: str, name: str) -> RecordedState:
+        """This state without the record; the station and its high water stay. KeyError if absent."""
+        station = self.stations[station_id]
+        profiles = dict(station.profiles)
+        del profiles[name]
+        updated = StationRecord(high_water_id=station.high_water_id, profiles=profiles)
+        return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
+
+
+def render_text(state: RecordedState) -> str:
+    """A summary for people: the site's serial and lineage, then one line per recorded profile."""
+    lines = [f"site {state.site}", f"serial {state.serial}", f"lineage {state.lineage}"]
+    if not state.stations:
+        lines.append("no profiles recorded")
+    for station_id in sorted(state.stations):
+        station = state.stations[station_id]
+        lines.append(f"station {station_id} (highest id {station.high_water_id})")
+        if not station.profiles:
+            lines.append("  no profiles recorded")
+        records = sorted(station.profiles.items())
+        rows = [
+            (
+                name,
+                f"connector {r.connector_id}",
+                f"id {r.charging_profile_id}",
+                f"{r.purpose.value}/{r.stack_level}",
+                r.status.value,
+                r.updated_at,
+            )
+            for name, r in records
+        ]
+        widths = [max((len(row[i]) for row in rows), default=0) for i in range(6)]
+        for row, (_, record) in zip(rows, records, strict=True):
+            lines.append(
+                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            )
+            if record.last_error:
+                lines.append(f"    last error: {record.last_error}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,383 @@
+"""The recorded-state store: `.state/<site>.json` files for the models of `recorded`.
+
+`load` and `save` (atomic: temp file, fsync, rename; always the whole file; refusing a file someone
+else changed since it was loaded), `StateWriter` (the same save, cheap when repeated, for apply) and
+`lock` (one apply per site at a time). The reconcile shell loads, locks and saves after every eDRV
+call that changed anything. Every failure a person can fix is a `StateFileError` naming the file, and
+a refused file is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.errors import StateFileError
+from reconciler.state.recorded import (
+    READABLE_VERSIONS,
+    STATE_VERSION,
+    ProfileRecord,
+    RecordedState,
+    StationRecord,
+)
+
+_RESTORE = "fix it by hand or restore it from version control"
+_LOCK_POLL_S = 0.1
+
+
+def state_path(desired_dir: Path, site: str, state_dir: Path | None = None) -> Path:
+    """Where a site's state lives: `<state_dir>/<site>.json`, by default under `<desired_dir>/.state/`."""
+    return (state_dir if state_dir is not None else desired_dir / ".state") / f"{site}.json"
+
+
+def to_json(state: RecordedState) -> str:
+    """The file's text: sorted keys, indent 2, trailing newline, so that diffs stay readable."""
+    stations = [
+        _item(station_id, _station_json(station, [_item(n, _record_json(r)) for n, r in _sorted(station)]))
+        for station_id, station in sorted(state.stations.items())
+    ]
+    return _document_json(state, stations)
+
+
+# The text `json.dumps(document, sort_keys=True, indent=2)` gives, built up from one text per record
+# and per station, so that `StateWriter` can reuse the text of every record and station that did not
+# change since its last save: with an indent, json encodes in pure Python, and a thousand records
+# took 40 ms, the slowest part of a save. json escapes newlines inside strings, so every newline in
+# these texts is one of the layout's, and only a top-level key starts a line with two spaces and a
+# quote.
+_NEWLINE, _NESTED = "\n", " " * 4  # an item of a top-level key's object is indented two levels
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, indent=2, allow_nan=False)
+
+
+def _item(key: str, text: str) -> str:
+    """One item of an object held by a top-level key: its key, and its value's JSON indented to fit."""
+    return f"{_NESTED}{json.dumps(key)}: {text.replace(_NEWLINE, _NEWLINE + _NESTED)}"
+
+
+def _with_items(text: str, key: str, items: list[str]) -> str:
+    """`text`, an object's JSON whose top-level `key` holds `{}`, with `items` (in key order) there."""
+    if not items:
+        return text
+    empty = f"{_NEWLINE}  {json.dumps(key)}: {{}}"
+    return text.replace(empty, empty[:-1] + _NEWLINE + f",{_NEWLINE}".join(items) + _NEWLINE + "  }", 1)
+
+
+def _sorted(station: StationRecord) -> list[tuple[str, ProfileRecord]]:
+    return sorted(station.profiles.items())
+
+
+def _record_json(record: ProfileRecord) -> str:
+    return _dumps(record.model_dump(mode="json"))
+
+
+def _station_json(station: StationRecord, profiles: list[str]) -> str:
+    head = _dumps({**station.model_dump(mode="json", exclude={"profiles"}), "profiles": {}})
+    return _with_items(head, "profiles", profiles)
+
+
+def _document_json(state: RecordedState, stations: list[str]) -> str:
+    fields = state.model_dump(mode="json", exclude={"stations"})
+    return (
+        _with_items(_dumps({"version": STATE_VERSION, **fields, "stations": {}}), "stations", stations) + "\n"
+    )
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers keys written more than once (json keeps only the last)."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Pairs:
+    result = _Pairs(pairs)
+    result.duplicates = [key for key, count in Counter(key for key, _ in pairs).items() if count > 1]
+    return result
+
+
+def _parse(text: str) -> tuple[Any, bool]:
+    """The JSON value of `text`, and whether some object in it repeats a key."""
+    repeats = False
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # Counting keys in every object cost more than the parse itself; a repeat shows as fewer keys
+        # than pairs, and only then are the repeated keys named.
+        nonlocal repeats
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        repeats = True
+        return _object(pairs)
+
+    return json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_refuse_constant), repeats
+
+
+def _first_duplicate(value: Any, where: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
+    if isinstance(value, dict):
+        if isinstance(value, _Pairs) and value.duplicates:
+            return where, value.duplicates[0]
+        children = ((str(key), child) for key, child in value.items())
+    elif isinstance(value, list):
+        children = ((str(index), child) for index, child in enumerate(value))
+    else:
+        return None
+    for key, child in children:
+        found = _first_duplicate(child, (*where, key))
+        if found:
+            return found
+    return None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _summary(error: ValidationError) -> str:
+    details = error.errors(include_url=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in details[:3]]
+    more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def load(path: Path, site: str) -> RecordedState | None:
+    """The state recorded in `path` for `site`, or None when the file does not exist.
+
+    Raises StateFileError, leaving the file untouched, when it cannot be read, is not JSON, repeats a
+    key, has an unknown format version, belongs to another site, or has fields of the wrong type.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateFileError(
+            f"{path}: cannot read the state file ({exc}); check it and its permissions"
+        ) from exc
+    try:
+        data, repeats = _parse(text)
+    except json.JSONDecodeError as exc:
+        raise StateFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_RESTORE}"
+        ) from exc
+    except ValueError as exc:
+        raise StateFileError(f"{path}: not valid JSON ({exc}); {_RESTORE}") from exc
+    # The walk is only needed to say where the first repeat is, in document order.
+    duplicate = _first_duplicate(data) if repeats else None
+    if duplicate:
+        where, key = duplicate
+        inside = ".".join(where) or "the top level"
+        raise StateFileError(
+            f"{path}: key {key!r} appears more than once in {inside}; a hand edit duplicated it, "
+            "keep the right one and delete the others"
+        )
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path}: top level is a JSON {type(data).__name__}, not an object; {_RESTORE}")
+    version = data.pop("version", None)
+    # bool is an int to Python, and a list or object cannot be looked up in a set.
+    if isinstance(version, bool) or not isinstance(version, int) or version not in READABLE_VERSIONS:
+        readable = ", ".join(str(v) for v in sorted(READABLE_VERSIONS))
+        raise StateFileError(
+            f"{path}: state format version {version!r} is not one this reconciler reads (it reads "
+            f"version {readable}); use the reconciler that wrote it, or restore the file"
+        )
+    recorded_site = data.get("site")
+    if isinstance(recorded_site, str) and recorded_site != site:
+        raise StateFileError(
+            f"{path}: records site {recorded_site!r}, not {site!r}; move it to {recorded_site}.json "
+            "or correct its site field"
+        )
+    try:
+        return RecordedState.model_validate(data)
+    except ValidationError as exc:
+        raise StateFileError(f"{path}: not a valid state file: {_summary(exc)}; {_RESTORE}") from exc
+
+
+def save(path: Path, state: RecordedState, expected: RecordedState | None) -> RecordedState:
+    """Write `state` over `path` atomically and return it as written, with serial one above the previous.
+
+    `expected` is the state this run loaded (None if there was no file). The write is refused, and
+    nothing changed, when the file on disk is no longer that state: it appeared, vanished, has
+    another lineage, or another serial. Callers hold `lock` so no one writes between check and write.
+    """
+    _same_lineage(state, expected)
+    written = _successor(path, state, expected, load(path, state.site))
+    _write_atomically(path, to_json(written))
+    return written
+
+
+def _same_lineage(state: RecordedState, expected: RecordedState | None) -> None:
+    if expected is not None and (state.lineage, state.site) != (expected.lineage, expected.site):
+        raise ValueError("save() of a state derived from a different site or lineage than expected")
+
+
+def _successor(
+    path: Path, state: RecordedState, expected: RecordedState | None, current: RecordedState | None
+) -> RecordedState:
+    """`state` with the serial it is written under; StateFileError when `current` is not `expected`."""
+    if expected is None:
+        if current is not None:
+            raise StateFileError(
+                f"{path}: was created (serial {current.serial}) after this run found none; "
+                "another apply ran meanwhile, so plan again"
+            )
+        previous = state.serial
+    elif current is None:
+        raise StateFileError(
+            f"{path}: vanished since it was loaded at serial {expected.serial}; restore it from version "
+            "control before applying again"
+        )
+    elif current.lineage != expected.lineage:
+        raise StateFileError(
+            f"{path}: now holds lineage {current.lineage}, not {expected.lineage} that this run loaded; "
+            "the file was replaced, so plan again against it"
+        )
+    elif current.serial != expected.serial:
+        raise StateFileError(
+            f"{path}: is at serial {current.serial} but this run loaded serial {expected.serial}; "
+            "another apply wrote it meanwhile, so plan again"
+        )
+    else:
+        previous = expected.serial
+    return state.model_copy(update={"serial": previous + 1})
+
+
+class StateWriter:
+    """Saves one site's state again and again, as apply does after each answer; each save is `save`'s.
+
+    Two shortcuts keep that cheap for a site of hundreds of stations of which a few changed since the
+    last save (a full `save` of a thousand records costs some 80 ms of CPU, and apply saves dozens
+    of times, on a thread that contends for the GIL with the event loop sending the calls):
+    - a record or station that is the same (frozen) object as at the last save reuses its JSON text;
+    - when the file still holds exactly the text this writer last wrote, it holds the state last
+      written, so reading it back is a comparison instead of a parse and validation. Anything else
+      (another writer, a hand edit, a vanished file) takes `save`'s full check and its refusals.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._written: RecordedState | None = None
+        self._bytes = b""
+        self._stations: dict[str, tuple[StationRecord, str]] = {}
+        self._records: dict[tuple[str, str], tuple[ProfileRecord, str]] = {}
+
+    def save(self, state: RecordedState, expected: RecordedState | None) -> RecordedState:
+        """As `save(self.path, state, expected)`."""
+        _same_lineage(state, expected)
+        current = expected if self._holds(expected) else load(self.path, state.site)
+        written = _successor(self.path, state, expected, current)
+        text = self._encode(written)
+        _write_atomically(self.path, text)
+        self._written, self._bytes = written, text.encode("utf-8")
+        return written
+
+    def _holds(self, expected: RecordedState | None) -> bool:
+        """Whether the file is, byte for byte, what this writer wrote for `expected`."""
+        if expected is None or expected is not self._written:
+            return False
+        try:
+            return self.path.read_bytes() == self._bytes
+        except OSError:
+            return False
+
+    def _encode(self, state: RecordedState) -> str:
+        stations: dict[str, tuple[StationRecord, str]] = {}
+        for station_id, station in sorted(state.stations.items()):
+            known = self._stations.get(station_id)
+            if known is None or known[0] is not station:
+                profiles = [self._record_item(station_id, n, r) for n, r in _sorted(station)]
+                known = (station, _item(station_id, _station_json(station, profiles)))
+            stations[station_id] = known
+        self._stations = stations
+        return _document_json(state, [item for _, item in stations.values()])
+
+    def _record_item(self, station_id: str, name: str, record: ProfileRecord) -> str:
+        known = self._records.get((station_id, name))
+        if known is None or known[0] is not record:
+            known = self._records[station_id, name] = (record, _item(name, _record_json(record)))
+        return known[1]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A temporary file in the same directory, synced, then renamed over the old one: a crash leaves
+    # either the old file or the new one, never half of either.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; keep the file as readable as before
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    # The rename is durable only once the directory entry itself is on disk.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@contextlib.contextmanager
+def lock(path: Path, timeout_s: float = 0) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `<path>.lock` for the block.
+
+    Fails at once when another process holds it and `timeout_s` is 0, else polls until `timeout_s`
+    seconds have passed. The lock file names its holder (pid and start) for the refusal message; it
+    is emptied on release but not deleted, since deleting a flock'ed file lets two holders in.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0:
+                    raise StateFileError(_held(lock_path, fd, timeout_s)) from None
+                time.sleep(min(_LOCK_POLL_S, left_s))
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": since}).encode() + b"\n", 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _held(lock_path: Path, fd: int, timeout_s: float) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0))
+        who = f"pid {int(holder['pid'])} since {holder['since']}"
+    except (ValueError, KeyError, TypeError):
+        who = "holder not yet written"  # it took the lock a moment ago
+    if timeout_s <= 0:
+        return f"another apply holds the lock on {lock_path} ({who}); retry, or wait with --lock-timeout"
+    return (
+        f"another apply still holds the lock on {lock_path} ({who}) after {timeout_s:g} s; "
+        "retry, or wait longer with --lock-timeout"
+    )
