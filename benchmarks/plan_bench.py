@@ -2,7 +2,7 @@
 
 Writes the synthetic network of `validate_bench.py` (by default 2,000 sites x 10 stations x 5 profiles),
 then recorded state for every site as if all of it had been applied (a plan from no state, folded in
-by `outcome.assume_applied`, written by `state.save`), then times, best of --repeat runs taken in turns:
+by `outcome.assume_applied`, written by `store.save`), then times, best of --repeat runs taken in turns:
 
   a. bare parse: every site file through `yaml.load(..., Loader=yaml.CSafeLoader)`, and the same
      with the cyclic garbage collector paused;

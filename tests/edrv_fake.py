@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox.objects import envelope
 
 _STATION_CALL = re.compile(r"/v1\.1/chargestations/([^/]+)/([a-z_]+)")

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from reconciler.desired.model import ChargerLimits
-from reconciler.desired.payload import Json
+from reconciler.ocpp.configuration import ChargerLimits
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, StationSpec
 from reconciler.sandbox.server import Sandbox
 

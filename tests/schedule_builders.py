@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.ocpp.schedule import Installed, composite_schedule
 
 _IDS = itertools.count(1000)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.desired.model import ChargerLimits, format_timestamp
-from reconciler.desired.payload import Json
 from reconciler.ocpp.charger import Charger, ClearStatus, Refusal, SetStatus
+from reconciler.ocpp.configuration import ChargerLimits
+from reconciler.ocpp.profile import Json, format_timestamp
 
 from .conftest import NOW
 

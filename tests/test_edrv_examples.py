@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.desired.loader import load
-from reconciler.desired.model import parse_timestamp
+from reconciler.ocpp.profile import parse_timestamp
 from reconciler.plan.catalog import desired_requests
 
 from .conftest import DESIRED, NOW, ROOT

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from reconciler.desired.loader import load_site
-from reconciler.desired.model import format_timestamp
 from reconciler.errors import Problem, Severity
+from reconciler.ocpp.profile import format_timestamp
 
 from .conftest import NOW
 

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from reconciler.desired.ids import allocate
 from reconciler.desired.model import Period, SiteFile, normalise_timestamp
-from reconciler.desired.payload import json_number
 from reconciler.desired.template import deep_merge
 from reconciler.desired.typeerrors import allowed_keys
+from reconciler.ocpp.profile import json_number
 
 
 @pytest.mark.parametrize(

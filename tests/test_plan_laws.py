@@ -31,10 +31,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired.loader import load_site
-from reconciler.desired.model import ChargerLimits, format_timestamp
-from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.payload import charging_profile
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.charger import Charger, SetAnswer
+from reconciler.ocpp.configuration import ChargerLimits
+from reconciler.ocpp.profile import Json, format_timestamp
 from reconciler.plan.change import Action, Change
 from reconciler.plan.outcome import assume_applied, record_change, record_note
 from reconciler.plan.site import SitePlan, build

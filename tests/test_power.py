@@ -11,20 +11,18 @@ from typing import Any
 
 import pytest
 
+from reconciler.ocpp.profile import DAY_S, WEEK_S
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
+from reconciler.ocpp.steps import add_steps, capped
 from reconciler.plan import power
 from reconciler.plan.power import (
-    DAY_S,
-    WEEK_S,
     PowerBasis,
     Shift,
     Station,
     StationBasis,
     StationRater,
-    add_steps,
     after_clear,
     after_set,
-    capped,
     shift,
     window_s,
 )

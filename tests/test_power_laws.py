@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from reconciler.desired import gridguard
 from reconciler.desired.model import Profile, Station
 from reconciler.desired.template import PlacedProfile
+from reconciler.ocpp.profile import WEEK_S
 from reconciler.ocpp.schedule import Installed
-from reconciler.plan.power import WEEK_S, Shift, StationRater, after_set, shift
+from reconciler.plan.power import Shift, StationRater, after_set, shift
 
 from .schedule_builders import profile
 from .test_power import NOW, STATION

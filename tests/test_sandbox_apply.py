@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.desired.payload import Json
 from reconciler.edrv.client import EdrvSettings
+from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action
 from reconciler.plan.site import SitePlan
 from reconciler.sandbox.background import BackgroundSandbox

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.desired.model import format_timestamp
 from reconciler.ocpp.charger import Refusal
+from reconciler.ocpp.profile import format_timestamp
 
 from .sandbox_harness import STATION, Clock, action, config, profile, running, station
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox.webhooks import sign
 
 from .sandbox_harness import action, config, profile, running

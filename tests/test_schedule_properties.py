@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
 
 from .schedule_builders import at

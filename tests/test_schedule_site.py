@@ -15,9 +15,10 @@ import pytest
 
 from reconciler.cli.main import EXIT_USAGE, main
 from reconciler.desired.loader import load
-from reconciler.desired.model import RateUnit
+from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.schedule import CompositePeriod
-from reconciler.plan.siteschedule import chart, site_schedules
+from reconciler.plan.siteschedule import site_schedules
+from reconciler.render.schedule import chart
 
 from .conftest import DESIRED
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reconciler.desired.model import Profile
-from reconciler.ocpp.schedule import CompositeOptions, Installed, Precedence, installed
+from reconciler.desired.payload import installed
+from reconciler.ocpp.schedule import CompositeOptions, Installed, Precedence
 
 from .schedule_builders import at, on, profile, rows, run
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from reconciler.desired.model import parse_timestamp
 from reconciler.edrv.wire import Session
+from reconciler.ocpp.profile import parse_timestamp
 from reconciler.plan.change import Action
 from reconciler.plan.outcome import assume_applied, record_change
 from reconciler.plan.sessions import resolve_caps

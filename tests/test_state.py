@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.desired.model import Purpose
-from reconciler.desired.payload import Json
 from reconciler.errors import StateFileError
+from reconciler.ocpp.profile import Json, Purpose
+from reconciler.render.state import render_text
 from reconciler.state.recorded import (
     RETIRED,
     STATE_VERSION,
@@ -24,7 +24,6 @@ from reconciler.state.recorded import (
     RecordedState,
     Status,
     payload_hash,
-    render_text,
 )
 from reconciler.state.store import load, lock, save, state_path, to_json
 

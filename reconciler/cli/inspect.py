@@ -1,6 +1,6 @@
 """Commands that look at desired state without touching eDRV: payloads, schedule, sites, schema.
 
-Registered on the `reconciler` group by `cli`.
+Registered on the `reconciler` group by `cli.main`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from reconciler.cli.options import (
 from reconciler.desired.model import SiteFile
 from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
+from reconciler.render import schedule as schedule_view
 from reconciler.shell import sites as sitelist
 
 
@@ -102,7 +103,7 @@ def schedule(
         )
     except LookupError as err:
         raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
-    click.echo((siteschedule.render_json if fmt == "json" else siteschedule.render_text)(found), nl=False)
+    click.echo((schedule_view.render_json if fmt == "json" else schedule_view.render_text)(found), nl=False)
     return EXIT_OK
 
 

@@ -3,8 +3,8 @@
 Exit codes: 0 success, 1 error, 2 changes pending (`plan --detailed-exitcode`), 64 usage error (click's
 own 2 is remapped so that a typo in a workflow never reads as "changes pending"). Expected errors
 (`ReconcilerError`) print one line, plus a GitHub annotation under Actions; anything else is a bug and
-keeps its traceback. The commands that only look at desired state are in `cli_inspect`; what all
-commands share (options, exit codes, the clock, problem display) is in `cli_options`.
+keeps its traceback. The commands that only look at desired state are in `cli.inspect`; what all
+commands share (options, exit codes, the clock, problem display) is in `cli.options`.
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.sandbox import demo, sandbox
 from reconciler.desired.loader import load
-from reconciler.desired.model import format_timestamp
 from reconciler.edrv.client import EdrvSettings
 from reconciler.errors import DesiredStateError, ReconcilerError
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan import saved as savedplan
 from reconciler.render.markdown import render_markdown
+from reconciler.render.state import render_text as render_state
 from reconciler.render.text import render_json, render_text
 from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
 from reconciler.state import store as state
-from reconciler.state.recorded import render_text as render_state
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 

@@ -1,6 +1,6 @@
 """What the commands share: the exit codes, common options, the clock, and how problems are shown.
 
-Used by `cli` and `cli_inspect`; the commands themselves live there.
+Used by `cli.main`, `cli.inspect` and `cli.sandbox`; the commands themselves live there.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.desired.loader import Loaded, load
-from reconciler.desired.model import normalise_timestamp, parse_timestamp
+from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem
+from reconciler.ocpp.profile import parse_timestamp
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64

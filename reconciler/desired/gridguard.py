@@ -23,21 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from reconciler.desired.model import (
-    Kind,
-    Profile,
-    Purpose,
-    RateUnit,
-    SiteFile,
-    Station,
-    format_timestamp,
-    parse_timestamp,
-)
+from reconciler.desired.model import Profile, SiteFile, Station
+from reconciler.desired.payload import installed
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity
+from reconciler.ocpp.profile import WEEK_S, Kind, Purpose, RateUnit, format_timestamp, parse_timestamp
 from reconciler.ocpp.recurrence import RECURRENCE_PERIOD
-from reconciler.ocpp.schedule import DEFAULT_OPTIONS, CompositePeriod, composite_schedule, installed
-from reconciler.plan.power import WEEK_S, add_steps, capped
+from reconciler.ocpp.schedule import DEFAULT_OPTIONS, CompositePeriod, composite_schedule
+from reconciler.ocpp.steps import add_steps, capped
 
 # How many stations the message names before it says "and N more".
 _NAMED_STATIONS = 8

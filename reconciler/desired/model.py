@@ -5,45 +5,26 @@ profile from eDRV's documentation or the OCPP specification pastes in unchanged;
 snake_case with units (`duration_s`). Site and station facts are snake_case with units in YAML too
 (`grid_limit_kw`); the charger's OCPP configuration keys keep their OCPP names.
 
-Types only: rules that relate fields to each other live in `validate`. Every model is frozen and
-forbids unknown keys, so a typo is an error rather than a silently ignored setting.
+OCPP's own vocabulary (purposes, kinds, units) and the charger's configuration keys come from the
+`ocpp` wing. Types only: rules that relate fields to each other live in `validate`. Every model is
+frozen and forbids unknown keys, so a typo is an error rather than a silently ignored setting.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from reconciler.ocpp.configuration import ChargerLimits
+from reconciler.ocpp.profile import Kind, Purpose, RateUnit, Recurrency, profile_end
+
 # eDRV reserves stack levels 0-10 for its own power management (its smart-charging page).
 EDRV_RESERVED_MAX_STACK_LEVEL = 10
-
-
-class Purpose(StrEnum):
-    CHARGE_POINT_MAX = "ChargePointMaxProfile"
-    TX_DEFAULT = "TxDefaultProfile"
-    TX = "TxProfile"
-
-
-class Kind(StrEnum):
-    ABSOLUTE = "Absolute"
-    RECURRING = "Recurring"
-    RELATIVE = "Relative"
-
-
-class Recurrency(StrEnum):
-    DAILY = "Daily"
-    WEEKLY = "Weekly"
-
-
-class RateUnit(StrEnum):
-    AMPERE = "A"
-    WATT = "W"
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?(?:Z|[+-]\d\d:\d\d)")
@@ -79,11 +60,6 @@ def normalise_timestamp(text: str) -> str:
     digits = len(match.group(1) or "")
     fraction = f".{utc.microsecond:06d}"[: digits + 1] if digits else ""
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Turn a normalised timestamp back into an aware UTC datetime."""
-    return datetime.fromisoformat(text)
 
 
 def _number_only(value: Any) -> Any:
@@ -164,62 +140,6 @@ class Profile(BaseModel):
         return profile_end(
             self.purpose, self.kind, self.valid_to, schedule.start_schedule, schedule.duration_s
         )
-
-
-def profile_end(
-    purpose: str, kind: str, valid_to: str | None, start_schedule: str | None, duration_s: int | None
-) -> datetime | None:
-    """When a profile ends for good: `validTo`, or for a fixed Absolute schedule `startSchedule +
-    duration`, whichever is first; None if it never ends by itself. A session cap's schedule is
-    anchored to its session, which ends it, so only its validTo counts here."""
-    ends: list[datetime] = []
-    if valid_to is not None:
-        ends.append(parse_timestamp(valid_to))
-    fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
-    if fixed and start_schedule is not None and duration_s is not None:
-        ends.append(parse_timestamp(start_schedule) + timedelta(seconds=duration_s))
-    return min(ends, default=None)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """An aware datetime as RFC 3339 UTC with `Z`, as the reconciler writes moments in output."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-RateUnitName = Literal["Current", "Power"]
-
-
-def _split_csl(value: Any) -> Any:
-    # GetConfiguration reports this key as a comma-separated list; accept it pasted as is.
-    return tuple(part.strip() for part in value.split(",")) if isinstance(value, str) else value
-
-
-class ChargerLimits(BaseModel):
-    """The charger's smart-charging configuration keys, as GetConfiguration reports them.
-
-    Defaults are deliberately modest so that a profile set that passes here fits most chargers;
-    declare the real values of your hardware to lift them.
-    """
-
-    model_config = _FROZEN
-    max_stack_level: Int = Field(50, alias="ChargeProfileMaxStackLevel")
-    allowed_rate_units: Annotated[
-        tuple[RateUnitName, ...],
-        BeforeValidator(_split_csl),
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "array", "items": {"enum": ["Current", "Power"]}},
-                    {"type": "string", "pattern": "^(Current|Power)(, ?(Current|Power))?$"},
-                ]
-            }
-        ),
-    ] = Field(("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit")
-    max_periods: Int = Field(24, alias="ChargingScheduleMaxPeriods")
-    max_profiles_installed: Int = Field(20, alias="MaxChargingProfilesInstalled")
-
-    def allows(self, unit: RateUnit) -> bool:
-        return ("Current" if unit is RateUnit.AMPERE else "Power") in self.allowed_rate_units
 
 
 class Station(BaseModel):

@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from reconciler.desired.model import Kind, Profile, parse_timestamp
-
-Json = dict[str, Any]
-
-
-def json_number(value: Decimal) -> int | float:
-    """A decimal as the JSON number it was written as: `20000` stays an int, `8.1` a float.
-
-    One-decimal values survive the float exactly: Python prints the shortest repr that round-trips.
-    """
-    return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+from reconciler.desired.model import Profile
+from reconciler.ocpp.profile import Json, Kind, json_number, parse_timestamp
+from reconciler.ocpp.schedule import Installed
 
 
 def charging_profile(profile: Profile, profile_id: int) -> Json:
@@ -82,3 +72,8 @@ def cap_for_session(template: Json, session_start: str, now: datetime) -> Json:
         elapsed_s = math.ceil((now - parse_timestamp(session_start)).total_seconds())
         schedule["duration"] = max(elapsed_s, 0) + written["duration"]
     return {**template, "chargingSchedule": schedule}
+
+
+def installed(profile: Profile, profile_id: int = 0) -> Installed:
+    """A desired profile as it would be installed: its payload under `profile_id`, on its connector."""
+    return Installed(profile.connector_id, charging_profile(profile, profile_id))

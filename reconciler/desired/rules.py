@@ -10,18 +10,10 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from reconciler.desired.model import (
-    EDRV_RESERVED_MAX_STACK_LEVEL,
-    Kind,
-    Purpose,
-    RateUnit,
-    Site,
-    Station,
-    format_timestamp,
-    parse_timestamp,
-)
+from reconciler.desired.model import EDRV_RESERVED_MAX_STACK_LEVEL, Site, Station
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity, YamlPath
+from reconciler.ocpp.profile import Kind, Purpose, RateUnit, format_timestamp, parse_timestamp
 
 # IEC 61851 PWM signalling starts at 6 A: many chargers and cars cannot follow a lower non-zero limit.
 MIN_FOLLOWABLE_CURRENT_A = Decimal(6)

@@ -22,11 +22,12 @@ from pydantic import ValidationError
 
 from reconciler.desired.gridguard import check_grid
 from reconciler.desired.model import SiteFile, Station
-from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.payload import charging_profile
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
 from reconciler.desired.typeerrors import findings_from
 from reconciler.errors import Finding, Severity
+from reconciler.ocpp.profile import Json
 
 # Any id passes the schema; a profile without a pinned one is checked under this stand-in.
 _PROVISIONAL_PROFILE_ID = 1

@@ -47,7 +47,6 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.desired.payload import Json
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import EdrvRequest, EdrvResponse, Session
 from reconciler.errors import (
@@ -62,6 +61,7 @@ from reconciler.errors import (
     EdrvTimeoutError,
     EdrvTransportError,
 )
+from reconciler.ocpp.profile import Json
 
 DEFAULT_API_URL = "https://api.edrv.io"
 _MESSAGE_CHARS = 200  # enough for eDRV's one-line messages; an HTML error page is cut short

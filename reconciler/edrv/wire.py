@@ -35,8 +35,8 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlencode
 
-from reconciler.desired.payload import Json
 from reconciler.errors import EdrvResponseError
+from reconciler.ocpp.profile import Json
 
 API_VERSION_PREFIX = "/v1.1"
 _STATION_PREFIX = f"{API_VERSION_PREFIX}/chargestations/"

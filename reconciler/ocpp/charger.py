@@ -15,7 +15,7 @@ Rules, and the readings of OCPP 1.6 chosen where the specification is loose:
   (counted after replacement: a full store still takes a replacement);
 - a clear by id ignores the other criteria; a clear by criteria removes every profile matching all
   criteria given (none given: everything); either answers Unknown when nothing matched;
-- profiles past their end (`change.payload_expiry`) are dropped by `purge_expired`, and a transaction's
+- profiles past their end (`profile.payload_expiry`) are dropped by `purge_expired`, and a transaction's
   end drops the TxProfiles of its connector.
 """
 
@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from reconciler.desired.model import ChargerLimits, Purpose, RateUnit
-from reconciler.desired.payload import Json
-from reconciler.plan.change import payload_expiry, slot
+from reconciler.ocpp.configuration import ChargerLimits
+from reconciler.ocpp.profile import Json, Purpose, RateUnit, payload_expiry, slot
 
 
 class SetStatus(StrEnum):

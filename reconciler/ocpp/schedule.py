@@ -67,8 +67,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from reconciler.desired.model import Profile, RateUnit
-from reconciler.desired.payload import charging_profile
+from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
@@ -118,11 +117,6 @@ class CompositePeriod:
     start: datetime
     end: datetime
     limit: Decimal | None
-
-
-def installed(profile: Profile, profile_id: int = 0) -> Installed:
-    """A desired profile as it would be installed: its payload under `profile_id`, on its connector."""
-    return Installed(profile.connector_id, charging_profile(profile, profile_id))
 
 
 # A step function over the window: (start, value) in time order, each value holding until the next

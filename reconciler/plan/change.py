@@ -6,15 +6,11 @@ two readings of a sent payload they all need (`slot`, `payload_expiry`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any
 
-from reconciler.desired.model import profile_end
-from reconciler.desired.payload import Json
 from reconciler.edrv.wire import EdrvRequest
+from reconciler.ocpp.profile import Json
 from reconciler.state.recorded import Status
 
 
@@ -67,23 +63,6 @@ class Note:
     # A session cap's body as written and its connector: apply sends it while a session is active.
     cap: Json | None = None
     connector_id: int | None = None
-
-
-def slot(connector_id: int, payload: Mapping[str, Any]) -> tuple[int, str, int]:
-    # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
-    return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
-
-
-def payload_expiry(payload: Json) -> datetime | None:
-    """When a sent profile ends for good, read from the payload that was sent (see `profile_end`)."""
-    schedule: Mapping[str, Any] = payload["chargingSchedule"]
-    return profile_end(
-        payload["chargingProfilePurpose"],
-        payload["chargingProfileKind"],
-        payload.get("validTo"),
-        schedule.get("startSchedule"),
-        schedule.get("duration"),
-    )
 
 
 def superseded_name(name: str, profile_id: int) -> str:

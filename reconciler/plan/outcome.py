@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.change import Action, Change, Note, superseded_name
 from reconciler.plan.site import SitePlan
 from reconciler.state.recorded import ProfileRecord, RecordedState, Status, payload_hash

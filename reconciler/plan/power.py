@@ -1,6 +1,6 @@
 """What a plan does to power limits: each change rated by composite schedules, and the before/after view.
 
-`plan.build` asks a `StationRater` how each change moves a station's limits, which decides the order
+`site.build` asks a `StationRater` how each change moves a station's limits, which decides the order
 changes are sent in; it also hands a `PowerBasis` to the plan, from which the renderers draw each
 touched station's limit and the site's combined limit before and after (`PowerBasis.view`, computed
 on first use, so a plan nobody reads never pays for it). `gridguard` sums station totals the same
@@ -40,13 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import DAY_S, WEEK_S, Json, slot
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
-from reconciler.plan.change import slot
+from reconciler.ocpp.steps import add_steps, capped
 from reconciler.state.recorded import ProfileRecord
-
-DAY_S = 86_400
-WEEK_S = 7 * DAY_S
 
 # Installed profiles of one station by chargingProfileId, which a charger keeps unique.
 Store = Mapping[int, Installed]
@@ -172,32 +169,6 @@ class StationRater:
             found = self.station.limits_w(self.before.values(), missing, self.now, duration_s)
             self._before.update(((c, duration_s), limits) for c, limits in found.items())
         return {c: self._before[c, duration_s] for c in connector_ids}
-
-
-def capped(periods: Sequence[CompositePeriod], rated_w: Decimal) -> list[tuple[datetime, Decimal]]:
-    """A station total as steps (start, W) that never exceed the rated power; no limit counts as rated."""
-    steps: list[tuple[datetime, Decimal]] = []
-    for period in periods:
-        value = rated_w if period.limit is None else min(period.limit, rated_w)
-        if not steps or steps[-1][1] != value:
-            steps.append((period.start, value))
-    return steps
-
-
-def add_steps(lines: Sequence[Sequence[tuple[datetime, Decimal]]]) -> list[tuple[datetime, Decimal]]:
-    """The sum of step functions that all start at the same moment, at every change of any of them."""
-    changes: dict[datetime, Decimal] = {}
-    for line in lines:
-        previous = Decimal(0)
-        for moment, value in line:
-            changes[moment] = changes.get(moment, Decimal(0)) + value - previous
-            previous = value
-    total, out = Decimal(0), list[tuple[datetime, Decimal]]()
-    for moment in sorted(changes):
-        total += changes[moment]
-        if not out or out[-1][1] != total:
-            out.append((moment, total))
-    return out
 
 
 @dataclass(frozen=True, slots=True)

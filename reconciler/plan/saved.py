@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reconciler.desired.payload import Json
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import EdrvRequest
 from reconciler.errors import ReconcilerError
+from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.state.recorded import RecordedState, Status

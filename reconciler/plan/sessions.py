@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from reconciler.desired.model import format_timestamp
 from reconciler.desired.payload import cap_for_session
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import Session
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.state.recorded import RecordedState, Status

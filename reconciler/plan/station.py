@@ -1,7 +1,7 @@
 """One station's part of a plan: each desired profile and each leftover record, decided. Pure.
 
-`plan.build` calls `plan_station` for every station, then `make_room_first` on the sorted plan. The
-rules are listed in `plan`'s docstring.
+`site.build` calls `plan_station` for every station, then `make_room_first` on the sorted plan. The
+rules are listed in `site`'s docstring.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
-from reconciler.desired.model import Purpose, format_timestamp
-from reconciler.desired.payload import Json, charging_profile
+from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
-from reconciler.plan.change import Action, Change, Effect, Note, payload_expiry, slot, superseded_name
+from reconciler.ocpp.profile import Json, Purpose, format_timestamp, payload_expiry, slot
+from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.state.recorded import ProfileRecord, Status, payload_hash
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
@@ -199,7 +199,7 @@ def make_room_first(
     charger already holding `MaxChargingProfilesInstalled` profiles that would get a new profile
     refused, and the later clear would then leave the station with neither the old limit nor the new
     one. So where, in plan order, a station would hold more than it can, its clears go first:
-    capacity before a transient raise. `held` is each station's live records, as `plan.build` has them.
+    capacity before a transient raise. `held` is each station's live records, as `site.build` has them.
     """
     installed = {
         station_id: {r.charging_profile_id: slot(r.connector_id, r.payload) for r in records.values()}

@@ -3,7 +3,7 @@
 The comment opens with the totals and one summary row per site, then each site's changes in the order
 they will be sent, each folded in a `<details>` block with its field-level differences (or, for a new
 profile, its payload), then what they do to power (the site's combined limit before and after as a
-Mermaid chart, and the stations' totals; see `render_power`, kept or dropped whole like a change),
+Mermaid chart, and the stations' totals; see `render.power`, kept or dropped whole like a change),
 then the entries without a call. GitHub refuses comments longer than 65,536 characters, so the text
 is kept within `max_chars`: the summary first (only the sites with calls to send when a network is
 too large even for its table), then as many details as fit, then a note of what was left out and
@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power

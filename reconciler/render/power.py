@@ -1,9 +1,9 @@
 """A plan's power view for its readers: text lines, a Markdown block with a Mermaid chart, JSON. Pure.
 
-`render.render_text` adds `text_lines` under each site (every station the plan sends to: its total
+`render.text.render_text` adds `text_lines` under each site (every station the plan sends to: its total
 before and after, as one-line charts on a shared scale with the moments the limit changes);
-`render_markdown` adds `markdown` (the site's combined limit before and after as a Mermaid
-`xychart-beta` line chart, which GitHub draws, and a table of the stations); `render.render_json`
+`render.markdown` adds `markdown` (the site's combined limit before and after as a Mermaid
+`xychart-beta` line chart, which GitHub draws, and a table of the stations); `render.text.render_json`
 adds `as_json`. The numbers come from `power.PowerBasis.view`.
 """
 
@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from reconciler.desired.model import RateUnit, format_timestamp
-from reconciler.desired.payload import json_number
+from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
-from reconciler.plan.power import DAY_S, PowerBasis, PowerView, StationPower
-from reconciler.plan.siteschedule import chart, format_number
+from reconciler.plan.power import PowerBasis, PowerView, StationPower
+from reconciler.render.schedule import chart, format_number
 
 # Moments listed after a chart before the rest is summed up as "+N".
 _LISTED_CHANGES = 6

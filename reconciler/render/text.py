@@ -13,7 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power

@@ -1,7 +1,8 @@
 """The sandbox: a local eDRV with simulated OCPP 1.6J charge points, for trying the whole loop offline.
 
 A program of its own inside the package (`reconciler sandbox`, `reconciler demo`): only
-`reconciler.cli.sandbox` imports it, and the servers only when one of its commands runs. Its parts, from the wire inwards:
+`reconciler.cli.sandbox` imports it, and the servers only when one of its commands runs. Its parts,
+from the wire inwards:
 
 - `server`: the running sandbox, wiring the parts below; `background`: the same on a thread;
 - `guard`: counts, faults and the key check in front of `api`, the eDRV HTTP API (the routes

@@ -30,7 +30,7 @@ from aiohttp import web
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.v16 import call
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox.central import Central, NoAnswerError, RefusedError, StationOfflineError
 from reconciler.sandbox.guard import answer
 from reconciler.sandbox.link import to_wire

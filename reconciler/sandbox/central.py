@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 from ocpp.v16 import call, call_result
 
-from reconciler.desired.model import format_timestamp
+from reconciler.ocpp.profile import format_timestamp
 from reconciler.sandbox.link import (
     OCPP_LOG,
     SUBPROTOCOL,

@@ -22,8 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.desired.loader import load, parse
-from reconciler.desired.model import ChargerLimits
 from reconciler.errors import DesiredStateError, ReconcilerError
+from reconciler.ocpp.configuration import ChargerLimits
 from reconciler.sandbox.faults import Faults
 
 # A fixed default, so that the README can say what to export; it guards nothing but loopback.

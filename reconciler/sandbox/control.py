@@ -19,7 +19,7 @@ from typing import Protocol
 from aiohttp import web
 from pydantic import ValidationError
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox.config import SandboxError
 from reconciler.sandbox.faults import Faults
 

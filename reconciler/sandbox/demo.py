@@ -21,13 +21,12 @@ from typing import Any
 import httpx
 
 from reconciler.desired.loader import YAML_SUFFIXES
-from reconciler.desired.model import RateUnit, parse_timestamp
-from reconciler.desired.payload import Json
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
+from reconciler.ocpp.profile import Json, RateUnit, parse_timestamp
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
-from reconciler.plan.siteschedule import render_text as render_schedule
+from reconciler.render.schedule import render_text as render_schedule
 from reconciler.render.text import render_text
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import SandboxConfig, stations_from_desired

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 from ocpp import messages, routing
 
-from reconciler.desired.payload import json_number
+from reconciler.ocpp.profile import json_number
 
 # The package checks every message against its JSON schema on a thread of the default executor. The
 # check holds the GIL all the same, so the thread only adds a hand-off and a wake-up of the event loop

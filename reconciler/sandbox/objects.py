@@ -21,8 +21,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from reconciler.desired.model import format_timestamp
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json, format_timestamp
 
 COMPLETED, FAILED = "completed", "failed"
 

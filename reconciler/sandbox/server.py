@@ -17,7 +17,7 @@ from typing import Self
 
 from aiohttp import web
 
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json
 from reconciler.sandbox import control
 from reconciler.sandbox.api import EdrvApi
 from reconciler.sandbox.central import Central

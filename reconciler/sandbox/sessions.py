@@ -19,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.desired.model import format_timestamp
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json, format_timestamp
 from reconciler.sandbox.objects import ObjectIds, connector_ref
 
 STARTED, ENDED = "Started", "Ended"

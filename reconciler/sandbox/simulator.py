@@ -31,9 +31,8 @@ from typing import Any
 from ocpp import exceptions
 from ocpp.v16 import call, call_result
 
-from reconciler.desired.model import RateUnit, format_timestamp
-from reconciler.desired.payload import Json, json_number
 from reconciler.ocpp.charger import Charger, Refusal
+from reconciler.ocpp.profile import Json, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import Installed, composite_schedule
 from reconciler.sandbox.config import StationSpec
 from reconciler.sandbox.link import Peer

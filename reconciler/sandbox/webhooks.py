@@ -29,8 +29,7 @@ from datetime import datetime
 
 import httpx
 
-from reconciler.desired.model import format_timestamp
-from reconciler.desired.payload import Json
+from reconciler.ocpp.profile import Json, format_timestamp
 from reconciler.sandbox.objects import ObjectIds
 
 SIGNATURE_HEADER = "edrv-signature"

@@ -1,6 +1,6 @@
 """Apply: send one site's planned calls to eDRV and record every outcome; where the plan meets the API.
 
-`apply_site` is called by `reconcile.apply_sites` with the site's lock held and its recorded state
+`apply_site` is called by `reconcile.apply_plans` with the site's lock held and its recorded state
 loaded. Order of events:
 
 1. Session caps are resolved: each station's active sessions are looked up once; a cap whose
@@ -36,7 +36,8 @@ from typing import Protocol
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import EdrvRequest, EdrvResponse, Session
 from reconciler.errors import EdrvAuthError, ReconcilerError
-from reconciler.plan.change import Action, Change, Effect, Note, slot
+from reconciler.ocpp.profile import slot
+from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.outcome import record_change, record_note
 from reconciler.plan.sessions import resolve_caps
 from reconciler.plan.site import SitePlan
@@ -45,7 +46,7 @@ from reconciler.state.recorded import RecordedState, Status
 
 
 class Api(Protocol):
-    """What apply needs of eDRV (implemented by `client.EdrvClient`)."""
+    """What apply needs of eDRV (implemented by `edrv.client.EdrvClient`)."""
 
     async def send(self, request: EdrvRequest) -> EdrvResponse:
         """Send one call and return eDRV's answer. Raises ReconcilerError when it failed."""

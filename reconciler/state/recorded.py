@@ -2,7 +2,7 @@
 
 The models of `.state/<site>.json` (format in the README): per station the highest chargingProfileId
 ever used and, per profile name, the payload sent, its hash, and what became of it. The plan reads
-them; `state` reads and writes them as files; `render_text` shows them for `reconciler state show`.
+them; `store` reads and writes them as files; `render.state` shows them for `reconciler state show`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reconciler.desired.model import Int, Purpose, Timestamp
-from reconciler.desired.payload import Json
+from reconciler.desired.model import Int, Timestamp
+from reconciler.ocpp.profile import Json, Purpose
 
 STATE_VERSION = 1
 # Versions `load` understands; a newer file came from a newer reconciler and must not be rewritten.
@@ -142,35 +142,3 @@ class RecordedState(BaseModel):
         del profiles[name]
         updated = StationRecord(high_water_id=station.high_water_id, profiles=profiles)
         return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
-
-
-def render_text(state: RecordedState) -> str:
-    """A summary for people: the site's serial and lineage, then one line per recorded profile."""
-    lines = [f"site {state.site}", f"serial {state.serial}", f"lineage {state.lineage}"]
-    if not state.stations:
-        lines.append("no profiles recorded")
-    for station_id in sorted(state.stations):
-        station = state.stations[station_id]
-        lines.append(f"station {station_id} (highest id {station.high_water_id})")
-        if not station.profiles:
-            lines.append("  no profiles recorded")
-        records = sorted(station.profiles.items())
-        rows = [
-            (
-                name,
-                f"connector {r.connector_id}",
-                f"id {r.charging_profile_id}",
-                f"{r.purpose.value}/{r.stack_level}",
-                r.status.value,
-                r.updated_at,
-            )
-            for name, r in records
-        ]
-        widths = [max((len(row[i]) for row in rows), default=0) for i in range(6)]
-        for row, (_, record) in zip(rows, records, strict=True):
-            lines.append(
-                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            )
-            if record.last_error:
-                lines.append(f"    last error: {record.last_error}")
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,89 @@
+"""The OCPP 1.6 ChargingProfile vocabulary, and the facts every wing reads off a profile payload.
+
+A payload is a `csChargingProfiles` object with OCPP's field names (`Json`), as sent to a charger
+and recorded. Date-times in payloads are RFC 3339 UTC with `Z`. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+Json = dict[str, Any]
+DAY_S = 86_400
+WEEK_S = 7 * DAY_S
+
+
+class Purpose(StrEnum):
+    CHARGE_POINT_MAX = "ChargePointMaxProfile"
+    TX_DEFAULT = "TxDefaultProfile"
+    TX = "TxProfile"
+
+
+class Kind(StrEnum):
+    ABSOLUTE = "Absolute"
+    RECURRING = "Recurring"
+    RELATIVE = "Relative"
+
+
+class Recurrency(StrEnum):
+    DAILY = "Daily"
+    WEEKLY = "Weekly"
+
+
+class RateUnit(StrEnum):
+    AMPERE = "A"
+    WATT = "W"
+
+
+def json_number(value: Decimal) -> int | float:
+    """A decimal as the JSON number it was written as: `20000` stays an int, `8.1` a float.
+
+    One-decimal values survive the float exactly: Python prints the shortest repr that round-trips.
+    """
+    return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Turn a normalised timestamp back into an aware UTC datetime."""
+    return datetime.fromisoformat(text)
+
+
+def profile_end(
+    purpose: str, kind: str, valid_to: str | None, start_schedule: str | None, duration_s: int | None
+) -> datetime | None:
+    """When a profile ends for good: `validTo`, or for a fixed Absolute schedule `startSchedule +
+    duration`, whichever is first; None if it never ends by itself. A session cap's schedule is
+    anchored to its session, which ends it, so only its validTo counts here."""
+    ends: list[datetime] = []
+    if valid_to is not None:
+        ends.append(parse_timestamp(valid_to))
+    fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
+    if fixed and start_schedule is not None and duration_s is not None:
+        ends.append(parse_timestamp(start_schedule) + timedelta(seconds=duration_s))
+    return min(ends, default=None)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with `Z`, as the reconciler writes moments in output."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def slot(connector_id: int, payload: Mapping[str, Any]) -> tuple[int, str, int]:
+    # OCPP replaces an installed profile with the same purpose and stack level on the same connector.
+    return connector_id, str(payload["chargingProfilePurpose"]), int(payload["stackLevel"])
+
+
+def payload_expiry(payload: Json) -> datetime | None:
+    """When a sent profile ends for good, read from the payload that was sent (see `profile_end`)."""
+    schedule: Mapping[str, Any] = payload["chargingSchedule"]
+    return profile_end(
+        payload["chargingProfilePurpose"],
+        payload["chargingProfileKind"],
+        payload.get("validTo"),
+        schedule.get("startSchedule"),
+        schedule.get("duration"),
+    )

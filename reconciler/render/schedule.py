@@ -1,0 +1,119 @@
+"""A site's composite schedules for people (a table of periods and a one-line chart) and as JSON.
+
+Renders what `plan.siteschedule.site_schedules` computes; the chart helpers also draw the plan's
+power view (`render.power`). Pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
+from reconciler.ocpp.schedule import CompositePeriod
+from reconciler.plan.siteschedule import StationSchedule
+
+JSON_FORMAT_VERSION = 1
+CHART_COLUMNS = 48
+_BARS = "▁▂▃▄▅▆▇█"
+_NO_LIMIT = "░"
+
+
+def render_json(schedules: Sequence[StationSchedule]) -> str:
+    """Versioned JSON: per station its periods with RFC 3339 UTC bounds and limits (null: no limit)."""
+    document = {
+        "format_version": JSON_FORMAT_VERSION,
+        "stations": [
+            {
+                "site": s.site_id,
+                "station": s.station_id,
+                "connector": s.connector_id,
+                "unit": s.unit.value,
+                "periods": [
+                    {
+                        "start": format_timestamp(p.start),
+                        "end": format_timestamp(p.end),
+                        "limit": None if p.limit is None else json_number(p.limit),
+                    }
+                    for p in s.periods
+                ],
+            }
+            for s in schedules
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_text(schedules: Sequence[StationSchedule]) -> str:
+    """For people: per station a heading, one line per period, and a chart of the window."""
+    blocks = []
+    for s in schedules:
+        scope = "station total" if s.connector_id == 0 else f"connector {s.connector_id}"
+        name = f" ({s.description})" if s.description else ""
+        lines = [f"{s.site_id}/{s.station_id}{name}, {scope}, times UTC"]
+        for period in s.periods:
+            limit = "no limit" if period.limit is None else f"{format_number(period.limit)} {s.unit.value}"
+            lines.append(f"  {format_timestamp(period.start)} → {format_timestamp(period.end)}  {limit}")
+        lines.extend("  " + line for line in chart(s.periods, s.unit))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def chart(
+    periods: Sequence[CompositePeriod],
+    unit: RateUnit,
+    columns: int = CHART_COLUMNS,
+    top: Decimal | None = None,
+) -> list[str]:
+    """A bar per column (the lowest limit within it, scaled to the highest), a time axis, a legend.
+
+    `top` fixes the full bar instead, so that charts drawn one above the other share a scale.
+    """
+    if not periods:
+        return []
+    start, end = periods[0].start, periods[-1].end
+    step = (end - start) / columns
+    values = [_lowest(periods, start + step * i, start + step * (i + 1)) for i in range(columns)]
+    if top is None:
+        top = max((v for v in values if v is not None), default=None)
+    bars = "".join(_bar(value, top) for value in values)
+    axis = _axis(start, step, columns)
+    legend = f"{_BARS[-1]} {format_number(top)} {unit.value}, " if top is not None else ""
+    return [bars, axis, f"{legend}{_NO_LIMIT} no limit; one column is {_duration(step)}"]
+
+
+def _lowest(periods: Sequence[CompositePeriod], start: datetime, end: datetime) -> Decimal | None:
+    # The lowest limit is what a column guarantees; "no limit" only when nothing in it limits.
+    limits = [p.limit for p in periods if p.start < end and p.end > start and p.limit is not None]
+    return min(limits, default=None)
+
+
+def _bar(value: Decimal | None, top: Decimal | None) -> str:
+    if value is None or top is None:
+        return _NO_LIMIT
+    if top <= 0:
+        return _BARS[0]
+    index = int(value / top * (len(_BARS) - 1))
+    return _BARS[max(0, min(index, len(_BARS) - 1))]
+
+
+def _axis(start: datetime, step: timedelta, columns: int) -> str:
+    """The clock time under every 12th column, where the label fits in the chart's width."""
+    axis = ""
+    for column in range(0, columns - 4, 12):
+        axis = axis.ljust(column) + (start + step * column).strftime("%H:%M")
+    return axis
+
+
+def _duration(step: timedelta) -> str:
+    seconds = int(step.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def format_number(value: Decimal) -> str:
+    """A limit as written by hand: `8000`, `11.5`, never `8.0E+3`."""
+    return f"{value.normalize():f}"
