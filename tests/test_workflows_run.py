@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from .conftest import DESIRED, ROOT
-from .workflow_runner import ActionCall, JobResult, Runner, StepFailedError, interpolate, load_workflow
+from .workflow_runner import ActionCall, JobResult, Runner, StepFailedError, load_workflow
 
 API_KEY = "test-key-not-a-secret"
 SANDBOX_START_S = 60
@@ -129,7 +129,6 @@ class ApplyRun:
 
     sites: JobResult | None
     jobs: dict[str, JobResult] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
 
 
 class Operator:
@@ -157,6 +156,10 @@ class Operator:
             "PUSH_DELAY_S": "0",
         }
         self.edrv_url = ""  # set by tests that apply
+        self.variables: dict[str, str] = {}  # repository variables beyond EDRV_API_URL
+        self.environment_secrets: dict[str, str] = {}  # the `edrv` environment's, beyond the key
+        self.tokens_checked_out: list[str] = []  # the token each checkout was given
+        self.app_tokens: list[dict[str, str]] = []  # the inputs of each GitHub App token made
         self._runs = 0
         self.git(root, "init", "-q", "--bare", "-b", "main", str(self.origin))
         self.git(self.origin, "config", "uploadpack.allowAnySHA1InWant", "true")
@@ -256,14 +259,17 @@ class Operator:
             "actions/setup-python": lambda call: None,
             "actions/upload-artifact": lambda call: self._upload(run_id, call),
             "actions/download-artifact": self._download,
+            "actions/create-github-app-token": self._app_token,
         }
         return Runner(
             github=github,
             handlers=handlers,
             base_env=dict(self.base_env),
             temp_root=self.root / "runs" / run_id,
-            secrets={"EDRV_API_KEY": API_KEY},
-            variables={"EDRV_API_URL": self.edrv_url},
+            # The key is an environment secret, as the README has it: only jobs in `edrv` can read it.
+            secrets={},
+            environments={"edrv": {"EDRV_API_KEY": API_KEY} | self.environment_secrets},
+            variables={"EDRV_API_URL": self.edrv_url} | self.variables,
             inputs=inputs or {},
             before_step=before_step,
         )
@@ -328,8 +334,6 @@ class Operator:
         if not runner.job_runs(apply_job, needs):
             return run
         for entry in runner.matrix_of(apply_job, needs):
-            context = runner.context(matrix=entry, needs=needs)
-            run.groups[entry["name"]] = str(interpolate(apply_job["concurrency"]["group"], context))
             run.jobs[entry["name"]] = self.run_job(
                 runner, "apply.yml", "apply", label=f"apply-{entry['name']}", matrix=entry, needs=needs
             )
@@ -346,7 +350,12 @@ class Operator:
 
     # --- stand-ins for the actions from elsewhere ---------------------------------------------------
 
+    def _app_token(self, call: ActionCall) -> dict[str, str]:
+        self.app_tokens.append(dict(call.inputs))
+        return {"token": f"ghs-app-token-{len(self.app_tokens)}"}
+
     def _checkout(self, call: ActionCall) -> None:
+        self.tokens_checked_out.append(call.inputs.get("token", ""))
         event = call.env["GITHUB_EVENT_NAME"]
         ref = call.inputs.get("ref") or (
             call.env["GITHUB_REF"] if event == "pull_request" else call.env["GITHUB_SHA"]
@@ -444,6 +453,9 @@ def _stations_of(site: str) -> list[str]:
 
 HARBOUR_PEAK = _lower_first_limit("desired/harbour-depot.yaml")
 EXAMPLES_LIMIT = _lower_first_limit("desired/edrv-examples.yaml")
+HARBOUR_ONE_STATION = _replace(
+    "desired/harbour-depot.yaml", "{startPeriod: 57600, limit: 11}", "{startPeriod: 57600, limit: 10}"
+)
 HARBOUR_TYPO = _replace("desired/harbour-depot.yaml", "\nsite:\n", "\nsite:\n  grid_limt_kw: 300\n")
 
 
@@ -501,43 +513,83 @@ def test_invalid_desired_state_is_annotated_and_explained_in_the_comment(operato
     assert (runner.github["run_id"], "plan") not in operator.artifacts
 
 
-def test_a_merge_applies_the_changed_site_and_the_schedule_applies_the_rest(
+def _drop_harbour_session_cap(root: Path) -> None:
+    """Harbour-depot without its one session cap, so that once applied it has nothing left to check."""
+    path = root / "desired" / "harbour-depot.yaml"
+    text = path.read_text()
+    start = text.index("    profiles:\n      duty-van-cap:\n")
+    path.write_text(text[:start] + text[text.index("\n\n", start) + 1 :])
+
+
+def test_a_merge_applies_every_site_that_needs_work_in_one_batched_job(
     applying: Operator, edrv: Sandbox
 ) -> None:
-    """A push applies and commits only its site; the schedule does every site; a no-op run sends nothing."""
+    """With one job configured, a push applies both sites in one process and commits both states once."""
     operator = applying
+    operator.variables["RECONCILER_APPLY_JOBS"] = "1"
     before = operator.head()
     after = operator.change("Lower the depot's peak", HARBOUR_PEAK)
     run = operator.run_apply("push", {"before": before, "after": after})
     assert run.sites is not None
-    assert run.sites.outputs["count"] == "1"
-    assert list(run.jobs) == [HARBOUR]
-    assert run.groups == {HARBOUR: f"reconciler-apply-site-{HARBOUR}"}
-    job = run.jobs[HARBOUR]
+    assert run.sites.outputs["count"] == "2"
+    assert "### Sites that need work: 2 in 1 job(s)" in run.sites.summary
+    assert list(run.jobs) == ["batch-1-of-1"]
+    job = run.jobs["batch-1-of-1"]
     assert job.status == "success", job.log
     assert job.step("commit").outputs["committed"] == "true"
-    assert f"### Applied: {HARBOUR}" in job.summary
+    assert f"### Applied: {EXAMPLES} {HARBOUR}" in job.summary
     assert _installed(edrv, HARBOUR) > 0
-    assert _installed(edrv, EXAMPLES) == 0
-    assert operator.state_commits() == [
-        (BOT, f"reconciler: record the state of {HARBOUR} [skip ci]", [f"desired/.state/{HARBOUR}.json"])
-    ]
-    assert json.loads(operator.show(f"desired/.state/{HARBOUR}.json"))["serial"] >= 1
-
-    run = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
-    assert sorted(run.jobs) == [EXAMPLES, HARBOUR]
-    assert all(job.status == "success" for job in run.jobs.values())
-    assert run.jobs[HARBOUR].step("commit").outputs["committed"] == "false"
-    assert run.jobs[EXAMPLES].step("commit").outputs["committed"] == "true"
-    assert operator.state_commits()[0][2] == [f"desired/.state/{EXAMPLES}.json"]
     assert _installed(edrv, EXAMPLES) > 0
+    (commit,) = operator.state_commits()
+    assert commit[2] == [f"desired/.state/{EXAMPLES}.json", f"desired/.state/{HARBOUR}.json"]
+    assert operator.tokens_checked_out[-1] == "ghs-test-token"  # no app configured: the run's own token
+    assert operator.app_tokens == []
 
-    sent = edrv.sent()
-    commits = len(operator.state_commits())
-    run = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
-    assert all(job.status == "success" for job in run.jobs.values())
+
+def test_the_schedule_skips_idle_sites_and_a_push_picks_a_changed_one_up(
+    applying: Operator, edrv: Sandbox
+) -> None:
+    """Once applied, a site with nothing to send, retire or check is left out before any job starts."""
+    operator = applying
+    operator.change("The depot's van needs no cap", _drop_harbour_session_cap)
+    first = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
+    assert sorted(first.jobs) == [EXAMPLES, HARBOUR]
+    assert all(job.status == "success" for job in first.jobs.values())
+
+    sent, commits = edrv.sent(), len(operator.state_commits())
+    idle = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
+    assert idle.sites is not None
+    assert list(idle.jobs) == [EXAMPLES]  # its session caps are still to be checked with eDRV
+    assert f"{EXAMPLES} (2 session cap(s) to check)" in idle.sites.summary
+    assert "1 idle site(s) skipped" in idle.sites.summary
+    assert idle.jobs[EXAMPLES].status == "success", idle.jobs[EXAMPLES].log
     assert edrv.sent() == sent
     assert len(operator.state_commits()) == commits
+
+    before = operator.head()
+    after = operator.change("Lower one bay's evening limit", HARBOUR_ONE_STATION)
+    pushed = operator.run_apply("push", {"before": before, "after": after})
+    assert sorted(pushed.jobs) == [EXAMPLES, HARBOUR]
+    assert pushed.jobs[HARBOUR].step("commit").outputs["committed"] == "true", pushed.jobs[HARBOUR].log
+    assert pushed.jobs[EXAMPLES].step("commit").outputs["committed"] == "false"
+    assert edrv.sent() > sent
+
+
+def test_the_key_lives_in_the_environment_and_an_app_token_pushes_the_state(
+    applying: Operator, edrv: Sandbox
+) -> None:
+    """Only the environment holds the key; with an app configured its token checks out and pushes."""
+    operator = applying
+    operator.variables["RECONCILER_APP_ID"] = "12345"
+    operator.environment_secrets["RECONCILER_APP_PRIVATE_KEY"] = "-----BEGIN PRIVATE KEY-----test"
+    run = operator.run_apply("workflow_dispatch", inputs={"sites": EXAMPLES, "force": False})
+    (job,) = run.jobs.values()
+    assert job.status == "success", job.log
+    assert operator.app_tokens == [{"app-id": "12345", "private-key": "-----BEGIN PRIVATE KEY-----test"}]
+    assert operator.tokens_checked_out[-1] == "ghs-app-token-1"
+    assert job.step("commit").outputs["committed"] == "true"
+    assert _installed(edrv, EXAMPLES) > 0
+    assert API_KEY not in job.log
 
 
 def test_a_push_that_loses_a_race_is_rebased_and_a_conflict_is_kept_and_red(applying: Operator) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path, PurePath
+from typing import Any
 
 import pytest
 
 from reconciler.cli.main import main
-from reconciler.shell.sites import MATRIX_LIMIT, shard_of, sites_touched, split_into_jobs
+from reconciler.ocpp.profile import parse_timestamp
+from reconciler.plan.outcome import assume_applied
+from reconciler.shell.reconcile import plan_sites
+from reconciler.shell.sites import sites_touched, split_into_jobs
+from reconciler.state import store
+from reconciler.state.recorded import RecordedState
 
 from .conftest import DESIRED
 
@@ -75,45 +80,35 @@ def test_paths_map_to_the_sites_whose_desired_file_or_state_they_are() -> None:
     assert sites_touched(paths, DESIRED_DIR, STATE_DIR) == {"a", "b", "c"}
 
 
-def test_a_network_that_fits_gets_one_job_per_site_in_its_own_group() -> None:
-    """Up to the job limit, each site is a job and a concurrency group of its own."""
-    jobs = split_into_jobs(["b", "a"], network_size=2, max_jobs=2)
-    assert [(j.name, j.group, j.sites) for j in jobs] == [("a", "site-a", ("a",)), ("b", "site-b", ("b",))]
+def test_sites_that_fit_get_one_job_each() -> None:
+    """Up to the job limit, each listed site is a job of its own, named after it."""
+    jobs = split_into_jobs(["b", "a"], max_jobs=2)
+    assert [(j.name, j.sites) for j in jobs] == [("a", ("a",)), ("b", ("b",))]
 
 
-def test_a_large_network_is_sharded_within_the_limit_with_every_site_once() -> None:
-    """Past the limit, sites are split into at most max_jobs shards and each site is in exactly one."""
-    sites = [f"site-{n:04d}" for n in range(1000)]
-    jobs = split_into_jobs(sites, network_size=1000, max_jobs=MATRIX_LIMIT)
-    assert len(jobs) <= MATRIX_LIMIT
+def test_a_300_site_network_is_applied_in_the_configured_number_of_jobs_each_site_once() -> None:
+    """Past the limit, sites are dealt into exactly max_jobs batches of nearly equal size, each site once."""
+    sites = [f"site-{n:04d}" for n in range(300)]
+    jobs = split_into_jobs(list(reversed(sites)), max_jobs=4)
+    assert [job.name for job in jobs] == [f"batch-{n}-of-4" for n in range(1, 5)]
     assert sorted(s for job in jobs for s in job.sites) == sites
-    assert all(job.name == job.group for job in jobs)
+    assert {len(job.sites) for job in jobs} == {75}
 
 
-def test_a_site_keeps_its_shard_whichever_other_sites_are_listed() -> None:
-    """A push listing a few sites puts each in the same shard (and group) as the schedule listing all."""
-    everyone = [f"site-{n:04d}" for n in range(300)]
-    full = {s: job.group for job in split_into_jobs(everyone, 300, 16) for s in job.sites}
-    few = {s: job.group for job in split_into_jobs(everyone[7:10], 300, 16) for s in job.sites}
-    assert few == {s: full[s] for s in everyone[7:10]}
+def test_a_network_of_any_size_runs_in_the_same_number_of_jobs() -> None:
+    """Twenty sites and two thousand both take max_jobs jobs; batches never differ by more than one site."""
+    for size in (20, 2000, 2003):
+        jobs = split_into_jobs([f"s{n}" for n in range(size)], max_jobs=8)
+        assert len(jobs) == 8
+        sizes = [len(job.sites) for job in jobs]
+        assert max(sizes) - min(sizes) <= 1
+        assert sum(sizes) == size
 
 
-def test_shards_are_the_same_in_every_process() -> None:
-    """The shard of a site is fixed by its name, not by a per-process salted hash, so every runner agrees."""
-    code = (
-        "from reconciler.shell.sites import shard_of; print([shard_of(f'site-{n}', 256) for n in range(8)])"
-    )
-    seen = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            env=os.environ | {"PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in ("1", "2")
-    }
-    assert seen == {f"{[shard_of(f'site-{n}', 256) for n in range(8)]}\n"}
+def test_a_job_limit_below_one_is_refused() -> None:
+    """Zero jobs could apply nothing, so asking for them is a programming error, not an empty matrix."""
+    with pytest.raises(ValueError, match="at least 1"):
+        split_into_jobs(["a"], max_jobs=0)
 
 
 def test_sites_lists_desired_files_and_state_files_together(
@@ -130,15 +125,17 @@ def test_sites_lists_desired_files_and_state_files_together(
 def test_json_listing_is_one_versioned_line_with_the_jobs(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The JSON form is a single line a workflow can put in an output, with each job's group and sites."""
+    """The JSON form is a single line a workflow can put in an output, with each job's name and sites."""
     code, out, _ = _run(capsys, "sites", "--format", "json", "--max-jobs", "2")
     assert code == 0
     assert out.count("\n") == 1
     document = json.loads(out)
     assert document["format_version"] == 1
     assert document["sites"] == ["edrv-examples", "harbour-depot", "spare"]
-    assert len(document["jobs"]) <= 2
+    assert [job["name"] for job in document["jobs"]] == ["batch-1-of-2", "batch-2-of-2"]
     assert sorted(s for job in document["jobs"] for s in job["sites"]) == document["sites"]
+    assert document["work"] == {}
+    assert document["idle"] == []
 
 
 def test_changed_since_lists_edited_deleted_added_and_restated_sites(
@@ -208,3 +205,86 @@ def test_an_unusable_site_id_in_the_state_directory_is_refused(
     code, _, err = _run(capsys, "sites")
     assert code == 1
     assert "'bad name' is not a usable site id" in err
+
+
+NOW = "2026-12-04T12:00:00Z"
+
+
+def _drop_session_cap(desired: Path) -> None:
+    """Harbour-depot without its one session cap (the profile block is cut out of the YAML)."""
+    path = desired / "harbour-depot.yaml"
+    text = path.read_text()
+    start = text.index("    profiles:\n      duty-van-cap:\n")
+    end = text.index("\n\n", start)
+    path.write_text(text[:start] + text[end + 1 :])
+
+
+def _applied_offline(repo: Path, site: str) -> None:
+    """Record `site` as if every call of its plan at NOW had been accepted (what apply would write)."""
+    moment = parse_timestamp(NOW)
+    desired = repo / "desired"
+    path = store.state_path(desired, site)
+    path.unlink(missing_ok=True)
+    (plan,) = plan_sites(desired, [site], moment)
+    store.save(path, assume_applied(RecordedState.new(site), plan, moment), None)
+
+
+def _needing_work(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, err = _run(capsys, "sites", "--needs-work", "--now", NOW, "--format", "json", *argv)
+    assert code == 0, err
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def test_needs_work_lists_unapplied_sites_with_their_calls(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before any apply every site has calls to send, and the listing says how many and what else."""
+    (repo / "desired" / ".state" / "harbour-depot.json").unlink()
+    found = _needing_work(capsys)
+    assert found["sites"] == ["edrv-examples", "harbour-depot", "spare"]
+    assert found["idle"] == []
+    assert re.fullmatch(r"\d+ call\(s\) to send; 1 session cap\(s\) to check", found["work"]["harbour-depot"])
+
+
+def test_an_applied_site_without_session_caps_is_idle_and_left_out(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Applied and with no session cap to check, a site is skipped; one with caps is still listed for them."""
+    _drop_session_cap(repo / "desired")
+    (repo / "desired" / "spare.yml").unlink()
+    for site in ("harbour-depot", "edrv-examples"):
+        _applied_offline(repo, site)
+    found = _needing_work(capsys)
+    assert found["sites"] == ["edrv-examples"]
+    assert found["work"] == {"edrv-examples": "2 session cap(s) to check"}
+    assert found["idle"] == ["harbour-depot"]
+    assert [job["sites"] for job in found["jobs"]] == [["edrv-examples"]]
+
+    text = _run(capsys, "sites", "--needs-work", "--now", NOW)[1]
+    assert text == "edrv-examples  (2 session cap(s) to check)\n"
+
+
+def test_a_changed_limit_makes_an_applied_site_need_work_again(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A template's limit edited after the apply gives the site calls to send: the schedule picks it up."""
+    _drop_session_cap(repo / "desired")
+    (repo / "desired" / "spare.yml").unlink()
+    _applied_offline(repo, "harbour-depot")
+    path = repo / "desired" / "harbour-depot.yaml"
+    path.write_text(path.read_text().replace("limit: 32,", "limit: 31,", 1))
+    found = _needing_work(capsys, "harbour-depot")
+    assert found["sites"] == ["harbour-depot"]
+    assert re.fullmatch(r"\d+ call\(s\) to send", found["work"]["harbour-depot"])
+
+
+def test_a_site_that_cannot_be_planned_is_listed_so_its_failure_shows(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Broken desired state is never skipped as idle: its apply job is what reports the error."""
+    path = repo / "desired" / "harbour-depot.yaml"
+    path.write_text(path.read_text().replace("\nsite:\n", "\nsite:\n  grid_limt_kw: 300\n", 1))
+    found = _needing_work(capsys, "harbour-depot")
+    assert found["sites"] == ["harbour-depot"]
+    assert found["work"]["harbour-depot"].startswith("cannot be planned: ")

@@ -330,7 +330,11 @@ Handler = Callable[[ActionCall], Mapping[str, str] | None]
 
 @dataclass
 class Runner:
-    """Runs jobs of workflows; `github`, `secrets` and `vars` are the contexts the test controls."""
+    """Runs jobs of workflows; `github`, `secrets` and `vars` are the contexts the test controls.
+
+    `environments` holds each deployment environment's own secrets: as on GitHub, a job sees them only
+    when its `environment:` names that environment, on top of the repository's `secrets`.
+    """
 
     github: dict[str, Any]
     handlers: Mapping[str, Handler]
@@ -340,7 +344,14 @@ class Runner:
     variables: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     before_step: Callable[[str], None] | None = None
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)
     _jobs_run: int = 0
+
+    def secrets_of(self, job: Mapping[str, Any]) -> dict[str, str]:
+        """The secrets a job can read: the repository's, and its environment's when it names one."""
+        environment = job.get("environment")
+        name = environment.get("name") if isinstance(environment, dict) else environment
+        return self.secrets | (self.environments.get(str(name), {}) if name else {})
 
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -396,6 +407,7 @@ class Runner:
                 matrix=dict(matrix or {}),
                 needs=dict(needs or {}),
                 runner={"temp": str(temp), "os": "Linux", "arch": "X64"},
+                secrets=self.secrets_of(job),
             ),
         )
         for scope in (workflow.get("env") or {}, job.get("env") or {}):

@@ -123,8 +123,15 @@ def schedule(
     type=click.IntRange(min=1, max=sitelist.MATRIX_LIMIT),
     default=sitelist.MATRIX_LIMIT,
     show_default=True,
-    help="Jobs to split the sites into; past this, each job takes a shard of several sites.",
+    help="Jobs to split the sites into; past this, each job takes a batch of several sites.",
 )
+@click.option(
+    "--needs-work",
+    is_flag=True,
+    help="Only sites whose apply would do something: calls to send, records to retire, session caps "
+    "to check, or a plan that fails (decided offline, from desired and recorded state).",
+)
+@now_option
 def sites_command(
     *,
     names: tuple[str, ...],
@@ -133,8 +140,13 @@ def sites_command(
     fmt: str,
     changed_since: str | None,
     max_jobs: int,
+    needs_work: bool,
+    now: str | None,
 ) -> int:
-    """List the sites (desired files and recorded state), or those changed since a git ref."""
-    found = sitelist.listing(desired_dir, state_dir, names, changed_since, max_jobs)
+    """List the sites (desired files and recorded state): all, changed since a git ref, or needing work."""
+    moment = clock(now) if needs_work else None
+    found = sitelist.listing(
+        desired_dir, state_dir, names, changed_since=changed_since, max_jobs=max_jobs, needs_work_at=moment
+    )
     click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
     return EXIT_OK

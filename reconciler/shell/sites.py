@@ -1,27 +1,31 @@
-"""Which sites there are, which changed since a git ref, and how to split them into CI jobs.
+"""Which sites there are, which changed since a git ref or need work, and how to split them into CI jobs.
 
 `reconciler sites` calls `listing`, and the apply workflow turns its JSON into a job matrix. The sites are
 the union of the desired files and the recorded-state files (as `reconcile.site_ids`), so a site whose
 desired file was deleted is still listed while its state remains. The only git call is `changed_paths`;
 mapping paths to sites and cutting the list into jobs are pure functions.
 
-Jobs: a network of at most `max_jobs` sites gets one job per site, in its own concurrency group. A larger
-network is cut into `max_jobs` shards by a hash of the site id, so a site stays in the same shard (and
-concurrency group) from run to run whichever other sites are listed; a GitHub matrix holds 256 jobs.
+Needing work is decided offline, from desired and recorded state alone: a site is applied when its plan
+has calls to send or records to retire, when it has session caps (only eDRV knows whether a session runs),
+or when it cannot be planned (its apply then reports why). Every other site is idle and left out.
+
+Jobs: at most `max_jobs` listed sites get one job each; more are dealt into `max_jobs` batches of nearly
+equal size, each site in exactly one job; a GitHub matrix holds 256 jobs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePath
 
 from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES
 from reconciler.errors import ReconcilerError
-from reconciler.shell.reconcile import site_ids
+from reconciler.plan.site import SitePlan
+from reconciler.shell.reconcile import plan_sites, site_ids
 from reconciler.state import store as state
 
 MATRIX_LIMIT = 256  # jobs in one GitHub Actions matrix
@@ -30,27 +34,33 @@ _GIT_TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class Job:
-    """One matrix entry: the sites one CI job applies, and the concurrency group it must hold."""
+    """One matrix entry: the sites one CI job applies (the workflow runs one apply at a time)."""
 
     name: str
-    group: str
     sites: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Listing:
+    """The sites chosen, the jobs to apply them in, and (when asked) why each needs work and who is idle."""
+
     sites: tuple[str, ...]
     jobs: tuple[Job, ...]
+    work: Mapping[str, str] = field(default_factory=dict)
+    idle: tuple[str, ...] = ()
 
 
 def listing(
     desired_dir: Path,
     state_dir: Path | None,
     named: Sequence[str] = (),
+    *,
     changed_since: str | None = None,
     max_jobs: int = MATRIX_LIMIT,
+    needs_work_at: datetime | None = None,
 ) -> Listing:
-    """The sites of the network (only `named` ones, when given; only changed ones, with a ref), as jobs."""
+    """The sites of the network (only `named` ones, when given; only changed ones, with a ref; only those
+    that need work at a moment, with `needs_work_at`), as jobs."""
     network = site_ids(desired_dir, state_dir)
     unusable = [site for site in network if not SITE_ID.fullmatch(site)]
     if unusable:
@@ -68,8 +78,42 @@ def listing(
         recorded_dir = state.state_path(desired_dir, "x", state_dir).parent
         paths = changed_paths(changed_since, [desired_dir, recorded_dir])
         chosen &= sites_touched(paths, desired_dir.resolve(), recorded_dir.resolve())
+    work: dict[str, str] = {}
+    idle: list[str] = []
+    if needs_work_at is not None:
+        for site in sorted(chosen):
+            reason = needs_work(desired_dir, state_dir, site, needs_work_at)
+            if reason is None:
+                idle.append(site)
+            else:
+                work[site] = reason
+        chosen = set(work)
     listed = tuple(sorted(chosen))
-    return Listing(listed, tuple(split_into_jobs(listed, len(network), max_jobs)))
+    return Listing(listed, tuple(split_into_jobs(listed, max_jobs)), work, tuple(idle))
+
+
+def needs_work(desired_dir: Path, state_dir: Path | None, site: str, now: datetime) -> str | None:
+    """Why applying `site` at `now` would do anything, decided offline; None when it would do nothing."""
+    try:
+        (plan,) = plan_sites(desired_dir, [site], now, state_dir, force=True)
+    except ReconcilerError as err:
+        # Applying it fails the same way, and that failure is what the operator must see.
+        return f"cannot be planned: {str(err).splitlines()[0]}"
+    return work_of(plan)
+
+
+def work_of(plan: SitePlan) -> str | None:
+    """What applying a plan would do, in a few words; None for nothing at all."""
+    parts = []
+    if plan.changes:
+        parts.append(f"{len(plan.changes)} call(s) to send")
+    retiring = sum(note.retire is not None for note in plan.notes)
+    if retiring:
+        parts.append(f"{retiring} record(s) to retire")
+    caps = sum(note.cap is not None for note in plan.notes)
+    if caps:
+        parts.append(f"{caps} session cap(s) to check")
+    return "; ".join(parts) or None
 
 
 def sites_touched(paths: Iterable[PurePath], desired_dir: PurePath, state_dir: PurePath) -> set[str]:
@@ -86,28 +130,23 @@ def sites_touched(paths: Iterable[PurePath], desired_dir: PurePath, state_dir: P
     return found
 
 
-def split_into_jobs(sites: Sequence[str], network_size: int, max_jobs: int) -> list[Job]:
-    """One job per site while the network fits in `max_jobs`; else stable hash shards (see the module)."""
+def split_into_jobs(sites: Sequence[str], max_jobs: int) -> list[Job]:
+    """One job per site while they fit in `max_jobs`; else `max_jobs` batches dealt out in turn.
+
+    Dealing sorted sites in turn keeps the batches within one site of each other in size, and puts each
+    site in exactly one job. Which batch a site lands in may differ from run to run: that is safe because
+    the workflow runs one apply at a time.
+    """
     if max_jobs < 1:
         raise ValueError("max_jobs must be at least 1")
-    if network_size <= max_jobs:
-        return [Job(site, f"site-{site}", (site,)) for site in sorted(sites)]
-    shards: dict[int, list[str]] = {}
-    for site in sorted(sites):
-        shards.setdefault(shard_of(site, max_jobs), []).append(site)
+    ordered = sorted(sites)
+    if len(ordered) <= max_jobs:
+        return [Job(site, (site,)) for site in ordered]
     width = len(str(max_jobs))
     return [
-        Job(
-            f"shard-{index:0{width}d}-of-{max_jobs}", f"shard-{index:0{width}d}-of-{max_jobs}", tuple(members)
-        )
-        for index, members in sorted(shards.items())
+        Job(f"batch-{index + 1:0{width}d}-of-{max_jobs}", tuple(ordered[index::max_jobs]))
+        for index in range(max_jobs)
     ]
-
-
-def shard_of(site: str, shards: int) -> int:
-    """The shard (0-based) a site belongs to: the same on every machine and every run."""
-    digest = hashlib.sha256(site.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % shards
 
 
 def render_json(found: Listing) -> str:
@@ -115,14 +154,18 @@ def render_json(found: Listing) -> str:
     document = {
         "format_version": 1,
         "sites": list(found.sites),
-        "jobs": [{"name": job.name, "group": job.group, "sites": list(job.sites)} for job in found.jobs],
+        "jobs": [{"name": job.name, "sites": list(job.sites)} for job in found.jobs],
+        "work": dict(found.work),
+        "idle": list(found.idle),
     }
     return json.dumps(document, separators=(",", ":")) + "\n"
 
 
 def render_text(found: Listing) -> str:
-    """One site id per line."""
-    return "".join(f"{site}\n" for site in found.sites)
+    """One site id per line, with why it needs work when that was asked."""
+    return "".join(
+        f"{site}  ({found.work[site]})\n" if site in found.work else f"{site}\n" for site in found.sites
+    )
 
 
 def changed_paths(ref: str, directories: Sequence[Path]) -> list[Path]:

@@ -2,7 +2,7 @@
 # The commands of the reconcile action: validate, plan, apply and sites.
 #
 # Inputs arrive as environment variables (action.yml sets them): SITES (space-separated, empty for all),
-# DESIRED, STATE_DIR, FORCE, CHANGED_SINCE, MAX_JOBS, OUT_DIR. Results go to $GITHUB_OUTPUT, to the job
+# DESIRED, STATE_DIR, FORCE, CHANGED_SINCE, MAX_JOBS, NEEDS_WORK, OUT_DIR. Results go to $GITHUB_OUTPUT, to the job
 # summary ($GITHUB_STEP_SUMMARY) and to files in the output directory. A failed validate or plan still
 # writes comment.md, saying why there is no plan, so the pull request never keeps a stale one. A failed
 # apply exits 0 with its code in the `exit-code` output: the action commits what was recorded first and
@@ -107,6 +107,7 @@ apply() {
 list_sites() {
   local options_json=(--format json --max-jobs "${MAX_JOBS:-256}")
   if [ -n "${CHANGED_SINCE:-}" ]; then options_json+=(--changed-since "$CHANGED_SINCE"); fi
+  if [ "${NEEDS_WORK:-false}" = "true" ]; then options_json+=(--needs-work); fi
   reconciler sites "${sites[@]}" "${options[@]}" "${options_json[@]}" >"$out/sites.json"
   python - "$out/sites.json" "$GITHUB_OUTPUT" "$GITHUB_STEP_SUMMARY" "${CHANGED_SINCE:-}" <<'PY'
 import json
@@ -115,14 +116,17 @@ import sys
 listing, outputs, summary, since = sys.argv[1:]
 with open(listing, encoding="utf-8") as f:
     document = json.load(f)
-sites, jobs = document["sites"], document["jobs"]
+sites, jobs, work, idle = document["sites"], document["jobs"], document["work"], document["idle"]
 with open(outputs, "a", encoding="utf-8") as f:
     f.write(f"sites={' '.join(sites)}\ncount={len(sites)}\n")
     f.write(f"jobs={json.dumps(jobs, separators=(',', ':'))}\n")
-scope = f"changed since {since}" if since else "listed"
-shown = ", ".join(sites[:100]) + (f" and {len(sites) - 100} more" if len(sites) > 100 else "")
+scope = f"changed since {since}" if since else ("that need work" if work or idle else "listed")
+shown = [f"{site} ({work[site]})" if site in work else site for site in sites]
+text = ", ".join(shown[:100]) + (f" and {len(shown) - 100} more" if len(shown) > 100 else "")
 with open(summary, "a", encoding="utf-8") as f:
-    f.write(f"### Sites {scope}: {len(sites)} in {len(jobs)} job(s)\n\n{shown or 'none'}\n")
+    f.write(f"### Sites {scope}: {len(sites)} in {len(jobs)} job(s)\n\n{text or 'none'}\n")
+    if idle:
+        f.write(f"\n{len(idle)} idle site(s) skipped: nothing to send, retire or check.\n")
 PY
   cat "$out/sites.json"
 }
