@@ -6,6 +6,8 @@ The tree, drawn once so callers know what to catch::
     ├── DesiredStateError           desired YAML is wrong; carries every Problem found
     ├── StateFileError              a recorded-state file is unreadable or inconsistent
     ├── UnsafePlanError             a plan crosses a safety rail; --force overrides
+    ├── WebhookError                a webhook delivery that is not an eDRV event (the receiver answers 400)
+    ├── InboxError                  the inbox of received webhooks cannot be read or reached
     └── EdrvError                   talking to eDRV failed; names the call, never the API key
         ├── EdrvSettingsError       no API key, an unreadable key file, or a malformed API URL
         ├── EdrvAuthError           401/403: the key is wrong or lacks rights; not retried
@@ -104,6 +106,14 @@ class StateFileError(ReconcilerError):
 
 class UnsafePlanError(ReconcilerError):
     """A plan that crosses a safety rail (too many clears or changes on one site)."""
+
+
+class WebhookError(ReconcilerError):
+    """A delivery whose body is not an eDRV webhook event; the receiver refuses it and stores nothing."""
+
+
+class InboxError(ReconcilerError):
+    """The inbox of received webhooks cannot be opened, read or reached; nothing was folded from it."""
 
 
 class EdrvError(ReconcilerError):
