@@ -124,19 +124,6 @@ def test_an_expired_recorded_profile_is_retired_without_a_call(tmp_path: Path) -
     assert [(n.name, n.retire) for n in plan.notes] == [("a", Status.EXPIRED)]
 
 
-def test_a_rejected_profile_is_sent_again(tmp_path: Path) -> None:
-    """A record whose last attempt was rejected is retried with the same payload and id."""
-    site = _site(tmp_path, _profile("a", 20, 16))
-    recorded = _applied(_plan(site, None), None)
-    record = recorded.record(STATION, "a")
-    assert record is not None
-    rejected = recorded.with_record(STATION, "a", record.model_copy(update={"status": Status.REJECTED}))
-    plan = _plan(site, rejected)
-    assert [(c.action, c.profile_id, c.reason) for c in plan.changes] == [
-        (Action.SET, 1, "retry: the last attempt was rejected")
-    ]
-
-
 def test_a_profile_whose_slot_a_failed_set_may_have_taken_is_sent_again(tmp_path: Path) -> None:
     """An unchanged profile is resent when another profile's failed set went into its slot."""
     site = _site(tmp_path, _profile("a", 20, 16), _profile("b", 21, 10))

@@ -11,6 +11,7 @@ A case is a YAML document for site `depot` with these keys (timestamps are RFC 3
     recorded:         optional, instead of `before`: the state file's `stations` written out by hand for
                       odd states; each record's `payload_hash` is computed when left out
     recorded_status:  optional: `station/profile: status` overrides applied to the recorded state
+    inbox:            optional: plan as if confirmations were read from an inbox (default: false)
     desired:          the desired site document; null or absent when the site's file is deleted
     force:            optional: plan with --force (the case must then be refused without it)
     expect:
@@ -49,6 +50,7 @@ import yaml
 from reconciler.desired.loader import parse
 from reconciler.errors import DesiredStateError, UnsafePlanError
 from reconciler.plan.change import Change, Note
+from reconciler.plan.confirm import Confirmations
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import PlanError, SitePlan
 from reconciler.render.text import connector_move, field_differences, render_json
@@ -66,6 +68,7 @@ _KEYS = frozenset(
         "before_now",
         "recorded",
         "recorded_status",
+        "inbox",
         "desired",
         "force",
         "expect",
@@ -94,6 +97,7 @@ class Case:
     before_now: datetime
     recorded: dict[str, Any] | None
     recorded_status: dict[str, Status]
+    inbox: bool
     desired: Any
     force: bool
     changes: tuple[str, ...]
@@ -167,6 +171,7 @@ def read_case(path: Path) -> Case:
         before_now=_moment(f"{where}: before_now", raw["before_now"]) if "before_now" in raw else now,
         recorded=raw.get("recorded"),
         recorded_status={key: Status(value) for key, value in statuses.items()},
+        inbox=_flag(f"{where}: inbox", raw.get("inbox", False)),
         desired=raw.get("desired"),
         force=_flag(f"{where}: force", raw.get("force", False)),
         changes=_strings(f"{where}: expect.changes", expect.get("changes")),
@@ -224,9 +229,10 @@ class Workspace:
     def read_state(self) -> RecordedState:
         return state.load(self.state_file, SITE) or RecordedState.new(SITE)
 
-    def plan(self, now: datetime, force: bool) -> SitePlan:
+    def plan(self, now: datetime, force: bool, inbox: bool = False) -> SitePlan:
+        confirmations = Confirmations(inbox="inbox.sqlite3") if inbox else None
         try:
-            (plan,) = plan_sites(self.desired_dir, [], now, force=force)
+            (plan,) = plan_sites(self.desired_dir, [], now, force=force, confirmations=confirmations)
         except DesiredStateError as err:
             details = "\n".join(str(p) for p in err.problems)
             pytest.fail(f"the case's desired state does not load:\n{details}")
@@ -298,7 +304,7 @@ def test_plan_case(case: Case, tmp_path: Path) -> None:
         missing = [text for text in case.errors if text not in str(refused.value)]
         assert not missing, f"{case.rule}\nmessage: {refused.value}\nlacks: {missing}"
         return
-    plan = space.plan(case.now, case.force)
+    plan = space.plan(case.now, case.force, case.inbox)
     got = (_as_written(case.changes, plan.changes), [note_line(n) for n in plan.notes])
     assert got == (list(case.changes), list(case.notes)), case.rule
     updates = {f"{c.station_id}/{c.name}": c for c in plan.changes if c.before is not None and c.after}
@@ -325,7 +331,7 @@ def _expected_request(change: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", _params([c for c in PLANNED if c.changes], with_xfail=False))
 def test_plan_case_json_carries_each_request(case: Case, tmp_path: Path) -> None:
     """The JSON plan round-trips through json, and each change's request is the call its action names."""
-    plan = _prepare(case, tmp_path).plan(case.now, case.force)
+    plan = _prepare(case, tmp_path).plan(case.now, case.force, case.inbox)
     text = render_json([plan], generated_at=case.now.isoformat())
     document = json.loads(text)
     assert json.dumps(document, indent=2) + "\n" == text
@@ -347,9 +353,9 @@ def test_plan_case_json_carries_each_request(case: Case, tmp_path: Path) -> None
 def test_plan_case_converges(case: Case, tmp_path: Path) -> None:
     """With a case's plan folded into recorded state as accepted, planning again has nothing to do."""
     space = _prepare(case, tmp_path)
-    plan = space.plan(case.now, case.force)
+    plan = space.plan(case.now, case.force, case.inbox)
     space.write_state(assume_applied(space.read_state(), plan, case.now))
-    again = space.plan(case.now, case.force)
+    again = space.plan(case.now, case.force, case.inbox)
     assert [change_line(c) for c in again.changes] == []
     assert [note_line(n) for n in again.notes if n.retire is not None] == []
 

@@ -20,6 +20,7 @@ from reconciler.render.state import render_text
 from reconciler.state.recorded import (
     RETIRED,
     STATE_VERSION,
+    ClearRequest,
     ProfileRecord,
     RecordedState,
     Status,
@@ -160,13 +161,34 @@ def test_corrupt_json_is_refused_with_file_and_line(path: Path) -> None:
         load(path, SITE)
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", True, None, [1]])
+@pytest.mark.parametrize("version", [3, 0, "1", True, None, [1]])
 def test_unknown_version_is_refused(path: Path, version: Any) -> None:
     """Only format versions this reconciler knows are read; the message says which it reads."""
     _saved(path)
     _edit(path, lambda d: d.update(version=version))
-    with pytest.raises(StateFileError, match=rf"version {re.escape(repr(version))} .*reads version 1"):
+    with pytest.raises(StateFileError, match=rf"version {re.escape(repr(version))} .*reads version 1, 2"):
         load(path, SITE)
+
+
+def test_a_version_1_file_reads_with_nothing_confirmed_and_is_written_as_version_2(path: Path) -> None:
+    """A file from before confirmations loads (no answer recorded, one attempt) and saves as version 2."""
+    _saved(path)
+
+    def older(document: dict[str, Any]) -> None:
+        document["version"] = 1
+        for station in document["stations"].values():
+            for record in station["profiles"].values():
+                for added in ("confirmed_at", "attempts", "clearing"):
+                    del record[added]
+
+    _edit(path, older)
+    loaded = load(path, SITE)
+    assert loaded is not None
+    record = loaded.record("CP-1", "night")
+    assert record is not None
+    assert (record.confirmed_at, record.attempts, record.clearing) == (None, 1, None)
+    save(path, loaded, loaded)
+    assert json.loads(path.read_text())["version"] == 2
 
 
 def test_missing_version_is_refused(path: Path) -> None:
@@ -330,13 +352,40 @@ def test_payload_hash_is_of_canonical_json() -> None:
     assert payload_hash({}) == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 
+def test_state_show_says_per_profile_whether_confirmed_since_when_and_what_is_pending() -> None:
+    """Each line says whether the charger's answer is recorded and when, and what is on its way."""
+    confirmed = _record(13, confirmed_at="2026-11-23T12:00:03Z")
+    waiting = _record(14, Status.REQUESTED, attempts=2)
+    clearing = _record(
+        15,
+        confirmed_at="2026-11-23T12:00:03Z",
+        clearing=ClearRequest(action_id="a-9", requested_at="2026-11-23T13:00:00Z"),
+    )
+    state = (
+        RecordedState.new(SITE)
+        .with_record("CP-1", "a", confirmed)
+        .with_record("CP-1", "b", waiting)
+        .with_record("CP-1", "c", clearing)
+    )
+    lines = render_text(state).splitlines()
+    assert lines[4].endswith("accepted   confirmed 2026-11-23T12:00:03Z")
+    assert lines[5].endswith(
+        "requested  unconfirmed                     set sent 2026-11-23T12:00:00Z (2 sends), "
+        "awaiting the charger's answer"
+    )
+    assert lines[6].endswith(
+        "accepted   confirmed 2026-11-23T12:00:03Z  "
+        "clear sent 2026-11-23T13:00:00Z, awaiting the charger's answer"
+    )
+
+
 def test_render_text_summarises_each_profile() -> None:
     """`state show` prints site, serial and lineage, then each profile's line and its last error."""
     state = _state()
     text = render_text(state)
     assert text.splitlines()[:3] == [f"site {SITE}", "serial 0", f"lineage {state.lineage}"]
     assert "station CP-1 (highest id 21)" in text
-    assert "night    connector 1  id 21  TxDefaultProfile/13  rejected  2026-11-23T12:00:05Z" in text
+    assert "night    connector 1  id 21  TxDefaultProfile/13  rejected  since 2026-11-23T12:00:05Z" in text
     assert "    last error: charger said Rejected" in text
     assert render_text(RecordedState.new(SITE)).endswith("no profiles recorded\n")
 

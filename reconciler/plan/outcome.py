@@ -5,12 +5,17 @@ plan sends nothing for (`record_note`); `assume_applied` folds a whole plan in a
 been accepted, which is what tests, benchmarks and the sandbox's first run need.
 
 Decisions:
-- a set that eDRV took is `requested` until a webhook reports `accepted` or `rejected`; plans treat
-  `requested` as installed, so nothing is sent twice while eDRV works on it;
+- a set that eDRV took is `requested` until a webhook reports `accepted` or `rejected` (`confirm`
+  folds it); plans treat `requested` as installed, so nothing is sent twice while eDRV works on it;
+  an answer that already reports the charger's (`accepted`, `rejected`) is recorded as confirmed;
 - a set that failed is recorded with the payload it tried to send and status `failed`, so the next
   plan retries it; the charger may still hold the previous payload under the same id;
-- a clear that eDRV took retires the record as `cleared`; a failed clear leaves the record as it was,
-  with the error, so the next plan tries again;
+- sending the same payload again under the same id counts one more attempt; a new payload starts
+  at one (the back-off of rejected sets grows with it);
+- a clear that eDRV took is recorded as `clearing` (its action id and time) until the charger's answer
+  retires the record as `cleared`; plans treat it as cleared meanwhile. A clear answered at once
+  retires it at once. A failed clear leaves the record as it was, with the error, so the next plan
+  tries again;
 - retired records stay in the file (status and time) until a profile of the same name is set again:
   the file is the audit trail of what was sent, and the station's highest id keeps ids from reuse;
 - when a profile's pinned id changes, the set of the new id moves the live record of the old id
@@ -25,7 +30,7 @@ from datetime import datetime
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.change import Action, Change, Note, superseded_name
 from reconciler.plan.site import SitePlan
-from reconciler.state.recorded import ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.state.recorded import ClearRequest, ProfileRecord, RecordedState, Status, payload_hash
 
 
 def record_change(
@@ -44,19 +49,22 @@ def record_change(
         payload = change.after
         if payload is None:  # a set always carries its payload; a Change built otherwise is a bug
             raise ValueError(f"set of {change.station_id}/{change.name} has no payload")
+        digest = payload_hash(payload)
         record = ProfileRecord(
             connector_id=change.connector_id,
             charging_profile_id=change.profile_id,
             purpose=payload["chargingProfilePurpose"],
             stack_level=payload["stackLevel"],
             payload=payload,
-            payload_hash=payload_hash(payload),
+            payload_hash=digest,
             status=status,
             action_id=action_id,
             session_id=change.session_id,
             requested_at=stamp,
             updated_at=stamp,
             last_error=error,
+            confirmed_at=stamp if status in (Status.ACCEPTED, Status.REJECTED) else None,
+            attempts=_attempts(current, change.profile_id, digest),
         )
         if (
             current is not None
@@ -75,11 +83,37 @@ def record_change(
     name, current = _holding(state, change.station_id, change.name, change.profile_id)
     if current is None:
         return state
+    update: dict[str, object]
     if status is Status.FAILED:
         update = {"updated_at": stamp, "last_error": error}
+    elif status is Status.REQUESTED:
+        sent = current.clearing.attempts + 1 if current.clearing is not None else 1
+        clearing = ClearRequest(action_id=action_id, requested_at=stamp, attempts=sent)
+        update = {"clearing": clearing, "updated_at": stamp, "last_error": None}
     else:
-        update = {"status": Status.CLEARED, "action_id": action_id, "updated_at": stamp, "last_error": None}
+        update = {
+            "status": Status.CLEARED,
+            "action_id": action_id,
+            "updated_at": stamp,
+            "confirmed_at": stamp,
+            "last_error": None,
+            "clearing": None,
+        }
     return state.with_record(change.station_id, name, current.model_copy(update=update))
+
+
+def _attempts(current: ProfileRecord | None, profile_id: int, digest: str) -> int:
+    """The attempt a set of this payload and id is: one more than an unaccepted send of the same."""
+    if (
+        current is None
+        or current.is_retired
+        or current.charging_profile_id != profile_id
+        or current.payload_hash != digest
+        or current.status is Status.ACCEPTED
+    ):
+        return 1
+    # A pending record is the intent of this very send (or of one a crash cut short): it counted.
+    return current.attempts if current.status is Status.PENDING else current.attempts + 1
 
 
 def _holding(

@@ -13,7 +13,10 @@
   that failed may have reached the charger and replaced another profile in its slot, which is
   therefore sent again;
 - desired but expired: no call, shown as skipped;
-- a session cap (TxProfile): shown as applying while a session is active; apply sends it.
+- a session cap (TxProfile): shown as applying while a session is active; apply sends it;
+- a set the charger rejected, or a call still unanswered: as `confirm.Confirmations` says (a
+  back-off; one more send once overdue, only when an inbox is read). A clear on its way counts as
+  done meanwhile, as a requested set counts as installed.
 
 Changes come in power-safe order: every change that only lowers a limit, then those that lower some
 moments and raise others, then those that only raise one. Each change is rated by the composite
@@ -34,6 +37,7 @@ from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.errors import ReconcilerError
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
+from reconciler.plan.confirm import Confirmations, Standing, standing
 from reconciler.plan.power import (
     PowerBasis,
     Station,
@@ -62,6 +66,8 @@ class SitePlan:
     allocated_ids: Mapping[tuple[str, str], int] = field(default_factory=dict)
     # Each station's profiles before and after, when the plan changes anything (not read back from JSON).
     power: PowerBasis | None = None
+    # What the records say of the charger's answers, and whether answers arrive (not read back either).
+    standing: Standing | None = None
 
     @property
     def sets(self) -> int:
@@ -86,9 +92,18 @@ class PlanError(ReconcilerError):
 
 
 def build(
-    site_id: str, desired: DesiredSite | None, recorded: RecordedState | None, now: datetime
+    site_id: str,
+    desired: DesiredSite | None,
+    recorded: RecordedState | None,
+    now: datetime,
+    confirmations: Confirmations | None = None,
 ) -> SitePlan:
-    """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply."""
+    """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply.
+
+    `confirmations` says where the charger's answers are read from and how long to wait for them
+    (by default: nowhere, so nothing is sent again for want of an answer).
+    """
+    confirmations = confirmations or Confirmations()
     changes: list[Change] = []
     notes: list[Note] = []
     allocated: dict[tuple[str, str], int] = {}
@@ -107,8 +122,16 @@ def build(
         ids_for = _assign_ids(site_id, station_id, placed, records, high_water)
         allocated.update({(station_id, n): i for n, i in ids_for.items() if n not in records})
         station_changes, station_notes = plan_station(
-            site_id, station_id=station_id, placed=placed, records=records, ids_for=ids_for, now=now
+            site_id,
+            station_id=station_id,
+            placed=placed,
+            records=records,
+            ids_for=ids_for,
+            now=now,
+            confirmations=confirmations,
         )
+        # A clear on its way counts as done, as a requested set counts as installed.
+        records = {n: r for n, r in records.items() if r.clearing is None}
         held[station_id] = records
         if station_changes:  # a no-op plan computes no composite
             station = _power_station(desired, station_id, records)
@@ -131,6 +154,7 @@ def build(
         safety=desired.doc.site.safety if desired else Safety(),
         allocated_ids=allocated,
         power=_power_basis(desired, held, changes, now) if changes else None,
+        standing=standing(recorded, confirmations, now),
     )
 
 

@@ -16,6 +16,7 @@ from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
 from reconciler.ocpp.profile import Json, Purpose, format_timestamp, payload_expiry, slot
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
+from reconciler.plan.confirm import Confirmations
 from reconciler.state.recorded import ProfileRecord, Status, payload_hash
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
@@ -36,8 +37,9 @@ def plan_station(
     records: Mapping[str, ProfileRecord],
     ids_for: Mapping[str, int],
     now: datetime,
+    confirmations: Confirmations | None = None,
 ) -> tuple[list[Change], list[Note]]:
-    station = _Station(site_id, station_id, records, ids_for, now)
+    station = _Station(site_id, station_id, records, ids_for, now, confirmations or Confirmations())
     for item in placed:
         station.desire(item)
     station.settle_leftovers()
@@ -53,6 +55,7 @@ class _Station:
     records: Mapping[str, ProfileRecord]
     ids_for: Mapping[str, int]
     now: datetime
+    confirmations: Confirmations
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     wanted: set[str] = field(default_factory=set)  # records a desired profile accounts for
@@ -110,14 +113,13 @@ class _Station:
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
             same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
-            if not same:
-                reason = "changed"
-            elif record.status in _RETRY:
-                reason = f"retry: the last attempt was {record.status}"
-            elif self._slot_in_doubt(name, record):
-                reason = "resent: a set into its slot failed and may have replaced it"
+            if same:
+                resend = self._again(name, profile_id, record)
+                if resend is None:
+                    return
+                reason = resend
             else:
-                return
+                reason = "changed"
             before, before_connector_id = record.payload, record.connector_id
         request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
         self.changes.append(
@@ -136,6 +138,36 @@ class _Station:
                 before_connector_id=before_connector_id,
             )
         )
+
+    def _again(self, name: str, profile_id: int, record: ProfileRecord) -> str | None:
+        """Why a profile recorded as desired is sent again, or None (with a note where one helps)."""
+        if record.clearing is not None:
+            return "desired again while a clear of it is on its way"
+        if record.status in (Status.PENDING, Status.FAILED):
+            return f"retry: the last attempt was {record.status}"
+        if record.status is Status.REJECTED:
+            return self._rejected(name, profile_id, record)
+        if record.status is Status.REQUESTED and self.confirmations.overdue(record.requested_at, self.now):
+            if record.attempts > 1:
+                self.note(name, profile_id, _unanswered(record.requested_at, record.attempts))
+                return None
+            return f"sent once more: no answer from the charger since {record.requested_at}"
+        if self._slot_in_doubt(name, record):
+            return "resent: a set into its slot failed and may have replaced it"
+        if record.status is Status.REQUESTED and self.confirmations.inbox is not None:
+            self.note(name, profile_id, f"sent at {record.requested_at}; awaiting the charger's answer")
+        return None
+
+    def _rejected(self, name: str, profile_id: int, record: ProfileRecord) -> str | None:
+        """The reason to send a rejected payload again once its back-off has passed; else a note."""
+        said = record.last_error or "rejected by the charger"
+        rejected = f"{said} at {record.confirmed_at or record.updated_at}"
+        due = self.confirmations.retry_due(record)
+        if due is not None and self.now >= due:
+            return f"retry: {rejected}; its back-off ended at {format_timestamp(due)}"
+        when = f"after {format_timestamp(due)} or " if due is not None else ""
+        self.note(name, profile_id, f"{rejected}; sent again {when}when desired changes")
+        return None
 
     def _slot_in_doubt(self, name: str, record: ProfileRecord) -> bool:
         """Whether a failed or unanswered set of another profile may have replaced `record` in its slot."""
@@ -159,9 +191,17 @@ class _Station:
             expiry = payload_expiry(record.payload)
             index = taken.get(slot(record.connector_id, record.payload))
             settled = record.status not in _RETRY
+            clearing = record.clearing
             if settled and expiry is not None and expiry <= self.now:
                 reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
+            elif clearing is not None and not self.confirmations.overdue(clearing.requested_at, self.now):
+                if self.confirmations.inbox is not None:
+                    reason = f"clear sent at {clearing.requested_at}; awaiting the charger's answer"
+                    self.note(name, record.charging_profile_id, reason)
+            elif clearing is not None and clearing.attempts > 1:
+                reason = f"clear {_unanswered(clearing.requested_at, clearing.attempts)}"
+                self.note(name, record.charging_profile_id, reason)
             elif settled and index is not None:
                 reason = "replaced by the charger: a set in this plan takes its slot"
                 self.note(name, record.charging_profile_id, reason, Status.REPLACED)
@@ -169,6 +209,8 @@ class _Station:
                 reason = self.clear_reasons.get(name) or (
                     "removed" if name not in self.ids_for else "its chargingProfileId changed"
                 )
+                if clearing is not None:
+                    reason = f"clear sent once more: no answer from the charger since {clearing.requested_at}"
                 request = edrv.clear_charging_profile(
                     self.station_id, record.connector_id, record.charging_profile_id
                 )
@@ -186,6 +228,13 @@ class _Station:
                         record.payload,
                     )
                 )
+
+
+def _unanswered(sent_at: str, attempts: int) -> str:
+    return (
+        f"unconfirmed: no answer from the charger since {sent_at}, after {attempts} sends; "
+        "not sent again (check that the inbox receives eDRV's webhooks)"
+    )
 
 
 def make_room_first(

@@ -2,5 +2,6 @@
 
 Pure functions from values to strings; nothing here prints or writes files.
 
-May import every wing below it: `errors`, `ocpp`, `desired`, `state`, `edrv.wire`, `plan`.
+May import every wing below it: `errors`, `ocpp`, `desired`, `state`, `edrv.wire`, `edrv.webhook`,
+`plan`; never an edge.
 """

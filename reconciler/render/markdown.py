@@ -26,6 +26,7 @@ from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
+from reconciler.render.confirm import standing_lines
 from reconciler.render.text import EFFECT_WORDS, connector_move, field_differences
 
 DEFAULT_MAX_CHARS = 65_000
@@ -194,6 +195,7 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
         else "Nothing recorded yet"
     )
     prefix = f"### {_escape(plan.site_id)}\n\n{recorded}; {plan.desired_count} profile(s) desired.\n\n"
+    prefix += "".join(f"{_escape(line)}\n\n" for line in standing_lines(plan.standing))
     parts: list[_Part] = []
     for order, change in enumerate(plan.changes, 1):
         parts.append(_Part(prefix + _change_block(order, change), changes=1))

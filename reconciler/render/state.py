@@ -1,7 +1,12 @@
-"""Recorded state for people: `reconciler state show`. Pure."""
+"""Recorded state for people: `reconciler state show`. Pure.
+
+One line per recorded profile: name, connector, id, purpose and stack level, status, whether the
+charger's answer is recorded and since when, and what is on its way (`render.confirm`).
+"""
 
 from __future__ import annotations
 
+from reconciler.render.confirm import record_cells
 from reconciler.state.recorded import RecordedState
 
 
@@ -23,11 +28,11 @@ def render_text(state: RecordedState) -> str:
                 f"id {r.charging_profile_id}",
                 f"{r.purpose.value}/{r.stack_level}",
                 r.status.value,
-                r.updated_at,
+                *record_cells(r),
             )
             for name, r in records
         ]
-        widths = [max((len(row[i]) for row in rows), default=0) for i in range(6)]
+        widths = [max((len(row[i]) for row in rows), default=0) for i in range(7)]
         for row, (_, record) in zip(rows, records, strict=True):
             lines.append(
                 "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -17,6 +17,7 @@ from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
+from reconciler.render.confirm import standing_json, standing_lines
 
 JSON_FORMAT_VERSION = 1
 EFFECT_WORDS = {
@@ -92,6 +93,7 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
             )
         if not plan.changes:
             lines.append("   No changes: the chargers hold what is desired.")
+        lines.extend(f"   {line}" for line in standing_lines(plan.standing))
         lines.extend(render_power.text_lines(plan.power))
         lines.append(f"   {plan.sets} to set, {plan.clears} to clear, {len(plan.notes)} without a call.")
         lines.append("")
@@ -175,4 +177,5 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
             for note in plan.notes
         ],
         "power": render_power.as_json(plan.power),
+        "confirmations": standing_json(plan.standing),
     }

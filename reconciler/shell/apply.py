@@ -185,9 +185,9 @@ async def apply_site(
 def _answered(change: Change, response: EdrvResponse) -> tuple[Sent, Status]:
     """How a call eDRV took went, and the status its record takes.
 
-    eDRV usually answers before the charger has (`requested`; webhooks tell the rest), but an Action
-    may already say `completed` (the charger accepted) or `failed` (it refused). A clear the charger
-    answers `Unknown` found nothing to clear, which is what a clear is for: done.
+    eDRV answers before the charger has (`requested`; webhooks tell the rest, folded by ingest), but
+    an Action may already say `completed` (the charger accepted) or `failed` (it refused). A clear
+    the charger answers `Unknown` found nothing to clear, which is what a clear is for: done.
     """
     action_id = edrv.action_id(response)
     outcome = edrv.action_outcome(response)
@@ -196,7 +196,8 @@ def _answered(change: Change, response: EdrvResponse) -> tuple[Sent, Status]:
         if outcome.failed and outcome.charger_status != "Unknown":
             error = f"the charge point refused the clear ({said})"
             return Sent(change, ok=False, action_id=action_id, error=error), Status.FAILED
-        return Sent(change, ok=True, action_id=action_id), Status.CLEARED
+        done = outcome.completed or outcome.failed
+        return Sent(change, ok=True, action_id=action_id), Status.CLEARED if done else Status.REQUESTED
     if outcome.failed:
         error = f"the charge point rejected the profile ({said})"
         return Sent(change, ok=False, action_id=action_id, error=error), Status.REJECTED

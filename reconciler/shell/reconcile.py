@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +19,13 @@ import httpx
 from reconciler.desired.loader import YAML_SUFFIXES, load
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError
+from reconciler.plan.confirm import Confirmations
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import check_fresh
 from reconciler.plan.site import SitePlan, build
 from reconciler.shell.apply import Api, Progress, SiteResult, apply_site
 from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState
 
 
 def site_ids(desired_dir: Path, state_dir: Path | None = None) -> list[str]:
@@ -43,8 +45,15 @@ def plan_sites(
     now: datetime,
     state_dir: Path | None = None,
     force: bool = False,
+    *,
+    confirmations: Confirmations | None = None,
+    recorded: Mapping[str, RecordedState | None] | None = None,
 ) -> list[SitePlan]:
-    """Plan the named sites (all when empty); refuse bad desired state and unsafe plans."""
+    """Plan the named sites (all when empty); refuse bad desired state and unsafe plans.
+
+    `recorded` gives the recorded state of sites already read (and folded, as `plan --inbox` does
+    in memory); the others are read from their files.
+    """
     chosen = list(sites) or site_ids(desired_dir, state_dir)
     # As in `loader.load`: the loaded sites stay alive while every state file is read, and the cyclic
     # collector would walk them again and again (an eighth of a large no-op plan); reading state and
@@ -52,14 +61,23 @@ def plan_sites(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _plan_sites(desired_dir, chosen, now, state_dir, force)
+        return _plan_sites(
+            desired_dir, chosen, now, state_dir, force, confirmations=confirmations, read=recorded or {}
+        )
     finally:
         if collecting:
             gc.enable()
 
 
 def _plan_sites(
-    desired_dir: Path, chosen: Sequence[str], now: datetime, state_dir: Path | None, force: bool
+    desired_dir: Path,
+    chosen: Sequence[str],
+    now: datetime,
+    state_dir: Path | None,
+    force: bool,
+    *,
+    confirmations: Confirmations | None,
+    read: Mapping[str, RecordedState | None],
 ) -> list[SitePlan]:
     files = [path for site in chosen if (path := _site_file(desired_dir, site)) is not None]
     loaded = load(files, now)
@@ -68,8 +86,11 @@ def _plan_sites(
     desired = {site.site_id: site for site in loaded.sites}
     plans = []
     for site_id in chosen:
-        recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
-        plan = build(site_id, desired.get(site_id), recorded, now)
+        if site_id in read:
+            recorded = read[site_id]
+        else:
+            recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
+        plan = build(site_id, desired.get(site_id), recorded, now, confirmations)
         check_safety(plan, force)
         plans.append(plan)
     return plans

@@ -19,18 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from reconciler.desired.model import Int, Timestamp
 from reconciler.ocpp.profile import Json, Purpose
 
-STATE_VERSION = 1
-# Versions `load` understands; a newer file came from a newer reconciler and must not be rewritten.
-READABLE_VERSIONS = frozenset({STATE_VERSION})
+# Version 2 added what confirmations need: `confirmed_at`, `attempts` and `clearing` per record.
+STATE_VERSION = 2
+# Versions `load` understands (a version 1 file reads as version 2 with those fields unset); a newer
+# file came from a newer reconciler and must not be rewritten.
+READABLE_VERSIONS = frozenset({1, STATE_VERSION})
 
 
 class Status(StrEnum):
     """What became of a recorded profile (see `outcome` for when each is written)."""
 
     PENDING = "pending"  # about to be sent; no answer recorded yet (a crash leaves it: plans resend)
-    REQUESTED = "requested"  # eDRV took the call; the charger's answer comes by webhook
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    REQUESTED = "requested"  # eDRV took the call; the charger's answer comes by webhook (ingest)
+    ACCEPTED = "accepted"  # the charger accepted it (the webhook, or eDRV's answer, said so)
+    REJECTED = "rejected"  # the charger refused it; `last_error` holds its answer
     FAILED = "failed"
     EXPIRED = "expired"
     REPLACED = "replaced"
@@ -49,9 +51,24 @@ def payload_hash(payload: Json) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class ClearRequest(BaseModel):
+    """A clear of a recorded profile that eDRV took and the charger has not yet answered.
+
+    `attempts` counts the clears sent for it so far; a confirmed clear retires the record (`cleared`).
+    """
+
+    model_config = _FROZEN
+    action_id: str | None
+    requested_at: Timestamp
+    attempts: Int = Field(1, ge=1)
+
+
 class ProfileRecord(BaseModel):
     """One profile as sent to one connector, and what became of it.
 
+    `confirmed_at` is when the charger's answer to the set (accepted or rejected) was reported, None
+    while none is; `attempts` counts the sends of this same payload under this id that the charger has
+    not accepted (a changed payload starts again at 1); `clearing` is a clear awaiting its answer.
     Timestamps are normalised to RFC 3339 UTC with `Z`, so an aware `datetime.isoformat()` may be passed.
     """
 
@@ -68,6 +85,9 @@ class ProfileRecord(BaseModel):
     requested_at: Timestamp
     updated_at: Timestamp
     last_error: str | None = None
+    confirmed_at: Timestamp | None = None
+    attempts: Int = Field(1, ge=1)
+    clearing: ClearRequest | None = None
 
     @model_validator(mode="after")
     def _hash_matches_payload(self) -> Self:
@@ -79,6 +99,11 @@ class ProfileRecord(BaseModel):
     @property
     def is_retired(self) -> bool:
         return self.status in RETIRED
+
+    @property
+    def awaits_answer(self) -> bool:
+        """Whether a call of this record waits for the charger's answer: a requested set, or a clear."""
+        return self.clearing is not None or self.status is Status.REQUESTED
 
 
 class StationRecord(BaseModel):
