@@ -11,16 +11,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from reconciler.edrv.webhook import Verification
 from reconciler.ocpp.configuration import ChargerLimits
 from reconciler.ocpp.profile import Json
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, StationSpec
 from reconciler.sandbox.server import Sandbox
+from reconciler.shell.receiver import ReceiverConfig
 
 STATION = "CP-1"
+WEBHOOK_SECRET = "whsec-test"
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
@@ -43,7 +47,16 @@ def station(connectors: int = 2, **limits: Any) -> StationSpec:
 
 
 def config(stations: dict[str, StationSpec] | None = None, **options: Any) -> SandboxConfig:
+    """A sandbox on free ports; synchronous unless `synchronous=False` is passed, because the tests of
+    charge point rules read the charger's answer in the API's (eDRV's way defers it to webhooks)."""
+    options.setdefault("synchronous", True)
     return SandboxConfig(stations or {STATION: station()}, port=0, ocpp_port=0, **options)
+
+
+def receiver_config(directory: Path, *tokens: str) -> ReceiverConfig:
+    """A webhook receiver on a free port, its inbox in `directory`, checking the sandbox's secret and
+    serving readers with `tokens`."""
+    return ReceiverConfig(directory / "inbox.sqlite3", Verification((WEBHOOK_SECRET,)), tokens, port=0)
 
 
 def profile(profile_id: int = 1, **fields: Any) -> Json:

@@ -21,9 +21,13 @@ EDGES = {
     "desired/loader",  # reads YAML files
     "state/store",  # reads, writes and locks state files
     "edrv/client",  # httpx
+    "edrv/inbox",  # the inbox's SQLite database
+    "edrv/remote_inbox",  # httpx, to a receiver
     "shell/reconcile",
     "shell/apply",
     "shell/sites",  # one git call
+    "shell/receiver",  # aiohttp server, threads writing the inbox
+    "shell/ingest",  # reads the inbox, writes state files under their locks
 }
 FORBIDDEN_MODULES = {
     "httpx",

@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from reconciler import __version__
+from reconciler.cli.inbox import ingest, receive
 from reconciler.cli.inspect import payloads, schedule, schema, sites_command
 from reconciler.cli.options import (
     DEFAULT_DESIRED,
@@ -27,9 +29,11 @@ from reconciler.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     clock,
+    confirmation_options,
     desired_option,
     force_option,
     format_option,
+    inbox_option,
     now_option,
     report,
     state_dir_option,
@@ -40,10 +44,14 @@ from reconciler.edrv.client import EdrvSettings
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan import saved as savedplan
+from reconciler.plan.confirm import IngestReport
+from reconciler.render.confirm import ingest_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.state import render_text as render_state
 from reconciler.render.text import render_json, render_text
+from reconciler.shell import ingest as ingesting
 from reconciler.shell.apply import summary as apply_summary
+from reconciler.shell.ingest import open_inbox
 from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
 from reconciler.state import store as state
 
@@ -56,7 +64,7 @@ def cli() -> None:
     """Charging profiles as code: desired OCPP 1.6 profiles in YAML, planned and applied through eDRV."""
 
 
-for command in (payloads, schedule, sites_command, schema, sandbox, demo):
+for command in (payloads, schedule, sites_command, schema, sandbox, demo, receive, ingest):
     cli.add_command(command)
 
 
@@ -91,6 +99,8 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     default=None,
     help="Also save the plan (as JSON) for `apply --plan`, bound to each site's recorded serial.",
 )
+@inbox_option
+@confirmation_options
 @now_option
 def plan(
     *,
@@ -101,11 +111,30 @@ def plan(
     detailed_exitcode: bool,
     force: bool,
     out: Path | None,
+    inbox: str | None,
+    unconfirmed_after: timedelta,
+    retry_rejected_after: timedelta | None,
     now: str | None,
 ) -> int:
-    """Show the eDRV calls that would make the chargers match desired state. Sends nothing."""
+    """Show the eDRV calls that would make the chargers match desired state. Sends nothing.
+
+    With --inbox, the chargers' answers are folded in first, in memory only (nothing is written).
+    """
     moment = clock(now)
-    plans = plan_sites(desired_dir, sites, moment, state_dir, force)
+    with open_inbox(inbox) as reader:
+        confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
+        if reader is None:
+            plans = plan_sites(desired_dir, sites, moment, state_dir, force, confirmations=confirmations)
+        else:
+            plans = ingesting.plan_folded(
+                reader,
+                desired_dir,
+                sites,
+                now=moment,
+                state_dir=state_dir,
+                force=force,
+                confirmations=confirmations,
+            )
     if out is not None:
         out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
     if fmt == "json":
@@ -147,6 +176,8 @@ def plan(
     show_default=True,
     help="Calls per s.",
 )
+@inbox_option
+@confirmation_options
 @now_option
 def apply(
     *,
@@ -160,9 +191,16 @@ def apply(
     key_file: Path | None,
     concurrency: int,
     rate: float,
+    inbox: str | None,
+    unconfirmed_after: timedelta,
+    retry_rejected_after: timedelta | None,
     now: str | None,
 ) -> int:
-    """Send the planned calls to eDRV (lowering limits first) and record every outcome."""
+    """Send the planned calls to eDRV (lowering limits first) and record every outcome.
+
+    With --inbox, the chargers' answers are folded into recorded state first (after sending, for a
+    saved plan, which must apply to the state it was made from).
+    """
     if plan_file is not None and sites:
         raise click.UsageError("give SITES or --plan FILE, not both")
     moment = clock(now)
@@ -176,10 +214,21 @@ def apply(
     names = (
         [p.site_id for p in saved] if saved is not None else list(sites) or site_ids(desired_dir, state_dir)
     )
-    with locked(desired_dir, names, state_dir, lock_timeout):
-        plans = saved if saved is not None else plan_sites(desired_dir, names, moment, state_dir, force)
+    with locked(desired_dir, names, state_dir, lock_timeout), open_inbox(inbox) as reader:
+        confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
+
+        def fold() -> None:
+            if reader is not None:
+                folded = ingesting.fold_sites(reader, desired_dir, names, state_dir, moment)
+                click.echo(ingest_text(IngestReport(reader.label, folded, confirmations.last_received_at)))
+
+        if saved is None:
+            fold()
+        plans = saved or plan_sites(desired_dir, names, moment, state_dir, force, confirmations=confirmations)
         click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
         if not any(p.has_changes or p.has_session_caps for p in plans):
+            if saved is not None:
+                fold()
             click.echo("Nothing to apply.")
             return EXIT_OK
         if not auto_approve:
@@ -199,6 +248,8 @@ def apply(
                 source=str(plan_file) if plan_file else "the plan",
                 progress=lambda _sent: bar.update(1),
             )
+        if saved is not None:
+            fold()
     click.echo(apply_summary(results), nl=False)
     return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
 

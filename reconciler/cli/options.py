@@ -6,9 +6,10 @@ Used by `cli.main`, `cli.inspect` and `cli.sandbox`; the commands themselves liv
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +58,63 @@ state_dir_option = click.option(
 force_option = click.option(
     "--force", is_flag=True, help="Plan past the safety rails (mass clears or changes)."
 )
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class _Duration(click.ParamType):  # type: ignore[type-arg]
+    """A duration such as `90`, `90s`, `15m`, `1h`, `2d`; with `never`, the word `never` too (None)."""
+
+    name = "DURATION"
+
+    def __init__(self, never: bool = False) -> None:
+        self.never = never
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        if self.never and text == "never":
+            return None
+        match = _DURATION.fullmatch(text)
+        if match is None:
+            also = ", or never" if self.never else ""
+            self.fail(f"{value!r} is not a duration such as 90s, 15m, 1h or 2d{also}", param, ctx)
+        return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2) or "s"])
+
+
+INBOX_VARIABLE = "RECONCILER_INBOX"
+inbox_option = click.option(
+    "--inbox",
+    default=None,
+    envvar=INBOX_VARIABLE,
+    metavar="PATH|URL",
+    help=(
+        "Read the chargers' answers from this inbox: the database `reconciler receive` writes, or its "
+        f"URL (reader token in $RECONCILER_INBOX_TOKEN).  [default: ${INBOX_VARIABLE}]"
+    ),
+)
+
+
+def confirmation_options(command: FC) -> FC:
+    """`--unconfirmed-after` and `--retry-rejected-after`: how plans treat unanswered and rejected calls."""
+    command = click.option(
+        "--retry-rejected-after",
+        type=_Duration(never=True),
+        default="1h",
+        show_default=True,
+        help="Send a rejected profile again this long after the rejection, doubling with each further "
+        "one (at most a day); never: only when desired changes.",
+    )(command)
+    return click.option(
+        "--unconfirmed-after",
+        type=_Duration(),
+        default="15m",
+        show_default=True,
+        help="With --inbox: a call still unanswered this long after it was sent is sent once more.",
+    )(command)
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:

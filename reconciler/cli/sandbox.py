@@ -84,6 +84,11 @@ from reconciler.sandbox.faults import Faults, HttpFault, parse_error_flag
     "--offline", multiple=True, metavar="ID", help="Start with this station's charge point disconnected."
 )
 @click.option("--reject", multiple=True, metavar="ID", help="This station's charge point answers Rejected.")
+@click.option(
+    "--synchronous",
+    is_flag=True,
+    help="Answer each command once the charge point has, the outcome in the Action (eDRV does not).",
+)
 def sandbox(
     *,
     desired_dir: Path | None,
@@ -100,6 +105,7 @@ def sandbox(
     hold_s: float,
     offline: tuple[str, ...],
     reject: tuple[str, ...],
+    synchronous: bool,
 ) -> int:
     """Run a local eDRV with simulated OCPP 1.6J charge points until interrupted (Ctrl-C)."""
     if desired_dir is not None and stations_file is not None:
@@ -121,6 +127,7 @@ def sandbox(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         faults=faults,
+        synchronous=synchronous,
     )
     asyncio.run(_serve(config))
     return 0

@@ -1,7 +1,8 @@
 """The imperative shell: reads files, takes locks, talks to eDRV, and runs the pure wings in order.
 
 `reconcile` plans sites from disk, `apply` sends one site's plan and records every outcome, `sites`
-lists the network and cuts it into CI jobs.
+lists the network and cuts it into CI jobs, `receiver` is the webhook receiver (aiohttp, the one
+long-running part), and `ingest` folds the chargers' answers from its inbox into recorded state.
 
 May import every wing below it; never `cli` or `sandbox`.
 """

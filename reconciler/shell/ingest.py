@@ -1,0 +1,142 @@
+"""Ingest: the charger's answers from the inbox, folded into each site's recorded state under its lock.
+
+`reconciler ingest` calls `ingest`, which takes each site's lock in turn, reads its state, folds
+(`plan.confirm.fold`) and writes it back, atomically, only when an answer changed a record. `apply
+--inbox` holds the locks already and calls `fold_sites`; `plan --inbox` folds in memory only
+(`fold_site`) and writes nothing, as a plan never does. `open_inbox` opens a database path or a
+receiver's URL.
+
+What is read: for one site, the answers (final set and clear events) to calls of its stations,
+received since its oldest call still waiting for one was sent, less an hour for clocks that disagree
+(the applying machine's and the receiver's). A site with nothing waiting reads nothing. Answers that
+match no waiting call are reported, counting only those received since that oldest call, and stay in
+the inbox like everything else; folding them later, should a record come to hold their action id, is
+what keeps an answer that arrived before apply wrote its action id from being lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from reconciler.edrv import inbox as inboxes
+from reconciler.edrv.inbox import Inbox, Query, Reader
+from reconciler.edrv.remote_inbox import TOKEN_VARIABLE, RemoteInbox, is_url
+from reconciler.plan.confirm import (
+    Confirmations,
+    FoldResult,
+    IngestReport,
+    SiteIngest,
+    awaiting,
+    fold,
+    oldest_call,
+)
+from reconciler.plan.site import SitePlan
+from reconciler.shell.reconcile import plan_sites, site_ids
+from reconciler.state import store
+from reconciler.state.recorded import RecordedState
+
+CLOCK_SLACK = timedelta(hours=1)
+# A cursor past any event: a page read from it holds only the time of the latest event.
+_PAST_EVERY_EVENT = 2**62
+
+
+@contextlib.contextmanager
+def open_inbox(location: str | None, environ: Mapping[str, str] | None = None) -> Iterator[Reader | None]:
+    """The inbox at `location`: a receiver's http(s) URL (token from the environment) or a database;
+    None when no location is given."""
+    if location is None:
+        yield None
+        return
+    env = os.environ if environ is None else environ
+    reader: Inbox | RemoteInbox
+    reader = RemoteInbox(location, env.get(TOKEN_VARIABLE)) if is_url(location) else Inbox(Path(location))
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def last_received_at(reader: Reader) -> datetime | None:
+    """When the inbox received its latest event of any kind; None when it holds none."""
+    return reader.page(Query(after=_PAST_EVERY_EVENT, limit=1)).last_received_at
+
+
+def fold_site(reader: Reader, recorded: RecordedState, now: datetime) -> FoldResult:
+    """`recorded` with the answers the inbox holds for its waiting calls folded in (nothing written)."""
+    since = oldest_call(recorded)
+    if since is None:
+        return FoldResult(recorded)
+    answers = inboxes.outcomes(reader, sorted(recorded.stations), since - CLOCK_SLACK)
+    return fold(recorded, [(a.event, a.received_at) for a in answers], now, report_since=since)
+
+
+def fold_sites(
+    reader: Reader, desired_dir: Path, sites: Sequence[str], state_dir: Path | None, now: datetime
+) -> list[SiteIngest]:
+    """Fold the inbox into each site's state file; the caller holds the sites' locks."""
+    done = []
+    for site_id in sites:
+        path = store.state_path(desired_dir, site_id, state_dir)
+        recorded = store.load(path, site_id)
+        if recorded is None:
+            continue
+        result = fold_site(reader, recorded, now)
+        serial = store.save(path, result.state, recorded).serial if result.folded else None
+        left = len(awaiting(result.state))
+        done.append(SiteIngest(site_id, result.folded, result.unmatched, left, serial))
+    return done
+
+
+def ingest(
+    reader: Reader,
+    desired_dir: Path,
+    sites: Sequence[str],
+    state_dir: Path | None,
+    *,
+    now: datetime,
+    lock_timeout_s: float = 0,
+) -> IngestReport:
+    """Fold the inbox into each named site's recorded state, one site's lock at a time."""
+    done: list[SiteIngest] = []
+    for site_id in sites:
+        path = store.state_path(desired_dir, site_id, state_dir)
+        if not path.exists():  # nothing recorded, so nothing awaits an answer
+            continue
+        with store.lock(path, lock_timeout_s):
+            done.extend(fold_sites(reader, desired_dir, [site_id], state_dir, now))
+    return IngestReport(reader.label, done, last_received_at(reader))
+
+
+def policy(
+    reader: Reader | None,
+    unconfirmed_after: timedelta,
+    retry_rejected_after: timedelta | None,
+) -> Confirmations:
+    """How plans treat unanswered and rejected calls, reading answers from `reader` (or nowhere)."""
+    if reader is None:
+        return Confirmations(None, unconfirmed_after, retry_rejected_after)
+    return Confirmations(reader.label, unconfirmed_after, retry_rejected_after, last_received_at(reader))
+
+
+def plan_folded(
+    reader: Reader,
+    desired_dir: Path,
+    sites: Sequence[str],
+    *,
+    now: datetime,
+    state_dir: Path | None = None,
+    force: bool = False,
+    confirmations: Confirmations,
+) -> list[SitePlan]:
+    """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing."""
+    read: dict[str, RecordedState | None] = {}
+    for site_id in list(sites) or site_ids(desired_dir, state_dir):
+        recorded = store.load(store.state_path(desired_dir, site_id, state_dir), site_id)
+        read[site_id] = fold_site(reader, recorded, now).state if recorded is not None else None
+    return plan_sites(
+        desired_dir, list(read), now, state_dir, force, confirmations=confirmations, recorded=read
+    )
