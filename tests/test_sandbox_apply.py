@@ -1,52 +1,72 @@
-"""The reconciler's real apply against the sandbox: the example network lands on the simulated charge
-points exactly as desired, a second apply sends nothing, and session caps follow sessions."""
+"""The reconciler's real apply against the sandbox, eDRV-like: every call answered `requested`, the
+chargers' answers arriving as webhooks at a receiver and folded in by ingest. The example network lands
+on the simulated charge points exactly as desired, a second apply sends nothing, session caps follow
+sessions, and a refusal is recorded with its reason and sent again only after its back-off."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from reconciler.edrv.client import EdrvSettings
+from reconciler.edrv.inbox import Inbox
 from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action
+from reconciler.plan.confirm import IngestReport
 from reconciler.plan.site import SitePlan
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.sandbox.faults import Faults
 from reconciler.shell.apply import SiteResult
-from reconciler.shell.reconcile import apply_with_client, plan_sites
+from reconciler.shell.ingest import ingest
+from reconciler.shell.reconcile import apply_with_client, plan_sites, site_ids
 from reconciler.state import store as state
-from reconciler.state.recorded import Status
+from reconciler.state.recorded import RecordedState, Status
 
 from .conftest import DESIRED, NOW
-from .sandbox_harness import Clock
+from .sandbox_harness import Clock, receiver_config
 
 VAN_STATION, VAN_CAP = "65a1269ef2a74de452e6b438", "duty-van-cap"
 
 
 @dataclass
 class Network:
-    """The example network's site files in a scratch directory, and a sandbox simulating its stations."""
+    """The example network's site files in a scratch directory, a sandbox simulating its stations, and
+    the receiver its webhooks go to."""
 
     desired_dir: Path
+    inbox: Path
     sandbox: BackgroundSandbox
     http: httpx.Client
 
-    def plan(self) -> list[SitePlan]:
-        return plan_sites(self.desired_dir, [], NOW)
+    def plan(self, now: datetime = NOW) -> list[SitePlan]:
+        return plan_sites(self.desired_dir, [], now)
 
     def apply(self) -> list[SiteResult]:
+        """Apply at NOW; return once the chargers answered every call and the webhooks are delivered."""
         settings = EdrvSettings(
             api_key=DEFAULT_API_KEY, api_url=self.sandbox.api_url, rate_per_s=1000, burst=100
         )
-        return apply_with_client(
+        results = apply_with_client(
             self.plan(), settings, desired_dir=self.desired_dir, state_dir=None, now=NOW, source="the plan"
         )
+        self.sandbox.settle()
+        return results
+
+    def ingest(self) -> IngestReport:
+        with Inbox(self.inbox) as inbox:
+            return ingest(inbox, self.desired_dir, site_ids(self.desired_dir), None, now=NOW)
+
+    def recorded(self, site: str) -> RecordedState:
+        found = state.load(state.state_path(self.desired_dir, site), site)
+        assert found is not None
+        return found
 
     def truth(self) -> dict[str, Json]:
         stations: dict[str, Json] = self.http.get("/_sandbox/stations").json()["stations"]
@@ -64,10 +84,11 @@ def network(tmp_path: Path) -> Iterator[Network]:
     for path in DESIRED.glob("*.yaml"):
         shutil.copy(path, desired_dir / path.name)
     config = SandboxConfig(stations_from_desired(desired_dir, NOW), port=0, ocpp_port=0, clock=Clock(NOW))
-    with BackgroundSandbox(config) as sandbox:
+    hooks = receiver_config(tmp_path)
+    with BackgroundSandbox(config, receiver=hooks) as sandbox:
         headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         with httpx.Client(base_url=sandbox.api_url, headers=headers) as http:
-            yield Network(desired_dir, sandbox, http)
+            yield Network(desired_dir, hooks.db_path, sandbox, http)
 
 
 def test_example_network_applied_equals_desired(network: Network) -> None:
@@ -129,26 +150,44 @@ def test_session_cap_follows_the_session(network: Network) -> None:
     assert record.status is Status.EXPIRED
 
 
-def test_a_charger_that_rejects_is_recorded_rejected_and_retried_by_the_next_plan(network: Network) -> None:
-    """A charge point's refusal is recorded as rejected with its answer; the next plan sends it again."""
+def test_answers_arrive_by_webhook_and_ingest_folds_them(network: Network) -> None:
+    """Apply records every set as requested; the webhooks' answers, ingested, make them accepted."""
+    results = network.apply()
+    sent = [s for r in results for s in r.sent]
+    assert sent
+    assert all(s.ok and s.action_id for s in sent)
+    site = results[0].site_id
+    assert {r.status for _, _, r in network.recorded(site).records()} == {Status.REQUESTED}
+    report = network.ingest()
+    assert sum(len(s.folded) for s in report.sites) == len(sent)
+    assert not any(s.unmatched for s in report.sites)
+    for result in results:
+        statuses = {r.status for _, _, r in network.recorded(result.site_id).records()}
+        assert statuses == {Status.ACCEPTED}
+    assert not any(s.folded for s in network.ingest().sites), "a second ingest changes nothing"
+
+
+def test_a_charger_that_rejects_is_recorded_rejected_and_retried_after_its_back_off(network: Network) -> None:
+    """A refusal, ingested, is recorded with its answer; plans resend it only after the back-off."""
     site = max(network.plan(), key=lambda p: len({c.station_id for c in p.changes}))
     station = site.changes[0].station_id
     running = network.sandbox.sandbox
     assert running is not None
     network.sandbox.run(lambda: running.set_faults(Faults(reject=(station,))))
     (result,) = [r for r in network.apply() if r.site_id == site.site_id]
-    refused = [s for s in result.sent if not s.ok]
-    accepted = [s for s in result.sent if s.ok]
-    assert {s.change.station_id for s in refused} == {station}
-    assert accepted, "the site's other chargers accepted theirs"
-    recorded = state.load(state.state_path(network.desired_dir, site.site_id), site.site_id)
-    assert recorded is not None
-    record = recorded.record(station, refused[0].change.name)
-    assert record is not None
-    assert record.status is Status.REJECTED
-    assert "the charge point rejected the profile (Rejected)" in (record.last_error or "")
-    other = recorded.record(accepted[0].change.station_id, accepted[0].change.name)
-    assert other is not None
-    assert other.status is Status.ACCEPTED
-    retry = {(c.station_id, c.reason) for p in network.plan() for c in p.changes}
-    assert retry == {(station, "retry: the last attempt was rejected")}
+    assert all(s.ok for s in result.sent), "eDRV took every call; the charger answers later"
+    network.ingest()
+    recorded = network.recorded(site.site_id)
+    refused = [(n, r) for s, n, r in recorded.records() if s == station]
+    assert refused
+    assert {r.status for _, r in refused} == {Status.REJECTED}
+    assert "the charge point rejected the profile (Rejected)" in (refused[0][1].last_error or "")
+    others = {r.status for s, _, r in recorded.records() if s != station}
+    assert others == {Status.ACCEPTED}
+    (now,) = [p for p in network.plan() if p.site_id == site.site_id]
+    assert not now.changes
+    assert {(n.station_id, n.name) for n in now.notes if "rejected the profile" in n.reason} == {
+        (station, name) for name, _ in refused
+    }
+    later = [p for p in network.plan(NOW + timedelta(hours=2)) if p.site_id == site.site_id]
+    assert {(c.station_id, c.name) for c in later[0].changes} == {(station, name) for name, _ in refused}

@@ -1,4 +1,5 @@
-"""`reconciler demo`, the README's first command, runs the whole loop against a sandbox and exits 0."""
+"""`reconciler demo`, the README's first command, runs the whole loop against a sandbox and its webhook
+receiver, and exits 0."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from .conftest import DESIRED
 def test_demo_applies_the_example_network_and_leaves_files_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The demo applies every desired profile, finds nothing left to do, and changes no file of the user's."""
+    """The demo applies every profile (requested), ingests the answers (accepted, one rejected with the
+    charger's answer), finds nothing left to send, and changes no file of the user's."""
     desired_dir = tmp_path / "desired"
     shutil.copytree(DESIRED, desired_dir, ignore=shutil.ignore_patterns(".*"))
     before = {p: p.read_bytes() for p in desired_dir.rglob("*")}
@@ -24,7 +26,15 @@ def test_demo_applies_the_example_network_and_leaves_files_alone(
         main(["demo", "--desired", str(desired_dir)])
     out = capsys.readouterr().out
     assert done.value.code == 0, out
-    assert re.search(r"Apply: ([1-9]\d*) sent, \1 accepted by eDRV, 0 failed", out)
+    sent = re.search(r"Apply: ([1-9]\d*) sent, \1 accepted by eDRV, 0 failed", out)
+    assert sent, out
+    calls = int(sent.group(1))
+    assert f"Recorded now: {calls} requested: eDRV took the calls" in out
+    assert f"{calls} answer(s) folded into 2 site(s) ({calls - 1} accepted, 1 rejected), 0 unmatched" in out
+    assert f"Recorded now: {calls - 1} accepted, 1 rejected." in out
+    (refusal,) = [line for line in out.splitlines() if line.startswith("rejected ")]
+    assert refusal.endswith(": the charge point rejected the profile (Rejected)")
+    assert "rejects: 5 profiles after the set, MaxChargingProfilesInstalled is 4" in out
     assert "A second plan now finds 0 change(s) to make." in out
     assert "station total, times UTC" in out
     assert {p: p.read_bytes() for p in desired_dir.rglob("*")} == before

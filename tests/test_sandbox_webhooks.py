@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from reconciler.edrv.webhook import sign_v1 as sign
 from reconciler.ocpp.profile import Json
-from reconciler.sandbox.webhooks import sign
 
 from .sandbox_harness import action, config, profile, running
 

@@ -440,8 +440,10 @@ def _lower_first_limit(path: str) -> Callable[[Path], None]:
 
 
 def _installed(edrv: Sandbox, site: str) -> int:
-    """How many profiles the sandbox's charge points of a site's stations hold now."""
+    """How many profiles the sandbox's charge points of a site's stations hold, once every call sent
+    so far was answered (the sandbox answers eDRV's way: at once, the charge point after)."""
     stations = _stations_of(site)
+    assert edrv.get("/_sandbox/settled")["settled"]
     ground = edrv.get("/_sandbox/stations")["stations"]
     return sum(len(profiles) for s in stations for profiles in ground[s]["profiles"].values())
 

@@ -12,8 +12,10 @@ from the wire inwards:
 - `fleet` and `simulator`: the simulated charge points, keeping their profiles in `reconciler.ocpp.charger`
   and answering composite schedules with `reconciler.ocpp.schedule`;
 - `link`: OCPP-J over aiohttp websockets; `objects`: eDRV's envelopes, Actions and ids;
-- `webhooks`: signed event delivery; `faults`: faults on demand; `config`: what to serve;
-- `demo`: the whole loop against a sandbox in the background (its command is in `reconciler.cli`).
+- `webhooks`: signed event delivery; `lanes`: the per-station order of commands and of webhooks;
+  `faults`: faults on demand; `config`: what to serve;
+- `demo`: the whole loop against a sandbox in the background, with a webhook receiver
+  (`reconciler.shell.receiver`) on the same loop (its command is in `reconciler.cli`).
 
 aiohttp serves HTTP and websockets and opens the simulated charge points' connections: one library for
 both protocols, servers and clients, with clean shutdown of every socket.

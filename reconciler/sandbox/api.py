@@ -10,11 +10,15 @@ Routes (all under the bearer key the sandbox was started with; answers in eDRV's
     GET  /v1.1/sessions/{id}
     GET|POST /v1.1/sessions/{id}/stop
 
-A command becomes the OCPP call to the station's charge point and is answered, 201 and `ok: true`,
-once the charge point has answered, with the Action saying what came of it (see `objects`). A TxProfile
-without a `transactionId` gets the one of the session running on its connector, as eDRV does. eDRV-like
-errors (guessed, like eDRV's status table): 401 for a wrong key, 404 for an unknown station or session,
-400 for a malformed body, an offline station, or a session that could not be started or stopped.
+A command becomes the OCPP call to the station's charge point. As eDRV does, it is answered at once,
+201 (200 for the composite schedule) and `ok: true`, with the Action in status `requested`; the call
+waits in the station's lane (`lanes`: one command at a time per charge point, in the order received),
+and the charger's answer goes out only as webhooks, `.accepted` or `.rejected` with the settled Action
+(see `objects`). With `synchronous`, a test's choice, the answer waits for the charge point instead
+and carries the settled Action. A TxProfile without a `transactionId` gets the one of the session
+running on its connector, as eDRV does. eDRV-like errors (guessed, like eDRV's status table): 401 for
+a wrong key, 404 for an unknown station or session, 400 for a malformed body, an offline station, or
+a session that could not be started or stopped.
 
 Before a request gets here, `guard` has counted it, played the faults in play and checked the key.
 """
@@ -33,6 +37,7 @@ from ocpp.v16 import call
 from reconciler.ocpp.profile import Json
 from reconciler.sandbox.central import Central, NoAnswerError, RefusedError, StationOfflineError
 from reconciler.sandbox.guard import answer
+from reconciler.sandbox.lanes import Lanes
 from reconciler.sandbox.link import to_wire
 from reconciler.sandbox.objects import ObjectIds, action, settle
 from reconciler.sandbox.webhooks import Webhooks
@@ -64,12 +69,15 @@ class EdrvApi:
         ids: ObjectIds,
         webhooks: Webhooks | None = None,
         log: Log | None = None,
+        synchronous: bool = False,
     ) -> None:
         self.central = central
         self._clock = clock
         self._ids = ids
         self._webhooks = webhooks
         self._log = log or (lambda _line: None)
+        self._synchronous = synchronous
+        self.lanes = Lanes()
 
     def routes(self) -> list[web.RouteDef]:
         station = V + "/chargestations/{station}"
@@ -180,20 +188,44 @@ class EdrvApi:
         payload: Any,
         status: int = 201,
     ) -> web.Response:
-        """Send the OCPP call and answer with the Action once the charge point has answered."""
+        """Answer with the Action at once and send the OCPP call in the station's lane (see above)."""
         if not self.central.online(station_id):
             return answer(400, False, f"Chargestation {station_id} is offline")
         created = action(
             self._ids.next(), kind, station_id, data, connector_id=connector_id, now=self._clock()
         )
         self._emit(f"chargestation.{kind}.requested", created)
+        message = f"Chargestation {kind.replace('_', ' ').title()} Requested"
+        if self._synchronous:
+            settled = await self._call(station_id, kind, created, connector_id, payload)
+            if settled is None:
+                return answer(400, False, f"Chargestation {station_id} is offline")
+            return answer(status, True, message, settled)
+
+        async def call() -> None:
+            await self._call(station_id, kind, created, connector_id, payload)
+
+        self.lanes.submit(station_id, call)
+        return answer(status, True, message, created)
+
+    async def _call(
+        self, station_id: str, kind: str, created: Json, connector_id: int | None, payload: Any
+    ) -> Json | None:
+        """Send one OCPP call, settle its Action, and report the answer by webhook.
+
+        None when the station is offline and the call is answered with an error instead, which only a
+        synchronous answer can do; in a lane, an offline station is a failed Action like any other.
+        """
         try:
             reply = await self.central.command(station_id, payload)
         except StationOfflineError:
-            return answer(400, False, f"Chargestation {station_id} is offline")
+            if self._synchronous:
+                return None
+            accepted = False
+            response_data: Json = {"error": "the charge point is offline"}
         except NoAnswerError as exc:
             accepted = False
-            response_data: Json = {"error": str(exc)}
+            response_data = {"error": str(exc)}
         except (OCPPError, UnknownCallErrorCodeError) as exc:
             # A CALLERROR: the charge point refused the message itself (malformed, or a bad value).
             accepted = False
@@ -209,7 +241,7 @@ class EdrvApi:
         self._emit(f"chargestation.{kind}.{'accepted' if accepted else 'rejected'}", settled)
         outcome = response_data.get("status") or response_data.get("errorCode") or response_data.get("error")
         self._log(f"{kind:<23}{station_id} connector {connector_id}: {outcome}")
-        return answer(status, True, f"Chargestation {kind.replace('_', ' ').title()} Requested", settled)
+        return settled
 
     def _emit(self, event: str, data: Json) -> None:
         if self._webhooks is not None:

@@ -79,6 +79,9 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     # How long the central system waits for a charge point's answer before failing the Action.
     ocpp_timeout_s: float = 10.0
+    # Answer commands once the charge point has answered, the outcome in the Action (a test's choice):
+    # eDRV answers at once with `requested` and reports the outcome only by webhook, as does the default.
+    synchronous: bool = False
     clock: Callable[[], datetime] = _utc_now
 
     def __post_init__(self) -> None:

@@ -2,7 +2,10 @@
 
     GET    /_sandbox/stations   per station: online, simulated, connectors, running transactions and
                                 the profiles installed on each connector (the ground truth)
-    GET    /_sandbox/stats      eDRV API requests received, by route; webhooks delivered and failed
+    GET    /_sandbox/stats      eDRV API requests received, by route; commands queued; webhooks
+                                delivered, failed and queued
+    GET    /_sandbox/settled    answered once every queued command is answered and every webhook
+                                delivered (`?timeout=S`, default 30; 504 if not by then)
     GET    /_sandbox/faults     the faults in play (errors with a count show what is left of it)
     POST   /_sandbox/faults     replace them (JSON as in `faults`); answered once offline stations are
                                 disconnected and the others connected again
@@ -37,6 +40,8 @@ class Controlled(Protocol):
 
     async def set_faults(self, faults: Faults) -> None: ...
 
+    async def settled(self, timeout_s: float) -> bool: ...
+
 
 def routes(sandbox: Controlled) -> list[web.RouteDef]:
     async def stations(_request: web.Request) -> web.Response:
@@ -62,7 +67,16 @@ def routes(sandbox: Controlled) -> list[web.RouteDef]:
         await sandbox.set_faults(Faults())
         return web.json_response(sandbox.faults().model_dump(mode="json"))
 
+    async def settled(request: web.Request) -> web.Response:
+        try:
+            timeout_s = float(request.query.get("timeout", "30"))
+        except ValueError:
+            return web.json_response({"error": "timeout is a number of seconds"}, status=400)
+        done = await sandbox.settled(timeout_s)
+        return web.json_response({"settled": done}, status=200 if done else 504)
+
     return [
+        web.get(f"{PREFIX}/settled", settled),
         web.get(f"{PREFIX}/stations", stations),
         web.get(f"{PREFIX}/stats", stats),
         web.get(f"{PREFIX}/faults", faults),

@@ -1,17 +1,25 @@
 """`reconciler demo`: the whole loop against a sandbox, in one command and without an eDRV account.
 
-It copies the site files of `desired/` to a temporary directory, starts a sandbox with one simulated
-charge point per station on free ports, plans and applies (auto-approved) through the real eDRV client,
-shows what every station now holds and the composite schedule of the station with the most varied
-one, plans once more to show that nothing is left to do, and stops the sandbox. The user's files,
-recorded state included, are never touched: the demo's state lives and dies in the temporary directory.
+It copies the site files of `desired/` to a temporary directory and starts, on free loopback ports, a
+webhook receiver with its inbox and a sandbox that behaves like eDRV: every call is answered at once
+as `requested`, and the charger's answer travels only as a signed webhook to the receiver. One charge
+point is simulated as holding one profile fewer than its site's plan sends it (its
+MaxChargingProfilesInstalled lowered), so that one set is rejected, as a charger whose real
+configuration differs from its site file would. The demo then plans and applies (auto-approved)
+through the real eDRV client, shows the records `requested`, waits for the webhooks, ingests them
+(requested → accepted, and the one rejection with the charger's answer), shows what every station
+holds and the composite schedule of the station with the most varied one (asked through the API,
+its answer read back from the inbox), and plans once more: nothing left to send, the rejection
+waiting for its back-off. The user's files, recorded state included, are never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,18 +31,27 @@ import httpx
 from reconciler.desired.loader import YAML_SUFFIXES
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
+from reconciler.edrv.inbox import Inbox
+from reconciler.edrv.webhook import COMPOSITE, Verification
 from reconciler.ocpp.profile import Json, RateUnit, parse_timestamp
 from reconciler.ocpp.schedule import CompositePeriod
+from reconciler.plan.site import SitePlan
 from reconciler.plan.siteschedule import StationSchedule
+from reconciler.render.confirm import ingest_text
 from reconciler.render.schedule import render_text as render_schedule
+from reconciler.render.state import render_text as render_state
 from reconciler.render.text import render_text
 from reconciler.sandbox.background import BackgroundSandbox
-from reconciler.sandbox.config import SandboxConfig, stations_from_desired
+from reconciler.sandbox.config import SandboxConfig, StationSpec, stations_from_desired
 from reconciler.shell.apply import summary
+from reconciler.shell.ingest import ingest
+from reconciler.shell.receiver import ReceiverConfig
 from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
+from reconciler.state import store
 
 Echo = Callable[[str], None]
 _WINDOW_S = 86400
+_ANSWER_WAIT_S = 10.0
 
 
 def run_demo(desired_dir: Path, echo: Echo) -> int:
@@ -42,23 +59,36 @@ def run_demo(desired_dir: Path, echo: Echo) -> int:
     now = datetime.now(UTC)
     stations = stations_from_desired(desired_dir, now)
     with tempfile.TemporaryDirectory(prefix="reconciler-demo-") as scratch:
-        work = Path(scratch) / "desired"
-        work.mkdir()
-        for path in desired_dir.iterdir():
-            if path.suffix in YAML_SUFFIXES and not path.name.startswith(".") and path.is_file():
-                shutil.copy2(path, work / path.name)
+        work = _copy_sites(desired_dir, Path(scratch) / "desired")
+        sites = site_ids(work)
+        picked, sets = _refusing_station(plan_sites(work, sites, now))
+        if picked is not None:
+            stations[picked] = _holding_fewer(stations[picked], sets - 1)
+        hooks = ReceiverConfig(
+            Path(scratch) / "inbox.sqlite3", Verification((secrets.token_hex(16),)), port=0
+        )
+        log: list[str] = []
         config = SandboxConfig(stations, port=0, ocpp_port=0)
-        with BackgroundSandbox(config) as sandbox:
+        with BackgroundSandbox(config, log.append, receiver=hooks) as sandbox:
+            receiver = sandbox.receiver
+            if receiver is None:  # started with a receiver's configuration, so it is there
+                raise RuntimeError("the demo's receiver did not start")
             echo(
                 f"Sandbox up: eDRV API {sandbox.api_url}, OCPP {sandbox.ocpp_url}/<station>, "
-                f"{len(stations)} simulated charge point(s)."
+                f"{len(stations)} simulated charge point(s); it answers every call with `requested` and "
+                f"sends the charger's answer as a signed webhook to the receiver at {receiver.url}"
+                f"{hooks.path}."
             )
+            if picked is not None:
+                echo(
+                    f"Charge point {picked} is simulated with MaxChargingProfilesInstalled {sets - 1}, "
+                    f"one fewer than the {sets} profiles its site sends it: one set will be rejected."
+                )
             echo(f"Applying {desired_dir}/ (copied to a temporary directory) through the eDRV client:\n")
             # The client's default pace (10 calls/s) is for eDRV; the sandbox on loopback takes more.
             settings = EdrvSettings(
                 api_key=config.api_key, api_url=sandbox.api_url, rate_per_s=500, burst=100
             )
-            sites = site_ids(work)
             with locked(work, sites, None, 0):
                 plans = plan_sites(work, sites, now)
                 echo(render_text(plans, colour=False))
@@ -66,17 +96,80 @@ def run_demo(desired_dir: Path, echo: Echo) -> int:
                     plans, settings, desired_dir=work, state_dir=None, now=now, source="the plan"
                 )
             echo(summary(results))
-            truth = httpx.get(f"{sandbox.api_url}/_sandbox/stations").json()["stations"]
-            echo("What each charge point holds now (GET /_sandbox/stations):")
-            echo(_holdings(truth))
-            schedules = asyncio.run(_composites(settings, sorted(truth)))
-            echo("\nThe charge point's own composite schedule (GetCompositeSchedule via the eDRV API):")
+            echo(f"Recorded now: {_statuses(work, sites)}: eDRV took the calls; the answers come by webhook.")
+            sandbox.settle()
+            with Inbox(hooks.db_path) as inbox:
+                _ingest(inbox, work, sites, echo)
+                if picked is not None:
+                    echo(_refusal(work, plans, picked, log))
+                truth = httpx.get(f"{sandbox.api_url}/_sandbox/stations").json()["stations"]
+                echo("What each charge point holds now (GET /_sandbox/stations):")
+                echo(_holdings(truth))
+                schedules = _composites(settings, sorted(truth), inbox)
+            echo("\nThe charge point's own composite schedule (GetCompositeSchedule via the eDRV API; its")
+            echo("answer came back by webhook, read from the inbox by its action id):")
             echo(render_schedule([_most_varied(schedules, _site_of(plans))]))
             again = plan_sites(work, sites, now)
             pending = sum(len(p.changes) for p in again)
+            waiting = [n for p in again for n in p.notes if "rejected" in n.reason]
             echo(f"A second plan now finds {pending} change(s) to make.")
-    echo(f"Sandbox stopped; nothing under {desired_dir}/ was changed.")
+            for note in waiting:
+                echo(f"  {note.station_id}/{note.name}: {note.reason}")
+    echo(f"Sandbox and receiver stopped; nothing under {desired_dir}/ was changed.")
     return 1 if any(r.failed for r in results) else 0
+
+
+def _copy_sites(desired_dir: Path, work: Path) -> Path:
+    work.mkdir()
+    for path in desired_dir.iterdir():
+        if path.suffix in YAML_SUFFIXES and not path.name.startswith(".") and path.is_file():
+            shutil.copy2(path, work / path.name)
+    return work
+
+
+def _ingest(inbox: Inbox, work: Path, sites: Sequence[str], echo: Echo) -> None:
+    echo(f"The receiver stored {inbox.count()} signed webhook event(s) in its inbox. Ingest:\n")
+    echo(ingest_text(ingest(inbox, work, sites, None, now=datetime.now(UTC))))
+    echo(f"Recorded now: {_statuses(work, sites)}.")
+
+
+def _refusing_station(plans: Sequence[SitePlan]) -> tuple[str | None, int]:
+    """The station the plan sends the most sets to (at least two), and how many."""
+    counts = Counter(c.station_id for p in plans for c in p.changes if c.after is not None)
+    if not counts:
+        return None, 0
+    station_id, sets = max(sorted(counts.items()), key=lambda item: item[1])
+    return (station_id, sets) if sets >= 2 else (None, 0)
+
+
+def _holding_fewer(spec: StationSpec, profiles: int) -> StationSpec:
+    limits = spec.ocpp.model_copy(update={"max_profiles_installed": profiles})
+    return spec.model_copy(update={"ocpp": limits})
+
+
+def _statuses(work: Path, sites: Sequence[str]) -> str:
+    counts: Counter[str] = Counter()
+    for site in sites:
+        recorded = store.load(store.state_path(work, site), site)
+        if recorded is not None:
+            counts.update(r.status.value for _, _, r in recorded.records())
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+def _refusal(work: Path, plans: Sequence[SitePlan], station_id: str, log: Sequence[str]) -> str:
+    site = next(p.site_id for p in plans for c in p.changes if c.station_id == station_id)
+    recorded = store.load(store.state_path(work, site), site)
+    if recorded is None:
+        return ""
+    only = recorded.model_copy(update={"stations": {station_id: recorded.stations[station_id]}})
+    shown = "\n".join(render_state(only).splitlines()[3:])
+    said = [line for line in log if f"charge point {station_id} rejects" in line]
+    why = (
+        f"\nOCPP's answer is a bare Rejected; the simulated charge point's log says why:\n  {said[0]}"
+        if said
+        else ""
+    )
+    return f"\nThe refusing station's records (reconciler state show {site}):\n{shown}{why}\n"
 
 
 def _holdings(truth: dict[str, Json]) -> str:
@@ -91,16 +184,25 @@ def _holdings(truth: dict[str, Json]) -> str:
     return "\n".join(lines)
 
 
-async def _composites(settings: EdrvSettings, station_ids: Sequence[str]) -> dict[str, Json]:
+def _composites(settings: EdrvSettings, station_ids: Sequence[str], inbox: Inbox) -> dict[str, Json]:
+    """Ask every station for its composite schedule, then read each answer from the inbox."""
     requests = [edrv.get_composite_schedule(s, 0, _WINDOW_S, "W") for s in station_ids]
-    async with EdrvClient(settings) as client:
-        answers = await client.send_all(requests)
+
+    async def ask() -> list[Any]:
+        async with EdrvClient(settings) as client:
+            return await client.send_all(requests)
+
+    answers = asyncio.run(ask())
     out: dict[str, Json] = {}
     for station_id, answer in zip(station_ids, answers, strict=True):
-        if isinstance(answer, edrv.EdrvResponse) and isinstance(answer.result, dict):
-            data = answer.result.get("response_data")
-            if isinstance(data, dict) and data.get("status") == "Accepted":
-                out[station_id] = data
+        action_id = edrv.action_id(answer) if isinstance(answer, edrv.EdrvResponse) else None
+        if action_id is None:
+            continue
+        found = inbox.wait_for(action_id, [f"chargestation.{COMPOSITE}.accepted"], _ANSWER_WAIT_S)
+        envelope = found.envelope() if found is not None else None
+        data = envelope.get("data", {}).get("response_data") if envelope else None
+        if isinstance(data, dict) and data.get("status") == "Accepted":
+            out[station_id] = data
     return out
 
 

@@ -6,10 +6,10 @@ ones `reconciler.edrv.wire` reads and eDRV documents:
 - every answer is `{"ok", "message", "result"}`;
 - a command (set, clear, composite schedule) creates an Action: `_id`, `type`
   (`chargestation.set_charging_profile`, ...), `status`, `chargestation`, `data` (what was asked),
-  `response_data` (the charge point's OCPP answer), `createdAt`, `updatedAt`. eDRV answers at once
-  with status `requested` and reports the outcome by webhook; the sandbox answers once the charge point
-  has answered, so the Action already says `completed` (the charge point accepted) or `failed`
-  (it rejected, answered with a CALLERROR, or did not answer), and the webhooks say the same;
+  `response_data` (the charge point's OCPP answer), `createdAt`, `updatedAt`. eDRV, and the sandbox
+  by default, answer at once with status `requested` and report the outcome by webhook, the Action
+  then `completed` (the charge point accepted) or `failed` (it rejected, answered with a CALLERROR,
+  or did not answer); a synchronous sandbox answers with that settled Action itself;
 - ids are 24 hex digits, as eDRV's MongoDB ObjectIds; a connector has one too (`connector_ref`).
 
 Sessions, the third kind of object, live in `sessions`.

@@ -55,7 +55,12 @@ class Sandbox:
         self._stopping = asyncio.Event()
         self.guard = Guard(config.api_key, FaultPlay(config.faults), self._stopping, log)
         self.api = EdrvApi(
-            central=self.central, clock=config.clock, ids=ids, webhooks=self._webhooks, log=log
+            central=self.central,
+            clock=config.clock,
+            ids=ids,
+            webhooks=self._webhooks,
+            log=log,
+            synchronous=config.synchronous,
         )
         self._fleet = Fleet(self.stations)
         self._runners: list[web.AppRunner] = []
@@ -77,8 +82,6 @@ class Sandbox:
 
     async def start(self) -> None:
         config = self.config
-        if self._webhooks is not None:
-            self._webhooks.start()
         ocpp_app = web.Application()
         ocpp_app.router.add_get("/{identity}", self.central.handle)
         ocpp_port = await self._serve(ocpp_app, config.ocpp_port, "--ocpp-port")
@@ -114,6 +117,7 @@ class Sandbox:
 
     async def stop(self) -> None:
         self._stopping.set()
+        await self.api.lanes.close()
         await self._fleet.stop()
         await self.central.close()
         for runner in reversed(self._runners):
@@ -121,6 +125,16 @@ class Sandbox:
         self._runners.clear()
         if self._webhooks is not None:
             await self._webhooks.close()
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Wait until every queued command is answered and every webhook delivered (or given up on)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        if not await self.api.lanes.settled(timeout_s):
+            return False
+        if self._webhooks is None:
+            return True
+        return await self._webhooks.lanes.settled(max(0.0, deadline - loop.time()))
 
     def _session_event(self, event: str, record: SessionRecord) -> None:
         if self._webhooks is not None:
@@ -174,8 +188,10 @@ class Sandbox:
         return {
             "requests": requests,
             "total": sum(requests.values()),
+            "commands_queued": self.api.lanes.queued,
             "webhooks": {
                 "delivered": webhooks.delivered if webhooks is not None else 0,
                 "failed": webhooks.failed if webhooks is not None else 0,
+                "queued": webhooks.lanes.queued if webhooks is not None else 0,
             },
         }
