@@ -4,7 +4,9 @@ Starts a sandbox of N two-connector stations in this process (every charge point
 websocket client of the sandbox's central system), and reports the time until all have booted, the
 process's resident memory before and after (so the per-station cost), the time to send one profile
 to every station through the real eDRV client and read every station's composite schedule, and the
-time to stop. A measurement, not a test: it exits 0 whatever the numbers.
+time to stop. The sandbox runs synchronous (`SandboxConfig.synchronous`), so that each answer waits for
+the charge point's and the times include every OCPP round trip. A measurement, not a test: it exits 0
+whatever the numbers.
 
     python benchmarks/sandbox_bench.py
     python benchmarks/sandbox_bench.py --stations 1000
@@ -50,7 +52,7 @@ def _rss_mib() -> float:
 
 async def _measure(count: int) -> None:
     stations = {f"SIM-{n:05d}": StationSpec(connectors=2) for n in range(count)}
-    config = SandboxConfig(stations, port=0, ocpp_port=0)
+    config = SandboxConfig(stations, port=0, ocpp_port=0, synchronous=True)
     before_mib = _rss_mib()
     started_s = time.perf_counter()
     async with Sandbox(config) as sandbox:

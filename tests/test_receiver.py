@@ -13,15 +13,16 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from reconciler.edrv.inbox import Inbox, Query
+from reconciler.edrv.inbox import Inbox, Query, outcomes
 from reconciler.edrv.remote_inbox import RemoteInbox
-from reconciler.edrv.webhook import Verification, sign_v1
+from reconciler.edrv.webhook import Verification, parse_event, sign_v1
 from reconciler.errors import InboxError
 from reconciler.shell.receiver import Receiver, ReceiverConfig
 
@@ -260,3 +261,22 @@ def test_an_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def test_ingest_reads_only_answers_to_sets_and_clears_of_the_stations_asked(tmp_path: Path) -> None:
+    """Unknown types, requests, composite answers and other stations' answers stay in the inbox unread."""
+    kinds = [
+        ("a", "chargestation.set_charging_profile.accepted", "CP-1"),
+        ("b", "chargestation.set_charging_profile.requested", "CP-1"),
+        ("c", "chargestation.get_composite_schedule.accepted", "CP-1"),
+        ("d", "organization.renamed", "CP-1"),
+        ("e", "chargestation.clear_charging_profile.rejected", "CP-1"),
+        ("f", "chargestation.set_charging_profile.accepted", "CP-2"),
+    ]
+    with Inbox(tmp_path / "inbox.sqlite3", create=True) as inbox:
+        bodies = [_event(name, kind, chargestation=station) for name, kind, station in kinds]
+        inbox.store([(parse_event(body), body) for body in bodies], time.time())
+        read = outcomes(inbox, ["CP-1"], datetime.now(UTC) - timedelta(minutes=1))
+        assert [r.event.event_id for r in read] == ["a", "e"]
+        assert outcomes(inbox, ["CP-1"], datetime.now(UTC) + timedelta(minutes=1)) == []
+        assert inbox.count() == len(kinds)

@@ -17,7 +17,7 @@ from aiohttp import web
 from reconciler.edrv.webhook import sign_v1 as sign
 from reconciler.ocpp.profile import Json
 
-from .sandbox_harness import action, config, profile, running
+from .sandbox_harness import action, config, profile, running, station
 
 SECRET = "whsec-test"
 
@@ -102,3 +102,44 @@ def test_signature_covers_timestamp_and_body() -> None:
     assert first.startswith("t=1700000000,v1=")
     assert sign(SECRET, 1_700_000_001, b'{"a":1}').split(",")[1] != first.split(",")[1]
     assert sign(SECRET, 1_700_000_000, b'{"a":2}') != first
+
+
+def test_by_default_the_api_answers_requested_and_only_webhooks_carry_the_answer() -> None:
+    """As eDRV: the answer is a `requested` Action without the charger's; the outcome comes by webhook,
+    each station's events in the order its calls came."""
+
+    async def scenario() -> None:
+        stations = {"CP-1": station(), "CP-2": station()}
+        async with (
+            receiving() as (receiver, url),
+            running(config(stations, webhook_url=url, webhook_secret=SECRET, synchronous=False)) as (
+                sandbox,
+                api,
+            ),
+        ):
+            sent = []
+            for station_id in ("CP-1", "CP-2"):
+                sent.append(action(await api.set(1, profile(1), station_id)))
+                sent.append(action(await api.set(1, profile(2, stackLevel=13), station_id)))
+                sent.append(
+                    action(await api.set(0, profile(3, chargingProfilePurpose="TxProfile"), station_id))
+                )
+            assert {(a["status"], "response_data" in a) for a in sent} == {("requested", False)}
+            assert await sandbox.settled(10)
+            events = await receiver.wait_for(12)
+            installed = await api.installed("CP-2")
+        for station_id in ("CP-1", "CP-2"):
+            ours = [e for e in events if e["data"]["chargestation"] == station_id]
+            ids = [a["_id"] for a in sent if a["chargestation"] == station_id]
+            finals = [
+                (e["data"]["_id"], e["type"].rsplit(".", 1)[1])
+                for e in ours
+                if e["data"]["status"] != "requested"
+            ]
+            assert finals == [(ids[0], "accepted"), (ids[1], "accepted"), (ids[2], "rejected")]
+            for action_id in ids:
+                kinds = [e["type"].rsplit(".", 1)[1] for e in ours if e["data"]["_id"] == action_id]
+                assert kinds[0] == "requested"
+        assert [p["chargingProfileId"] for p in installed["1"]] == [1, 2]
+
+    asyncio.run(scenario())

@@ -422,10 +422,13 @@ def _records(draw: st.DrawFn) -> ProfileRecord:
 def test_any_state_round_trips_through_its_file(
     path: Path, entries: list[tuple[str, str, ProfileRecord]]
 ) -> None:
-    """Whatever the records hold, the file read back equals the state written (ids, payloads, texts)."""
+    """Whatever the records hold, the file read back equals the state written (ids, payloads, texts),
+    and its text is canonical JSON: sorted keys, indent 2."""
     state = RecordedState.new(SITE)
     for station_id, name, record in entries:
         state = state.with_record(station_id, name, record)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(state))
+    text = to_json(state)
+    path.write_text(text)
     assert load(path, SITE) == state
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"

@@ -80,12 +80,12 @@ def fold_sites(
     """Fold the inbox into each site's state file; the caller holds the sites' locks."""
     done = []
     for site_id in sites:
-        path = store.state_path(desired_dir, site_id, state_dir)
-        recorded = store.load(path, site_id)
+        writer = store.StateWriter(store.state_path(desired_dir, site_id, state_dir))
+        recorded = writer.load(site_id)
         if recorded is None:
             continue
         result = fold_site(reader, recorded, now)
-        serial = store.save(path, result.state, recorded).serial if result.folded else None
+        serial = writer.save(result.state, recorded).serial if result.folded else None
         left = len(awaiting(result.state))
         done.append(SiteIngest(site_id, result.folded, result.unmatched, left, serial))
     return done

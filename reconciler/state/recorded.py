@@ -154,7 +154,9 @@ class RecordedState(BaseModel):
     def with_record(self, station_id: str, name: str, record: ProfileRecord) -> RecordedState:
         """This state with `record` stored under station and name; the station's high water rises to it."""
         station = self.stations.get(station_id, StationRecord())
-        updated = StationRecord(
+        # Built from records already validated, with the high water raised to cover the new one:
+        # validating again would hash every payload of the station once more, on every answer folded.
+        updated = StationRecord.model_construct(
             high_water_id=max(station.high_water_id, record.charging_profile_id),
             profiles={**station.profiles, name: record},
         )
@@ -165,5 +167,5 @@ class RecordedState(BaseModel):
         station = self.stations[station_id]
         profiles = dict(station.profiles)
         del profiles[name]
-        updated = StationRecord(high_water_id=station.high_water_id, profiles=profiles)
+        updated = StationRecord.model_construct(high_water_id=station.high_water_id, profiles=profiles)
         return self.model_copy(update={"stations": {**self.stations, station_id: updated}})

@@ -274,6 +274,14 @@ class StateWriter:
         self._stations: dict[str, tuple[StationRecord, str]] = {}
         self._records: dict[tuple[str, str], tuple[ProfileRecord, str]] = {}
 
+    def load(self, site: str) -> RecordedState | None:
+        """As `load(self.path, site)`; a save over the file unchanged since need not read it again (its
+        bytes are read first: should the file change before it is parsed, the save finds them differ)."""
+        with contextlib.suppress(OSError):
+            self._bytes = self.path.read_bytes()
+        self._written = loaded = load(self.path, site)
+        return loaded
+
     def save(self, state: RecordedState, expected: RecordedState | None) -> RecordedState:
         """As `save(self.path, state, expected)`."""
         _same_lineage(state, expected)
