@@ -13,11 +13,11 @@ import pytest
 
 from reconciler.cli.main import main
 from reconciler.ocpp.profile import parse_timestamp
-from reconciler.plan.outcome import assume_applied
+from reconciler.plan.outcome import assume_applied, record_change
 from reconciler.shell.reconcile import plan_sites
 from reconciler.shell.sites import sites_touched, split_into_jobs
 from reconciler.state import store
-from reconciler.state.recorded import RecordedState
+from reconciler.state.recorded import RecordedState, Status
 
 from .conftest import DESIRED
 
@@ -288,3 +288,31 @@ def test_a_site_that_cannot_be_planned_is_listed_so_its_failure_shows(
     found = _needing_work(capsys, "harbour-depot")
     assert found["sites"] == ["harbour-depot"]
     assert found["work"]["harbour-depot"].startswith("cannot be planned: ")
+
+
+def test_calls_awaiting_answers_are_work_only_when_apply_reads_an_inbox(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent and unanswered, a site is idle without an inbox; with one, its answers are to fold, and once
+    overdue its calls are to send again."""
+    monkeypatch.delenv("RECONCILER_INBOX", raising=False)
+    _drop_session_cap(repo / "desired")
+    (repo / "desired" / "spare.yml").unlink()
+    moment = parse_timestamp(NOW)
+    desired = repo / "desired"
+    for site in ("harbour-depot", "edrv-examples"):
+        path = store.state_path(desired, site)
+        path.unlink(missing_ok=True)
+        (plan,) = plan_sites(desired, [site], moment)
+        state = RecordedState.new(site)
+        for number, change in enumerate(plan.changes):
+            state = record_change(state, change, Status.REQUESTED, moment, action_id=f"{site}-{number}")
+        store.save(path, state, None)
+    assert _needing_work(capsys, "harbour-depot")["idle"] == ["harbour-depot"]
+    found = _needing_work(capsys, "harbour-depot", "--inbox", "https://hooks.example")
+    assert re.fullmatch(r"(\d+) answer\(s\) to fold", found["work"]["harbour-depot"])
+    later = "2026-12-04T12:20:00Z"
+    overdue = _run(
+        capsys, "sites", "harbour-depot", "--needs-work", "--now", later, "--inbox", "inbox.sqlite3"
+    )[1]
+    assert re.fullmatch(r"harbour-depot  \((\d+) call\(s\) to send; \1 answer\(s\) to fold\)\n", overdue)

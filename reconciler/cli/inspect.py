@@ -16,6 +16,7 @@ from reconciler.cli.options import (
     clock,
     desired_option,
     format_option,
+    inbox_option,
     load_sites,
     now_option,
     state_dir_option,
@@ -23,6 +24,7 @@ from reconciler.cli.options import (
 from reconciler.desired.model import SiteFile
 from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
+from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
 from reconciler.shell import sites as sitelist
 
@@ -129,8 +131,10 @@ def schedule(
     "--needs-work",
     is_flag=True,
     help="Only sites whose apply would do something: calls to send, records to retire, session caps "
-    "to check, or a plan that fails (decided offline, from desired and recorded state).",
+    "to check, answers to fold (with --inbox), or a plan that fails (decided offline, from desired and "
+    "recorded state).",
 )
+@inbox_option
 @now_option
 def sites_command(
     *,
@@ -141,12 +145,23 @@ def sites_command(
     changed_since: str | None,
     max_jobs: int,
     needs_work: bool,
+    inbox: str | None,
     now: str | None,
 ) -> int:
-    """List the sites (desired files and recorded state): all, changed since a git ref, or needing work."""
+    """List the sites (desired files and recorded state): all, changed since a git ref, or needing work.
+
+    With --needs-work, --inbox says that apply reads one (it is not read here): calls awaiting the
+    charger's answer are then work, since apply folds them and sends once more what is overdue.
+    """
     moment = clock(now) if needs_work else None
     found = sitelist.listing(
-        desired_dir, state_dir, names, changed_since=changed_since, max_jobs=max_jobs, needs_work_at=moment
+        desired_dir,
+        state_dir,
+        names,
+        changed_since=changed_since,
+        max_jobs=max_jobs,
+        needs_work_at=moment,
+        confirmations=Confirmations(inbox=inbox) if inbox else None,
     )
     click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
     return EXIT_OK

@@ -7,7 +7,9 @@ mapping paths to sites and cutting the list into jobs are pure functions.
 
 Needing work is decided offline, from desired and recorded state alone: a site is applied when its plan
 has calls to send or records to retire, when it has session caps (only eDRV knows whether a session runs),
-or when it cannot be planned (its apply then reports why). Every other site is idle and left out.
+when an inbox is configured and calls of the site await the charger's answer (its apply folds them, and
+sends once more what is overdue), or when it cannot be planned (its apply then reports why). Every other
+site is idle and left out.
 
 Jobs: at most `max_jobs` listed sites get one job each; more are dealt into `max_jobs` batches of nearly
 equal size, each site in exactly one job; a GitHub matrix holds 256 jobs.
@@ -24,6 +26,7 @@ from pathlib import Path, PurePath
 
 from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES
 from reconciler.errors import ReconcilerError
+from reconciler.plan.confirm import Confirmations
 from reconciler.plan.site import SitePlan
 from reconciler.shell.reconcile import plan_sites, site_ids
 from reconciler.state import store as state
@@ -58,6 +61,7 @@ def listing(
     changed_since: str | None = None,
     max_jobs: int = MATRIX_LIMIT,
     needs_work_at: datetime | None = None,
+    confirmations: Confirmations | None = None,
 ) -> Listing:
     """The sites of the network (only `named` ones, when given; only changed ones, with a ref; only those
     that need work at a moment, with `needs_work_at`), as jobs."""
@@ -82,7 +86,7 @@ def listing(
     idle: list[str] = []
     if needs_work_at is not None:
         for site in sorted(chosen):
-            reason = needs_work(desired_dir, state_dir, site, needs_work_at)
+            reason = needs_work(desired_dir, state_dir, site, needs_work_at, confirmations)
             if reason is None:
                 idle.append(site)
             else:
@@ -92,10 +96,19 @@ def listing(
     return Listing(listed, tuple(split_into_jobs(listed, max_jobs)), work, tuple(idle))
 
 
-def needs_work(desired_dir: Path, state_dir: Path | None, site: str, now: datetime) -> str | None:
-    """Why applying `site` at `now` would do anything, decided offline; None when it would do nothing."""
+def needs_work(
+    desired_dir: Path,
+    state_dir: Path | None,
+    site: str,
+    now: datetime,
+    confirmations: Confirmations | None = None,
+) -> str | None:
+    """Why applying `site` at `now` would do anything, decided offline; None when it would do nothing.
+
+    `confirmations` names the inbox apply will read, if any (it is not read here).
+    """
     try:
-        (plan,) = plan_sites(desired_dir, [site], now, state_dir, force=True)
+        (plan,) = plan_sites(desired_dir, [site], now, state_dir, force=True, confirmations=confirmations)
     except ReconcilerError as err:
         # Applying it fails the same way, and that failure is what the operator must see.
         return f"cannot be planned: {str(err).splitlines()[0]}"
@@ -113,6 +126,9 @@ def work_of(plan: SitePlan) -> str | None:
     caps = sum(note.cap is not None for note in plan.notes)
     if caps:
         parts.append(f"{caps} session cap(s) to check")
+    standing = plan.standing
+    if standing is not None and standing.inbox is not None and standing.awaiting:
+        parts.append(f"{standing.awaiting} answer(s) to fold")
     return "; ".join(parts) or None
 
 
