@@ -26,7 +26,8 @@ EDGES = {
     "shell/reconcile",
     "shell/apply",
     "shell/sites",  # one git call
-    "shell/receiver",  # aiohttp server, threads writing the inbox
+    "shell/receiver",  # aiohttp server
+    "shell/inbox_workers",  # threads writing and reading the inbox
     "shell/ingest",  # reads the inbox, writes state files under their locks
 }
 FORBIDDEN_MODULES = {

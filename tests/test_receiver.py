@@ -280,3 +280,17 @@ def test_ingest_reads_only_answers_to_sets_and_clears_of_the_stations_asked(tmp_
         assert [r.event.event_id for r in read] == ["a", "e"]
         assert outcomes(inbox, ["CP-1"], datetime.now(UTC) + timedelta(minutes=1)) == []
         assert inbox.count() == len(kinds)
+
+
+def test_when_the_inbox_cannot_be_written_deliveries_get_503_and_health_says_so(tmp_path: Path) -> None:
+    """With its writer gone, a verified delivery is answered 503 (eDRV delivers again), never 200."""
+
+    async def scenario(box: Box) -> None:
+        await asyncio.to_thread(box.receiver._writer.stop)  # what a dead writer thread leaves
+        body = _event("e1")
+        assert (await box.post(body, _signed(body))).status_code == 503
+        health = await box.http.get("/healthz")
+        assert (health.status_code, health.json()["ok"]) == (503, False)
+        assert box.stored() == []
+
+    _run(tmp_path, scenario)

@@ -2,7 +2,8 @@
 
 `reconcile` plans sites from disk, `apply` sends one site's plan and records every outcome, `sites`
 lists the network and cuts it into CI jobs, `receiver` is the webhook receiver (aiohttp, the one
-long-running part), and `ingest` folds the chargers' answers from its inbox into recorded state.
+long-running part; `inbox_workers` are its threads on the inbox), and `ingest` folds the chargers'
+answers from the inbox into recorded state.
 
 May import every wing below it; never `cli` or `sandbox`.
 """

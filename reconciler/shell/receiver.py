@@ -11,11 +11,10 @@ before the 200 goes out, so an acknowledged event survives kill -9; a repeated `
 and stored once. Events of every type are kept, known or not. The receiver never acts on an event:
 ingest folds them into recorded state when a person or a scheduled run asks.
 
-Writes go through one thread that commits everything waiting in one transaction (group commit): one
-disk sync serves every delivery that arrived meanwhile, so a burst costs a few syncs, not one each.
-Reads run on threads of their own with their own connections; WAL mode keeps them off the writer's
-way. `GET /events` takes the parameters `remote_inbox` sends, and with `wait=S` holds the request up
-to S seconds (at most 60) until an event matches.
+Writes and reads go to the inbox on threads of their own (`inbox_workers`): one writer committing
+everything waiting in one transaction, readers beside it. `GET /events` takes the parameters
+`remote_inbox` sends, and with `wait=S` holds the request up to S seconds (at most 60) until an event
+matches.
 
 Logs are JSON lines (`log`): what was stored or refused and why, never a secret, a token, a signature
 or a body. `Receiver` is an async context manager; `reconciler.cli.inbox` runs one until interrupted.
@@ -26,13 +25,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import queue
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -40,15 +36,14 @@ from typing import Any, Self
 from aiohttp import web
 
 from reconciler.edrv import webhook
-from reconciler.edrv.inbox import PAGE_LIMIT, Inbox, Page, Query
+from reconciler.edrv.inbox import PAGE_LIMIT, Page, Query
 from reconciler.errors import InboxError, ReconcilerError, WebhookError
 from reconciler.ocpp.profile import format_timestamp
+from reconciler.shell.inbox_workers import InboxReaders, InboxWriter
 
 DEFAULT_PORT = 8280
 DEFAULT_PATH = "/webhooks/edrv"
 MAX_WAIT_S = 60.0
-_BATCH = 512  # deliveries committed together at most
-_PRUNE_EVERY_S = 3600.0
 
 Log = Callable[[str, Mapping[str, Any]], None]
 
@@ -77,127 +72,6 @@ class ReceiverConfig:
             raise ReconcilerError("the body size cap must be positive")
 
 
-class _Writer:
-    """The one thread that writes the inbox: stores what waits in one commit, then wakes the callers."""
-
-    def __init__(self, path: Path, retention: timedelta, on_stored: Callable[[], None]) -> None:
-        self._path = path
-        self._retention = retention
-        self._on_stored = on_stored
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
-        self._opened = threading.Event()
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-        self._opened.wait()
-        if self._error is not None:
-            raise self._error
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def submit(self, event: webhook.Event, body: bytes) -> asyncio.Future[int | None]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[int | None] = loop.create_future()
-        self._queue.put((event, body, done, loop))
-        return done
-
-    def _run(self) -> None:
-        try:
-            inbox = Inbox(self._path, create=True)
-        except InboxError as exc:
-            self._error = exc
-            self._opened.set()
-            return
-        self._opened.set()
-        pruned_s = 0.0
-        try:
-            while True:
-                batch, stopping = self._take()
-                if batch:
-                    self._write(inbox, batch)
-                if time.monotonic() - pruned_s > _PRUNE_EVERY_S:
-                    pruned_s = time.monotonic()
-                    inbox.prune(datetime.now(UTC) - self._retention)
-                if stopping:
-                    return
-        finally:
-            inbox.close()
-
-    def _take(self) -> tuple[list[tuple[Any, ...]], bool]:
-        first = self._queue.get()
-        if first is None:
-            return [], True
-        batch = [first]
-        while len(batch) < _BATCH:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
-
-    def _write(self, inbox: Inbox, batch: list[tuple[Any, ...]]) -> None:
-        try:
-            outcome: list[Any] = inbox.store([(event, body) for event, body, _, _ in batch], time.time())
-        except Exception as exc:  # noqa: BLE001 - a failed write (disk full) fails these deliveries, not the thread
-            outcome = [exc] * len(batch)
-        loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int | None], Any]]] = {}
-        for (_, _, done, loop), result in zip(batch, outcome, strict=True):
-            loops.setdefault(loop, []).append((done, result))
-        for loop, results in loops.items():
-            loop.call_soon_threadsafe(_settle, results, self._on_stored)
-
-
-def _settle(results: list[tuple[asyncio.Future[int | None], Any]], on_stored: Callable[[], None]) -> None:
-    for done, result in results:
-        if done.done():  # the sender hung up meanwhile; the event is stored all the same
-            continue
-        if isinstance(result, BaseException):
-            done.set_exception(result)
-        else:
-            done.set_result(result)
-    on_stored()
-
-
-class _Readers:
-    """Reads on a few threads, each with its own connection to the inbox."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inbox-reader")
-        self._local = threading.local()
-        self._opened: list[Inbox] = []
-        self._lock = threading.Lock()
-
-    def _inbox(self) -> Inbox:
-        inbox: Inbox | None = getattr(self._local, "inbox", None)
-        if inbox is None:
-            inbox = self._local.inbox = Inbox(self._path)
-            with self._lock:
-                self._opened.append(inbox)
-        return inbox
-
-    async def page(self, query: Query) -> Page:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: self._inbox().page(query))
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        with self._lock:
-            for inbox in self._opened:
-                inbox.close()
-
-
 class Receiver:
     """A running receiver; see the module docstring."""
 
@@ -205,8 +79,8 @@ class Receiver:
         self.config = config
         self._log = log or _no_log
         self._news = asyncio.Event()
-        self._writer = _Writer(config.db_path, config.retention, self._stored)
-        self._readers = _Readers(config.db_path)
+        self._writer = InboxWriter(config.db_path, config.retention, self._stored)
+        self._readers = InboxReaders(config.db_path)
         self._runner: web.AppRunner | None = None
         self._tokens = tuple(t.encode() for t in config.reader_tokens)
         self.url = ""
