@@ -14,6 +14,7 @@ from reconciler.cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.state import store
+from reconciler.state.recorded import Status
 
 from .conftest import DESIRED, NOW
 from .sandbox_harness import Clock, receiver_config
@@ -127,3 +128,34 @@ def test_ingest_refuses_what_it_cannot_read_and_changes_nothing(
     assert store.load(store.state_path(loop.desired, "harbour-depot"), "harbour-depot") is not None
     changed = loop.state_text()
     assert changed["harbour-depot"] == before["harbour-depot"], "the locked site was left alone"
+
+
+def test_a_saved_plan_is_applied_first_and_the_answers_folded_after(
+    loop: Loop, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Folding before would move the serial the saved plan is bound to; apply sends it, then folds."""
+    where = ("--desired", str(loop.desired), "--now", AT)
+    assert _run(capsys, "apply", "--auto-approve", "--rate", "1000", *where)[0] == EXIT_OK
+    loop.sandbox.settle()
+    path = loop.desired / "harbour-depot.yaml"
+    path.write_text(path.read_text().replace("{startPeriod: 0, limit: 32}", "{startPeriod: 0, limit: 31}", 1))
+    saved = tmp_path / "plan.json"
+    assert _run(capsys, "plan", "harbour-depot", "--out", str(saved), *where)[0] == EXIT_OK
+    code, out, err = _run(
+        capsys,
+        "apply",
+        "--plan",
+        str(saved),
+        "--auto-approve",
+        "--rate",
+        "1000",
+        "--inbox",
+        str(loop.inbox),
+        *where,
+    )
+    assert code == EXIT_OK, err
+    assert out.index("Plan: ") < out.index("Ingest from") < out.index("Apply: ")
+    assert re.search(r"Ingest from .*: (\d+) answer\(s\) folded into 1 site\(s\)", out)
+    recorded = store.load(store.state_path(loop.desired, "harbour-depot"), "harbour-depot")
+    assert recorded is not None
+    assert {r.status for _, _, r in recorded.records()} >= {Status.ACCEPTED}

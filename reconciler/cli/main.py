@@ -44,7 +44,6 @@ from reconciler.edrv.client import EdrvSettings
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan import saved as savedplan
-from reconciler.plan.confirm import IngestReport
 from reconciler.render.confirm import ingest_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.state import render_text as render_state
@@ -219,8 +218,8 @@ def apply(
 
         def fold() -> None:
             if reader is not None:
-                folded = ingesting.fold_sites(reader, desired_dir, names, state_dir, moment)
-                click.echo(ingest_text(IngestReport(reader.label, folded, confirmations.last_received_at)))
+                done = ingesting.ingest(reader, desired_dir, names, state_dir, now=moment, locks_held=True)
+                click.echo(ingest_text(done))
 
         if saved is None:
             fold()

@@ -213,6 +213,13 @@ class Inbox:
                 seqs.append(cursor.lastrowid if cursor.rowcount == 1 else None)
         return seqs
 
+    def checkpoint(self, automatic: bool | None = None) -> None:
+        """Copy the write-ahead log into the database now (without waiting for readers); `automatic`
+        False leaves that to such calls only, True hands it back to SQLite's own, at each commit."""
+        if automatic is not None:
+            self._db.execute(f"PRAGMA wal_autocheckpoint = {1000 if automatic else 0}")
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def prune(self, before: datetime) -> int:
         """Delete events received before `before`; how many went."""
         with self._db:

@@ -134,7 +134,8 @@ def record_note(state: RecordedState, note: Note, at: datetime) -> RecordedState
     name, current = _holding(state, note.station_id, note.name, note.profile_id)
     if current is None:
         return state
-    update = {"status": note.retire, "updated_at": format_timestamp(at), "last_error": None}
+    # A clear on its way is moot once the record retires (the profile expired, or its slot was taken).
+    update = {"status": note.retire, "updated_at": format_timestamp(at), "last_error": None, "clearing": None}
     return state.with_record(note.station_id, name, current.model_copy(update=update))
 
 

@@ -99,14 +99,16 @@ def ingest(
     *,
     now: datetime,
     lock_timeout_s: float = 0,
+    locks_held: bool = False,
 ) -> IngestReport:
-    """Fold the inbox into each named site's recorded state, one site's lock at a time."""
+    """Fold the inbox into each named site's recorded state, one site's lock at a time (or under the
+    locks the caller holds, as apply does)."""
     done: list[SiteIngest] = []
     for site_id in sites:
         path = store.state_path(desired_dir, site_id, state_dir)
         if not path.exists():  # nothing recorded, so nothing awaits an answer
             continue
-        with store.lock(path, lock_timeout_s):
+        with contextlib.nullcontext() if locks_held else store.lock(path, lock_timeout_s):
             done.extend(fold_sites(reader, desired_dir, [site_id], state_dir, now))
     return IngestReport(reader.label, done, last_received_at(reader))
 
