@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +24,7 @@ from reconciler.cli.options import (
     clock,
     desired_option,
     inbox_option,
+    interrupted,
     now_option,
     state_dir_option,
 )
@@ -35,6 +35,9 @@ from reconciler.render.confirm import ingest_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.reconcile import site_ids
+
+if TYPE_CHECKING:  # the receiver's module loads aiohttp, only when `receive` runs
+    from reconciler.shell.receiver import ReceiverConfig
 
 SECRET_VARIABLE = "EDRV_WEBHOOK_SECRET"  # noqa: S105 - the variable's name, not a secret
 DEFAULT_DB = Path("reconciler-inbox.sqlite3")
@@ -143,28 +146,20 @@ def receive(
     return 0
 
 
-async def _serve(config: Any) -> None:
+async def _serve(config: ReceiverConfig) -> None:
     from reconciler.shell.receiver import Receiver  # noqa: PLC0415 - aiohttp only when serving
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        async with Receiver(config, log=_json_log) as running:
-            checks = config.verification
-            legacy = "legacy sha256= accepted" if checks.legacy else "legacy sha256= refused"
-            click.echo(
-                f"Receiving eDRV webhooks at {running.url}{config.path} ({len(checks.secrets)} secret(s); "
-                f"v1 over {checks.v1_signs}, {checks.tolerance_s:g} s replay window; {legacy})"
-            )
-            readers = f"{len(config.reader_tokens)} token(s)" if config.reader_tokens else "off: no token"
-            click.echo(f"Inbox {config.db_path}; readers GET {running.url}/events ({readers})")
-            click.echo(f"Health {running.url}/healthz; logs are JSON lines on stderr; Ctrl-C stops.")
-            await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    async with interrupted() as stop, Receiver(config, log=_json_log) as running:
+        checks = config.verification
+        legacy = "legacy sha256= accepted" if checks.legacy else "legacy sha256= refused"
+        click.echo(
+            f"Receiving eDRV webhooks at {running.url}{config.path} ({len(checks.secrets)} secret(s); "
+            f"v1 over {checks.v1_signs}, {checks.tolerance_s:g} s replay window; {legacy})"
+        )
+        readers = f"{len(config.reader_tokens)} token(s)" if config.reader_tokens else "off: no token"
+        click.echo(f"Inbox {config.db_path}; readers GET {running.url}/events ({readers})")
+        click.echo(f"Health {running.url}/healthz; logs are JSON lines on stderr; Ctrl-C stops.")
+        await stop.wait()
     click.echo("Receiver stopped.", err=True)
 
 

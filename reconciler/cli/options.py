@@ -5,10 +5,13 @@ Used by `cli.main`, `cli.inspect` and `cli.sandbox`; the commands themselves liv
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -159,3 +162,17 @@ def annotation(problem: Problem) -> str:
         where += f",line={problem.line},col={problem.column}"
     message = problem.message + (f" (fix: {problem.fix})" if problem.fix else "")
     return f"::{problem.severity} {where}::{escape(message)}"
+
+
+@contextlib.asynccontextmanager
+async def interrupted() -> AsyncIterator[asyncio.Event]:
+    """An event that Ctrl-C (SIGINT) or SIGTERM sets while the block runs, for servers run until then."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield stop
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

@@ -7,13 +7,12 @@ the commands, so that other commands start as fast as before.
 from __future__ import annotations
 
 import asyncio
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from reconciler.cli.options import DEFAULT_DESIRED
+from reconciler.cli.options import DEFAULT_DESIRED, interrupted
 from reconciler.sandbox.config import (
     DEFAULT_API_KEY,
     DEFAULT_OCPP_PORT,
@@ -142,27 +141,17 @@ def _stations(desired_dir: Path | None, stations_file: Path | None) -> dict[str,
 async def _serve(config: SandboxConfig) -> None:
     from reconciler.sandbox.server import Sandbox  # noqa: PLC0415 - aiohttp only when serving
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        async with Sandbox(config, log=lambda line: click.echo(line, err=True)) as running:
-            simulated = len(running.stations)
-            click.echo(f"eDRV API  {running.api_url}  (key: {config.api_key})")
-            click.echo(f"OCPP 1.6J {running.ocpp_url}/<station id>  (subprotocol ocpp1.6)")
-            click.echo(
-                f"{simulated} simulated charge point(s), {len(config.external)} external; Ctrl-C stops."
-            )
-            click.echo(
-                f"Ground truth {running.api_url}/_sandbox/stations; also /_sandbox/stats, /_sandbox/faults"
-            )
-            click.echo("Point the reconciler at it:")
-            click.echo(f"  export EDRV_API_URL={running.api_url} EDRV_API_KEY={config.api_key}")
-            await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    async with interrupted() as stop, Sandbox(config, log=lambda line: click.echo(line, err=True)) as running:
+        simulated = len(running.stations)
+        click.echo(f"eDRV API  {running.api_url}  (key: {config.api_key})")
+        click.echo(f"OCPP 1.6J {running.ocpp_url}/<station id>  (subprotocol ocpp1.6)")
+        click.echo(f"{simulated} simulated charge point(s), {len(config.external)} external; Ctrl-C stops.")
+        click.echo(
+            f"Ground truth {running.api_url}/_sandbox/stations; also /_sandbox/stats, /_sandbox/faults"
+        )
+        click.echo("Point the reconciler at it:")
+        click.echo(f"  export EDRV_API_URL={running.api_url} EDRV_API_KEY={config.api_key}")
+        await stop.wait()
     click.echo("Sandbox stopped.", err=True)
 
 
