@@ -15,6 +15,7 @@ from reconciler.plan.change import Action, Change
 from reconciler.plan.confirm import Confirmations, fold, standing
 from reconciler.plan.outcome import record_change
 from reconciler.plan.site import build
+from reconciler.render.confirm import standing_lines
 from reconciler.state.recorded import ClearRequest, RecordedState, Status
 
 from .conftest import NOW
@@ -265,3 +266,15 @@ def test_a_clear_record_keeps_its_request_until_answered() -> None:
     """A ClearRequest holds the clear's action id, when it was sent, and how many clears were sent."""
     request = ClearRequest(action_id="a", requested_at="2026-11-23T12:00:00Z")
     assert (request.action_id, request.attempts) == ("a", 1)
+
+
+def test_the_plan_says_when_confirmations_are_not_read_or_not_arriving(tmp_path: Path) -> None:
+    """Without an inbox the plan says answers are not received; with a silent one, that none arrive."""
+    state = _requested(tmp_path, "a", "b")
+    overdue = NOW + timedelta(hours=1)
+    (without,) = standing_lines(standing(state, Confirmations(), overdue))
+    assert without.startswith("Confirmations are not being received (no --inbox): 2 call(s) await")
+    counts, silent = standing_lines(standing(state, INBOX, overdue))
+    assert counts.startswith("Confirmations from inbox.sqlite3: 0 accepted, 2 awaiting an answer")
+    assert silent.startswith("Confirmations are not arriving: the inbox has received nothing since")
+    assert standing_lines(standing(RecordedState.new("depot"), INBOX, overdue)) == []

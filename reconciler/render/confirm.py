@@ -59,6 +59,8 @@ def standing_lines(standing: Standing | None) -> list[str]:
         if standing.rejected:
             lines.append(f"{standing.rejected} profile(s) rejected by the charger, as last recorded.")
         return lines
+    if not (standing.accepted or awaiting or standing.rejected):
+        return lines  # nothing recorded yet, so nothing to confirm
     lines.append(
         f"Confirmations from {standing.inbox}: {standing.accepted} accepted, {awaiting} awaiting an "
         f"answer{oldest}, {standing.rejected} rejected; last event received "
