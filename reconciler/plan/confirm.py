@@ -239,7 +239,8 @@ def standing(state: RecordedState | None, policy: Confirmations, now: datetime) 
     """Count `state`'s live records by answer, and tell whether answers are arriving at all."""
     if state is None:
         return Standing(policy.inbox, last_received_at=policy.last_received_at)
-    live = [r for _, _, r in state.records() if not r.is_retired]
+    # Every plan counts these, so no sorting: order does not matter to a count.
+    live = [r for s in state.stations.values() for r in s.profiles.values() if not r.is_retired]
     waiting = [r for r in live if r.awaits_answer]
     oldest = min(
         (parse_timestamp(r.clearing.requested_at if r.clearing else r.requested_at) for r in waiting),

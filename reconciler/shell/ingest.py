@@ -1,10 +1,10 @@
 """Ingest: the charger's answers from the inbox, folded into each site's recorded state under its lock.
 
 `reconciler ingest` calls `ingest`, which takes each site's lock in turn, reads its state, folds
-(`plan.confirm.fold`) and writes it back, atomically, only when an answer changed a record. `apply
---inbox` holds the locks already and calls `fold_sites`; `plan --inbox` folds in memory only
-(`fold_site`) and writes nothing, as a plan never does. `open_inbox` opens a database path or a
-receiver's URL.
+(`plan.confirm.fold`) and writes it back, atomically, only when an answer changed a record; `apply
+--inbox` calls it too, under the locks it holds already. `plan --inbox` folds in memory only
+(`plan_folded`) and writes nothing, as a plan never does. `open_inbox` opens a database path or a
+receiver's URL; `policy` tells plans how to treat calls still unanswered.
 
 What is read: for one site, the answers (final set and clear events) to calls of its stations,
 received since its oldest call still waiting for one was sent, less an hour for clocks that disagree
