@@ -5,6 +5,7 @@ sessions, and a refusal is recorded with its reason and sent again only after it
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,3 +192,29 @@ def test_a_charger_that_rejects_is_recorded_rejected_and_retried_after_its_back_
     }
     later = [p for p in network.plan(NOW + timedelta(hours=2)) if p.site_id == site.site_id]
     assert {(c.station_id, c.name) for c in later[0].changes} == {(station, name) for name, _ in refused}
+
+
+def test_a_clear_is_on_its_way_until_its_answer_retires_the_record(network: Network) -> None:
+    """A removed profile's clear is recorded as on its way; the charger's answer, ingested, retires it."""
+    network.apply()
+    network.ingest()
+    path = network.desired_dir / "edrv-examples.yaml"
+    # The profile's key at six spaces and every line under it, indented deeper.
+    removed = re.sub(r"\n      connector1-safe-10kw:\n(?:        .*\n)+", "\n", path.read_text())
+    assert "connector1-safe-10kw" not in removed
+    path.write_text(removed)
+    (result,) = [r for r in network.apply() if r.site_id == "edrv-examples"]
+    assert [(s.change.action, s.change.name, s.ok) for s in result.sent] == [
+        (Action.CLEAR, "connector1-safe-10kw", True)
+    ]
+    record = network.recorded("edrv-examples").record("64f0c1a2b3c4d5e6f7a8b9c0", "connector1-safe-10kw")
+    assert record is not None
+    assert record.clearing is not None
+    assert (record.status, record.clearing.action_id) == (Status.ACCEPTED, result.sent[0].action_id)
+    assert not any(p.changes for p in network.plan()), "a clear on its way counts as done"
+    network.ingest()
+    cleared = network.recorded("edrv-examples").record("64f0c1a2b3c4d5e6f7a8b9c0", "connector1-safe-10kw")
+    assert cleared is not None
+    assert (cleared.status, cleared.clearing) == (Status.CLEARED, None)
+    held = network.truth()["64f0c1a2b3c4d5e6f7a8b9c0"]["profiles"]
+    assert 17 not in [p["chargingProfileId"] for profiles in held.values() for p in profiles]
