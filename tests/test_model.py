@@ -90,5 +90,6 @@ def test_allowed_keys_are_the_yaml_names_at_a_path() -> None:
         "chargingRateUnit",
         "chargingSchedulePeriod",
         "minChargingRate",
+        "local",
     ]
     assert "ChargeProfileMaxStackLevel" in allowed_keys(SiteFile, ("stations", "CS-1", "ocpp"))

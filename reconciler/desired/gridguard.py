@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.model import Profile, SiteFile, Station
 from reconciler.desired.payload import installed
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity
-from reconciler.ocpp.profile import WEEK_S, Kind, Purpose, RateUnit, format_timestamp, parse_timestamp
+from reconciler.ocpp.profile import WEEK_S, Kind, Purpose, RateUnit, parse_timestamp
 from reconciler.ocpp.recurrence import RECURRENCE_PERIOD
 from reconciler.ocpp.schedule import DEFAULT_OPTIONS, CompositePeriod, composite_schedule
 from reconciler.ocpp.steps import add_steps, capped
@@ -38,7 +39,12 @@ _NAMED_STATIONS = 8
 _Key = tuple[Profile, ...]
 
 
-def check_grid(doc: SiteFile, placed: Mapping[str, Sequence[PlacedProfile]], now: datetime) -> list[Finding]:
+def check_grid(
+    doc: SiteFile,
+    placed: Mapping[str, Sequence[PlacedProfile]],
+    now: datetime,
+    clock: SiteClock = UTC_CLOCK,
+) -> list[Finding]:
     """An error at `site.grid_limit_kw` when the stations may draw more than it in the next 7 days."""
     site = doc.site
     if site.grid_limit_kw is None:
@@ -65,12 +71,12 @@ def check_grid(doc: SiteFile, placed: Mapping[str, Sequence[PlacedProfile]], now
     moment, total_w = over
     # What each station may draw then, None where it has no limit and counts at its rated power.
     draws_w = {station_id: _limit_at(periods, moment) for station_id, periods in totals.items()}
-    return [_finding(site.grid_limit_kw, moment, total_w, draws_w, rated_w)]
+    return [_finding(site.grid_limit_kw, clock.stamp_and_utc(moment), total_w, draws_w, rated_w)]
 
 
 def _finding(
     grid_limit_kw: Decimal,
-    moment: datetime,
+    moment: str,
     total_w: Decimal,
     draws_w: Mapping[str, Decimal | None],
     rated_w: Mapping[str, Decimal],
@@ -87,7 +93,7 @@ def _finding(
         (("site",),),
         ("grid_limit_kw",),
         Severity.ERROR,
-        f"the stations may draw {_kw(total_w)} kW together at {format_timestamp(moment)}, above the grid "
+        f"the stations may draw {_kw(total_w)} kW together at {moment}, above the grid "
         f"limit of {_kw(grid_limit_kw * 1000)} kW: {', '.join(named)}",
         f"lower the stations' limits at that time (a ChargePointMaxProfile on connector 0 caps a "
         f"station) by {_kw(total_w - grid_limit_kw * 1000)} kW in all, or raise grid_limit_kw if the "

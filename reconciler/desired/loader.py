@@ -11,12 +11,13 @@ written), and site ids are file stems.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,11 +40,22 @@ class _DuplicateKeyError(Exception):
     """Raised by the fast loader so the file is re-read by the careful one."""
 
 
+def _without_base_60(tag: str, regexp: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:
+    # YAML 1.1 reads `19:00` as the number 1140 (base 60), yet `07:00` as text; YAML 1.2, and editors,
+    # read both as text, which a wall-clock time is.
+    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+        return tag, re.compile(rf"(?!.*:)(?:{regexp.pattern})", regexp.flags)
+    return tag, regexp
+
+
 class _PlainLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """The C safe loader without timestamp resolution: date-times stay as written."""
+    """The C safe loader without timestamp resolution (date-times stay as written) and without YAML
+    1.1's base-60 numbers (`19:00` stays text)."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [
+            _without_base_60(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"
+        ]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
     # Plain scalar -> tag. Matching every plain scalar against the resolvers' regular expressions took
@@ -215,9 +227,7 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
 
 
 def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
-    site, findings = check_site(path.stem, str(path), raw, now)
-    findings.extend(_check_timezone(site))
-    return site, findings
+    return check_site(path.stem, str(path), raw, now, zone)
 
 
 def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yaml.Mark, str, str]]:
@@ -243,23 +253,13 @@ def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yam
             yield from _duplicates(item, visited)
 
 
-def _check_timezone(site: DesiredSite | None) -> list[Finding]:
-    # Needs the system's time-zone database, so it lives here rather than in the pure rules.
-    if site is None:
-        return []
+@functools.lru_cache(maxsize=256)
+def zone(name: str) -> tzinfo | None:
+    """The time zone of an IANA name from the system's database (which is why it lives here), or None."""
     try:
-        zoneinfo.ZoneInfo(site.doc.site.timezone)
+        return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return [
-            Finding(
-                (("site",),),
-                ("timezone",),
-                Severity.ERROR,
-                f"unknown time zone {site.doc.site.timezone!r}",
-                "use an IANA name such as Europe/Berlin",
-            )
-        ]
-    return []
+        return None
 
 
 def locate(path: Path, text: str, findings: Sequence[Finding]) -> list[Problem]:

@@ -97,15 +97,69 @@ class Period(BaseModel):
     number_phases: Int | None = Field(None, alias="numberPhases")
 
 
-class Schedule(BaseModel):
-    """OCPP ChargingSchedule."""
+# Wall-clock time of day, after a weekday or a range of them for Weekly schedules: `07:00`,
+# `Sat 00:00`, `Mon-Fri 07:00`.
+_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+LOCAL_AT = re.compile(rf"(?:({_DAY})(?:-({_DAY}))? )?([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _local_at(text: str) -> str:
+    if LOCAL_AT.fullmatch(text) is None:
+        raise PydanticCustomError(
+            "local_at",
+            "{value} is not a wall-clock time like 07:00, Sat 00:00 or Mon-Fri 07:00",
+            {
+                "value": repr(text),
+                "fix": "write HH:MM (24-hour, two digits each), after a weekday or a range such as Mon-Fri "
+                "for a Weekly profile",
+            },
+        )
+    return text
+
+
+LocalAt = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_local_at),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{LOCAL_AT.pattern}$",
+            "description": "wall-clock time in the site's timezone: 07:00 (Daily), Sat 00:00 or "
+            "Mon-Fri 07:00 (Weekly)",
+        }
+    ),
+]
+
+
+class LocalPeriod(BaseModel):
+    """A period of a local-time schedule: from the wall-clock time `at` on, at most `limit`.
+
+    `limit: null` sets no limit from then on, so lower stack levels apply (at most once per day or week).
+    """
 
     model_config = _FROZEN
+    at: LocalAt
+    limit: Number | None
+    number_phases: Int | None = Field(None, alias="numberPhases")
+
+
+class Schedule(BaseModel):
+    """OCPP ChargingSchedule, or a local-time schedule (`local`) that the reconciler compiles into one."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=False,
+        json_schema_extra={"oneOf": [{"required": ["chargingSchedulePeriod"]}, {"required": ["local"]}]},
+    )
     start_schedule: Timestamp | None = Field(None, alias="startSchedule")
     duration_s: Int | None = Field(None, alias="duration")
     rate_unit: RateUnit = Field(alias="chargingRateUnit")
-    periods: tuple[Period, ...] = Field(alias="chargingSchedulePeriod")
+    periods: tuple[Period, ...] = Field((), alias="chargingSchedulePeriod")
     min_charging_rate: Number | None = Field(None, alias="minChargingRate")
+    # Wall-clock periods in the site's timezone, instead of startSchedule, duration and periods.
+    local: tuple[LocalPeriod, ...] | None = None
 
 
 class Profile(BaseModel):
@@ -133,6 +187,11 @@ class Profile(BaseModel):
     @property
     def is_session_cap(self) -> bool:
         return self.purpose is Purpose.TX
+
+    @property
+    def is_local(self) -> bool:
+        """Written in wall-clock time (`chargingSchedule.local`), compiled per UTC offset by `localtime`."""
+        return self.schedule.local is not None
 
     def expires_at(self) -> datetime | None:
         """When chargers drop this profile for good (see `profile_end`)."""

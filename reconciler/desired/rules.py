@@ -1,23 +1,22 @@
 """The semantic rules of desired profiles: what OCPP 1.6, eDRV and the charger would refuse or misread.
 
 Types are checked by the models; these rules relate fields to each other, to the station they are on,
-and to `now`. Each returns findings placed by YAML path. Pure; called by `validate.check_site`.
+and to `now`. Each returns findings placed by YAML path. A local-time profile gets the rules of its
+connector, stack levels and transactionId here, the rest from `localrules`. Pure; called by
+`validate.check_site`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
 
+from reconciler.desired.limitrules import check_limit, check_rate, check_unit
+from reconciler.desired.localtime import EXTRA_LEVELS
 from reconciler.desired.model import EDRV_RESERVED_MAX_STACK_LEVEL, Site, Station
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity, YamlPath
-from reconciler.ocpp.profile import Kind, Purpose, RateUnit, format_timestamp, parse_timestamp
-
-# IEC 61851 PWM signalling starts at 6 A: many chargers and cars cannot follow a lower non-zero limit.
-MIN_FOLLOWABLE_CURRENT_A = Decimal(6)
-DEFAULT_PHASES = 3  # OCPP 1.6: numberPhases absent means 3
+from reconciler.ocpp.profile import Kind, Purpose, format_timestamp, parse_timestamp
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 _PERIODS: YamlPath = ("chargingSchedule", "chargingSchedulePeriod")
@@ -56,18 +55,32 @@ def check_profile(placed: PlacedProfile, station: Station, site: Site, now: date
         )
 
     lowest, highest = EDRV_RESERVED_MAX_STACK_LEVEL + 1, station.ocpp.max_stack_level
-    if not lowest <= profile.stack_level <= highest:
+    # A local-time profile also takes the level above its own (see `localtime`).
+    extra = EXTRA_LEVELS if profile.is_local else 0
+    if not lowest <= profile.stack_level <= highest - extra:
         why = (
             "eDRV reserves 0-10 for its own power management"
             if profile.stack_level < lowest
             else "the charger's ChargeProfileMaxStackLevel is " + str(highest)
         )
+        levels = f"stackLevel {profile.stack_level}"
+        if extra:
+            levels += f" and {profile.stack_level + extra} (a local-time profile takes one per UTC offset)"
         add(
             ("stackLevel",),
             ERROR,
-            f"stackLevel {profile.stack_level} is outside {lowest}-{highest}: {why}",
-            f"pick a stack level from {lowest} to {highest}",
+            f"{levels} {'are' if extra else 'is'} outside {lowest}-{highest}: {why}",
+            f"pick a stack level from {lowest} to {highest - extra}",
         )
+    if profile.transaction_id is not None:
+        add(
+            ("transactionId",),
+            ERROR,
+            "transactionId is inserted by eDRV from the active session",
+            "remove transactionId",
+        )
+    if profile.is_local:
+        return out  # the rest are `localrules`'
 
     if profile.kind is not Kind.RELATIVE:
         if profile.is_session_cap and profile.kind is Kind.ABSOLUTE:
@@ -116,13 +129,6 @@ def check_profile(placed: PlacedProfile, station: Station, site: Site, now: date
             "some chargers (EVBox, EVerest) reject a Relative ChargePointMaxProfile",
             "prefer Absolute or Recurring for a station-wide limit",
         )
-    if profile.transaction_id is not None:
-        add(
-            ("transactionId",),
-            ERROR,
-            "transactionId is inserted by eDRV from the active session",
-            "remove transactionId",
-        )
     if schedule.duration_s is not None and schedule.duration_s <= 0:
         add(
             ("chargingSchedule", "duration"),
@@ -162,19 +168,14 @@ def _check_periods(placed: PlacedProfile, station: Station, site: Site) -> list[
 
     schedule = placed.profile.schedule
     periods = schedule.periods
-    unit = schedule.rate_unit
-    if not station.ocpp.allows(unit):
-        allowed = ",".join(station.ocpp.allowed_rate_units)
-        add(
-            ("chargingSchedule", "chargingRateUnit"),
-            ERROR,
-            f"the charger does not accept unit {unit}: its "
-            f"ChargingScheduleAllowedChargingRateUnit is {allowed}",
-            "use a unit the charger accepts, or declare "
-            "its real ChargingScheduleAllowedChargingRateUnit under the station's 'ocpp'",
-        )
+    out.extend(check_unit(placed, station))
     if not periods:
-        add(_PERIODS, ERROR, "a schedule needs at least one period", "add - {startPeriod: 0, limit: ...}")
+        add(
+            _PERIODS,
+            ERROR,
+            "a schedule needs at least one period",
+            "add - {startPeriod: 0, limit: ...}, or write the schedule in wall-clock time under 'local'",
+        )
         return out
     if len(periods) > station.ocpp.max_periods:
         add(
@@ -203,33 +204,7 @@ def _check_periods(placed: PlacedProfile, station: Station, site: Site) -> list[
                 f"period's {periods[index - 1].start_period_s}",
                 "order periods by strictly increasing startPeriod",
             )
-        out.extend(_check_rate(placed, (*here, "limit"), period.limit, "limit"))
-        phases = period.number_phases
-        if phases is not None and not 1 <= phases <= 3:
-            add(
-                (*here, "numberPhases"),
-                ERROR,
-                f"numberPhases must be 1, 2 or 3, got {phases}",
-                "set numberPhases to the phases the car may use, or leave it out (3)",
-            )
-            phases = None
-        amps = _as_amps(period.limit, unit, phases or DEFAULT_PHASES, site.nominal_voltage_v)
-        if 0 < amps < MIN_FOLLOWABLE_CURRENT_A:
-            floor = (
-                f"{MIN_FOLLOWABLE_CURRENT_A} A"
-                if unit is RateUnit.AMPERE
-                else (
-                    f"{MIN_FOLLOWABLE_CURRENT_A * site.nominal_voltage_v * (phases or DEFAULT_PHASES)} W "
-                    f"at {phases or DEFAULT_PHASES} phase(s) and {site.nominal_voltage_v} V"
-                )
-            )
-            add(
-                (*here, "limit"),
-                WARNING,
-                f"limit {period.limit} {unit} is below {floor}: most chargers and cars "
-                "cannot follow a non-zero limit under 6 A",
-                "use 0 to pause charging, or at least 6 A",
-            )
+        out.extend(check_limit(placed, here, period.limit, period.number_phases, site))
         if duration_s is not None and duration_s > 0 and period.start_period_s >= duration_s:
             add(
                 (*here, "startPeriod"),
@@ -240,33 +215,11 @@ def _check_periods(placed: PlacedProfile, station: Station, site: Site) -> list[
             )
     if schedule.min_charging_rate is not None:
         out.extend(
-            _check_rate(
+            check_rate(
                 placed, ("chargingSchedule", "minChargingRate"), schedule.min_charging_rate, "minChargingRate"
             )
         )
     return out
-
-
-def _check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str) -> list[Finding]:
-    if value < 0:
-        return [Finding(placed.origins, field, ERROR, f"{name} {value} is negative", "use 0 or more")]
-    if value.as_tuple().exponent < -1:  # type: ignore[operator]
-        rounded = value.quantize(Decimal("0.1"), rounding="ROUND_DOWN")
-        return [
-            Finding(
-                placed.origins,
-                field,
-                ERROR,
-                f"{name} {value} has more than one decimal; OCPP accepts at most one",
-                f"write {rounded} (rounded down, so the limit is not raised)",
-            )
-        ]
-    return []
-
-
-def _as_amps(limit: Decimal, unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
-    # OCPP 1.6: current per phase = power / (nominal voltage x phases).
-    return limit if unit is RateUnit.AMPERE else limit / (voltage_v * phases)
 
 
 def check_station(
@@ -279,15 +232,19 @@ def check_station(
     ids: dict[int, PlacedProfile] = {}
     for item in live:
         profile = item.profile
-        slot = (profile.connector_id, profile.purpose, profile.stack_level)
-        other = slots.setdefault(slot, item)
-        if other is not item:
+        # A local-time profile keeps both of its levels, even while the zone has no change to prepare.
+        levels = item.local.levels if item.local is not None else (profile.stack_level,)
+        for level in levels:
+            slot = (profile.connector_id, profile.purpose, level)
+            other = slots.setdefault(slot, item)
+            if other is item or _same_source(other, item):
+                continue
             out.append(
                 Finding(
                     item.origins,
                     ("stackLevel",),
                     ERROR,
-                    f"profiles {other.name!r} and {item.name!r} both "
+                    f"profiles {_shown(other)} and {_shown(item)} both "
                     f"take connector {slot[0]}, {slot[1]}, stack level {slot[2]}: the charger would "
                     "silently replace one with the other",
                     "give one of them another stackLevel",
@@ -309,17 +266,27 @@ def check_station(
                     "give one of them another id, or leave it out to have one allocated",
                 )
             )
-    if len(live) > station.ocpp.max_profiles_installed:
-        out.append(
-            Finding(
-                (("stations", station_id),),
-                (),
-                ERROR,
-                f"{len(live)} profiles, but the charger holds at "
-                f"most {station.ocpp.max_profiles_installed} (MaxChargingProfilesInstalled)",
-                "remove profiles, or declare the charger's real MaxChargingProfilesInstalled under 'ocpp'",
+    most = station.ocpp.max_profiles_installed
+    if len(live) > most:
+        message = f"{len(live)} profiles, but the charger holds at most {most} (MaxChargingProfilesInstalled)"
+        fix = "remove profiles, or declare the charger's real MaxChargingProfilesInstalled under 'ocpp'"
+        compiled: dict[str, list[PlacedProfile]] = defaultdict(list)
+        for item in live:
+            if item.local is not None:
+                compiled[item.local.source].append(item)
+        # A local-time profile, which takes more than one, is the one to point at.
+        for source, items in compiled.items():
+            out.append(
+                Finding(
+                    items[0].origins,
+                    (),
+                    ERROR,
+                    f"{message}: local-time profile {source!r} is {len(items)} of them, one per UTC offset",
+                    fix,
+                )
             )
-        )
+        if not compiled:
+            out.append(Finding((("stations", station_id),), (), ERROR, message, fix))
     groups: dict[tuple[int, Purpose], list[PlacedProfile]] = defaultdict(list)
     for item in live:
         groups[(item.profile.connector_id, item.profile.purpose)].append(item)
@@ -341,6 +308,18 @@ def check_station(
                 )
             )
     return out
+
+
+def _shown(placed: PlacedProfile) -> str:
+    """A profile's name in a message; a compiled one by the local-time profile it comes from."""
+    if placed.local is None:
+        return repr(placed.name)
+    levels = " and ".join(map(str, placed.local.levels))
+    return f"{placed.local.source!r} (local time, on stack levels {levels})"
+
+
+def _same_source(one: PlacedProfile, other: PlacedProfile) -> bool:
+    return one.local is not None and other.local is not None and one.local.source == other.local.source
 
 
 def _alive(placed: PlacedProfile, now: datetime) -> bool:

@@ -20,13 +20,28 @@ from reconciler.errors import Finding, YamlPath, error
 
 
 @dataclass(frozen=True, slots=True)
+class LocalTurn:
+    """Which UTC-offset period a profile compiled from a local-time profile covers (see `localtime`)."""
+
+    source: str  # the local-time profile's name
+    levels: tuple[int, ...]  # the stack levels the local-time profile takes, its own first
+    start: datetime | None  # the offset change it starts at; None when none is known
+    end: datetime | None  # its validTo, the next change; None for the last one prepared
+
+
+@dataclass(frozen=True, slots=True)
 class PlacedProfile:
-    """A profile as desired on one station, with the YAML places it was written at."""
+    """A profile as desired on one station, with the YAML places it was written at.
+
+    A local-time profile is placed as written, then replaced by the OCPP profiles it compiles into,
+    each with `local` saying which UTC-offset period it covers.
+    """
 
     station_id: str
     name: str
     profile: Profile
     origins: tuple[YamlPath, ...]
+    local: LocalTurn | None = None
     # The profile and station rules, the plan and the payload catalogue all ask it: parsed once.
     expires_at: datetime | None = field(init=False, compare=False, repr=False)
 

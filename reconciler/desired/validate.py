@@ -14,19 +14,22 @@ import importlib.resources
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import fastjsonschema
 from pydantic import ValidationError
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.gridguard import check_grid
+from reconciler.desired.localrules import check_local
+from reconciler.desired.localtime import expand
 from reconciler.desired.model import SiteFile, Station
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
 from reconciler.desired.typeerrors import findings_from
-from reconciler.errors import Finding, Severity
+from reconciler.errors import Finding, Severity, error
 from reconciler.ocpp.profile import Json
 
 # Any id passes the schema; a profile without a pinned one is checked under this stand-in.
@@ -35,12 +38,17 @@ _PROVISIONAL_PROFILE_ID = 1
 
 @dataclass(frozen=True, slots=True)
 class DesiredSite:
-    """One site's desired state, checked: its settings, stations, and each station's profiles."""
+    """One site's desired state, checked: its settings, stations, and each station's profiles.
+
+    `profiles` holds OCPP profiles only: a local-time profile is there as the profiles it compiles into
+    for `now` (see `localtime`). `clock` is the site's time zone, for every output a person reads.
+    """
 
     site_id: str
     source: str
     doc: SiteFile
     profiles: Mapping[str, tuple[PlacedProfile, ...]]
+    clock: SiteClock = UTC_CLOCK
 
     @property
     def stations(self) -> Mapping[str, Station]:
@@ -51,10 +59,21 @@ class DesiredSite:
         return [p for station_id in sorted(self.profiles) for p in self.profiles[station_id]]
 
 
+Zones = Callable[[str], tzinfo | None]
+
+
+def utc_only(name: str) -> tzinfo | None:
+    """A zone lookup that knows UTC alone, for callers without the time-zone database."""
+    return UTC if name == "UTC" else None
+
+
 def check_site(
-    site_id: str, source: str, raw: Any, now: datetime
+    site_id: str, source: str, raw: Any, now: datetime, zones: Zones = utc_only
 ) -> tuple[DesiredSite | None, list[Finding]]:
-    """Check parsed YAML of one site; the site is None when its types are wrong."""
+    """Check parsed YAML of one site; the site is None when its types are wrong.
+
+    `zones` looks a time-zone name up (None when unknown); the loader passes the system's database.
+    """
     if not isinstance(raw, Mapping):
         kind = "empty" if raw is None else f"a {type(raw).__name__}"
         return None, [
@@ -71,28 +90,50 @@ def check_site(
     except ValidationError as err:
         return None, findings_from(err, SiteFile, ((),))
     placed, findings = place(doc, raw)
+    tz = zones(doc.site.timezone)
+    if tz is None:
+        findings.append(
+            error(
+                ("site",),
+                ("timezone",),
+                f"unknown time zone {doc.site.timezone!r}",
+                "use an IANA name such as Europe/Berlin",
+            )
+        )
+    clock = SiteClock(doc.site.timezone, tz or UTC)
     # A finding inside a template would repeat once per station: gather those, naming the stations.
     on_templates: dict[Finding, list[str]] = {}
     for station_id, station in doc.stations.items():
-        profiles = placed[station_id]
-        findings.extend(check_station(station_id, station, profiles, now))
-        for item in profiles:
+        compiled: list[PlacedProfile] = []
+        for item in placed[station_id]:
             profile_findings = check_profile(item, station, doc.site, now)
-            if not any(f.is_error for f in profile_findings):
-                # The official schema is a backstop; a profile the rules refuse would be reported twice.
-                profile_findings.extend(_check_schema(item))
+            if item.profile.is_local:
+                profile_findings.extend(check_local(item, station, doc.site))
+            sound = not any(f.is_error for f in profile_findings)
+            if not item.profile.is_local:
+                if sound:
+                    # The official schema is a backstop; a profile the rules refuse would be reported twice.
+                    profile_findings.extend(_check_schema(item))
+                compiled.append(item)
+            elif sound and tz is not None:
+                # Only a sound local-time profile compiles; its OCPP profiles are checked like any other.
+                expanded = expand(item, clock, now)
+                profile_findings.extend(f for part in expanded for f in _check_schema(part))
+                compiled.extend(expanded)
             if item.origins[0][0] == "templates":
                 for finding in profile_findings:
                     on_templates.setdefault(finding, []).append(station_id)
             else:
                 findings.extend(profile_findings)
+        placed[station_id] = tuple(sorted(compiled, key=lambda p: p.name))
+        findings.extend(check_station(station_id, station, placed[station_id], now))
     for finding, stations in on_templates.items():
         where = f"station {stations[0]}" if len(stations) == 1 else f"stations {', '.join(stations)}"
         findings.append(replace(finding, message=f"{finding.message} (placed by the template on {where})"))
     if not any(f.is_error for f in findings):
         # Sums composite schedules, which only mean something once every profile is sound.
-        findings.extend(check_grid(doc, placed, now))
-    return DesiredSite(site_id, source, doc, placed), findings
+        findings.extend(check_grid(doc, placed, now, clock))
+    return DesiredSite(site_id, source, doc, placed, clock), findings
 
 
 def set_request_body(item: PlacedProfile, profile_id: int) -> Json:

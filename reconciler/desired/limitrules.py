@@ -1,0 +1,100 @@
+"""The rules of one schedule period's numbers, shared by OCPP periods (`rules`) and wall-clock ones
+(`localrules`): the unit the charger takes, a limit's sign and decimals, `numberPhases`, and limits
+too low for a car to follow. Pure.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconciler.desired.model import Site, Station
+from reconciler.desired.template import PlacedProfile
+from reconciler.errors import Finding, Severity, YamlPath
+from reconciler.ocpp.profile import RateUnit
+
+# IEC 61851 PWM signalling starts at 6 A: many chargers and cars cannot follow a lower non-zero limit.
+MIN_FOLLOWABLE_CURRENT_A = Decimal(6)
+DEFAULT_PHASES = 3  # OCPP 1.6: numberPhases absent means 3
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+
+def check_unit(placed: PlacedProfile, station: Station) -> list[Finding]:
+    """An error when the charger does not list the profile's unit."""
+    unit = placed.profile.schedule.rate_unit
+    if station.ocpp.allows(unit):
+        return []
+    allowed = ",".join(station.ocpp.allowed_rate_units)
+    return [
+        Finding(
+            placed.origins,
+            ("chargingSchedule", "chargingRateUnit"),
+            ERROR,
+            f"the charger does not accept unit {unit}: its "
+            f"ChargingScheduleAllowedChargingRateUnit is {allowed}",
+            "use a unit the charger accepts, or declare "
+            "its real ChargingScheduleAllowedChargingRateUnit under the station's 'ocpp'",
+        )
+    ]
+
+
+def check_limit(
+    placed: PlacedProfile, here: YamlPath, limit: Decimal, phases: int | None, site: Site
+) -> list[Finding]:
+    """The rules of one period's `limit` and `numberPhases`, the period being at `here`."""
+    out = check_rate(placed, (*here, "limit"), limit, "limit")
+    if phases is not None and not 1 <= phases <= 3:
+        out.append(
+            Finding(
+                placed.origins,
+                (*here, "numberPhases"),
+                ERROR,
+                f"numberPhases must be 1, 2 or 3, got {phases}",
+                "set numberPhases to the phases the car may use, or leave it out (3)",
+            )
+        )
+        phases = None
+    unit = placed.profile.schedule.rate_unit
+    amps = as_amps(limit, unit, phases or DEFAULT_PHASES, site.nominal_voltage_v)
+    if 0 < amps < MIN_FOLLOWABLE_CURRENT_A:
+        floor = (
+            f"{MIN_FOLLOWABLE_CURRENT_A} A"
+            if unit is RateUnit.AMPERE
+            else (
+                f"{MIN_FOLLOWABLE_CURRENT_A * site.nominal_voltage_v * (phases or DEFAULT_PHASES)} W "
+                f"at {phases or DEFAULT_PHASES} phase(s) and {site.nominal_voltage_v} V"
+            )
+        )
+        out.append(
+            Finding(
+                placed.origins,
+                (*here, "limit"),
+                WARNING,
+                f"limit {limit} {unit} is below {floor}: most chargers and cars "
+                "cannot follow a non-zero limit under 6 A",
+                "use 0 to pause charging, or at least 6 A",
+            )
+        )
+    return out
+
+
+def check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str) -> list[Finding]:
+    if value < 0:
+        return [Finding(placed.origins, field, ERROR, f"{name} {value} is negative", "use 0 or more")]
+    if value.as_tuple().exponent < -1:  # type: ignore[operator]
+        rounded = value.quantize(Decimal("0.1"), rounding="ROUND_DOWN")
+        return [
+            Finding(
+                placed.origins,
+                field,
+                ERROR,
+                f"{name} {value} has more than one decimal; OCPP accepts at most one",
+                f"write {rounded} (rounded down, so the limit is not raised)",
+            )
+        ]
+    return []
+
+
+def as_amps(limit: Decimal, unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
+    # OCPP 1.6: current per phase = power / (nominal voltage x phases).
+    return limit if unit is RateUnit.AMPERE else limit / (voltage_v * phases)
