@@ -44,6 +44,9 @@ class Change:
     after: Json | None = None
     session_id: str | None = None  # the eDRV session a session cap is sent for
     before_connector_id: int | None = None  # where an update's profile was installed until now
+    # A set that only moves a local-time profile on to its next UTC-offset period (see `localtime`):
+    # the clock moved, not desired state, so the safety rails do not count it.
+    rolls_forward: bool = False
 
     @property
     def is_update(self) -> bool:

@@ -15,14 +15,16 @@ def check_safety(plan: SitePlan, force: bool) -> None:
 
     The share counts what the plan does to installed profiles (updates, clears, and profiles a new
     one replaces in their slot; not retries of an unchanged payload) against the recorded profiles,
-    only for sites holding at least `min_recorded_profiles`. Clearing every profile is judged on
+    only for sites holding at least `min_recorded_profiles`; moving local-time profiles on to their
+    next UTC-offset period is the clock's doing and does not count. Clearing every profile is judged on
     what the chargers still hold, so records that expired by themselves do not hide it. `--force`
     overrides both rails for one run.
     """
     if force or plan.recorded_count == 0:
         return
     touched = sum(
-        (c.is_update and c.before != c.after) or c.action is Action.CLEAR for c in plan.changes
+        (c.is_update and c.before != c.after and not c.rolls_forward) or c.action is Action.CLEAR
+        for c in plan.changes
     ) + sum(n.retire is Status.REPLACED for n in plan.notes)
     if plan.desired_count == 0 and plan.clears > 0:
         raise UnsafePlanError(

@@ -9,14 +9,18 @@ each site, that it is not stale: the serial and lineage it was planned from must
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from reconciler.desired.clock import SiteClock
+from reconciler.desired.model import normalise_timestamp
+from reconciler.desired.validate import Zones, utc_only
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import EdrvRequest
 from reconciler.errors import ReconcilerError
-from reconciler.ocpp.profile import Json
+from reconciler.ocpp.profile import Json, parse_timestamp
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.state.recorded import RecordedState, Status
@@ -51,6 +55,7 @@ class _Change(BaseModel):
     after: Json | None
     request: _Request
     before_connector: int | None = None
+    roll_forward: bool = False
 
 
 class _Note(BaseModel):
@@ -67,6 +72,8 @@ class _Note(BaseModel):
 class _Site(BaseModel):
     model_config = _STRICT
     site: str
+    timezone: str = "UTC"
+    station_descriptions: dict[str, str] = {}
     recorded_serial: int | None
     recorded_lineage: str | None
     recorded_profiles: int
@@ -82,8 +89,9 @@ class _Document(BaseModel):
     sites: list[_Site]
 
 
-def parse(text: str, source: str) -> list[SitePlan]:
-    """The site plans saved in `text` (read from `source`, named in errors)."""
+def parse(text: str, source: str, zones: Zones = utc_only) -> list[SitePlan]:
+    """The site plans saved in `text` (read from `source`, named in errors); `zones` finds each site's
+    time zone by name, for showing the plan again."""
     try:
         raw: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -100,10 +108,25 @@ def parse(text: str, source: str) -> list[SitePlan]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanFileError(f"{source}: not a saved plan: {where}: {first['msg']}; plan again") from None
-    return [_site_plan(site, source) for site in document.sites]
+    try:
+        planned_at = parse_timestamp(normalise_timestamp(document.generated_at))
+    except ValueError:
+        raise PlanFileError(
+            f"{source}: generated_at {document.generated_at!r} is not a moment; plan again"
+        ) from None
+    return [
+        _site_plan(site, source, _clock(site.timezone, zones, source), planned_at) for site in document.sites
+    ]
 
 
-def _site_plan(site: _Site, source: str) -> SitePlan:
+def _clock(name: str, zones: Zones, source: str) -> SiteClock:
+    tz = zones(name)
+    if tz is None:
+        raise PlanFileError(f"{source}: time zone {name!r} is unknown to this machine; plan again here")
+    return SiteClock(name, tz)
+
+
+def _site_plan(site: _Site, source: str, clock: SiteClock, planned_at: datetime) -> SitePlan:
     changes = tuple(_change(site.site, item, source) for item in site.changes)
     notes = tuple(
         Note(
@@ -126,6 +149,9 @@ def _site_plan(site: _Site, source: str) -> SitePlan:
         recorded_lineage=site.recorded_lineage,
         recorded_count=site.recorded_profiles,
         desired_count=site.desired_profiles,
+        clock=clock,
+        descriptions=site.station_descriptions,
+        planned_at=planned_at,
     )
 
 
@@ -157,6 +183,7 @@ def _change(site_id: str, item: _Change, source: str) -> Change:
         item.before,
         item.after,
         before_connector_id=item.before_connector,
+        rolls_forward=item.roll_forward,
     )
 
 

@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from reconciler.desired import ids
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.model import Safety
 from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
@@ -68,6 +69,10 @@ class SitePlan:
     power: PowerBasis | None = None
     # What the records say of the charger's answers, and whether answers arrive (not read back either).
     standing: Standing | None = None
+    # The site's time zone and its stations' descriptions, for people reading the plan.
+    clock: SiteClock = UTC_CLOCK
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    planned_at: datetime | None = None
 
     @property
     def sets(self) -> int:
@@ -129,6 +134,7 @@ def build(
             ids_for=ids_for,
             now=now,
             confirmations=confirmations,
+            clock=desired.clock if desired else UTC_CLOCK,
         )
         # A clear on its way counts as done, as a requested set counts as installed.
         records = {n: r for n, r in records.items() if r.clearing is None}
@@ -155,7 +161,17 @@ def build(
         allocated_ids=allocated,
         power=_power_basis(desired, held, changes, now) if changes else None,
         standing=standing(recorded, confirmations, now),
+        clock=desired.clock if desired else UTC_CLOCK,
+        descriptions=descriptions(desired),
+        planned_at=now,
     )
+
+
+def descriptions(desired: DesiredSite | None) -> dict[str, str]:
+    """Each described station's description, by id."""
+    if desired is None:
+        return {}
+    return {station_id: s.description for station_id, s in desired.stations.items() if s.description}
 
 
 def _assign_ids(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.desired import ids
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.payload import installed
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.profile import RateUnit
@@ -36,6 +37,7 @@ class StationSchedule:
     connector_id: int
     unit: RateUnit
     periods: tuple[CompositePeriod, ...]
+    clock: SiteClock = UTC_CLOCK  # the site's time zone, for people reading it
 
 
 def station_profiles(site: DesiredSite, station_id: str) -> list[Installed]:
@@ -87,7 +89,7 @@ def site_schedules(
             options=options,
         )
         schedule = StationSchedule(
-            site.site_id, station_id, station.description, connector_id, unit, tuple(periods)
+            site.site_id, station_id, station.description, connector_id, unit, tuple(periods), site.clock
         )
         out.append(schedule)
     return out

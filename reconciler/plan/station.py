@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
@@ -38,8 +39,9 @@ def plan_station(
     ids_for: Mapping[str, int],
     now: datetime,
     confirmations: Confirmations | None = None,
+    clock: SiteClock = UTC_CLOCK,
 ) -> tuple[list[Change], list[Note]]:
-    station = _Station(site_id, station_id, records, ids_for, now, confirmations or Confirmations())
+    station = _Station(site_id, station_id, records, ids_for, now, confirmations or Confirmations(), clock)
     for item in placed:
         station.desire(item)
     station.settle_leftovers()
@@ -56,6 +58,7 @@ class _Station:
     ids_for: Mapping[str, int]
     now: datetime
     confirmations: Confirmations
+    clock: SiteClock = UTC_CLOCK
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     wanted: set[str] = field(default_factory=set)  # records a desired profile accounts for
@@ -121,6 +124,9 @@ class _Station:
             else:
                 reason = "changed"
             before, before_connector_id = record.payload, record.connector_id
+        rolls = False
+        if item.local is not None and reason in ("new", "changed"):
+            reason, rolls = _local_reason(item, reason, before, body, clock=self.clock, now=self.now)
         request = edrv.set_charging_profile(self.station_id, profile.connector_id, body)
         self.changes.append(
             Change(
@@ -136,6 +142,7 @@ class _Station:
                 before,
                 body,
                 before_connector_id=before_connector_id,
+                rolls_forward=rolls,
             )
         )
 
@@ -235,6 +242,41 @@ def _unanswered(sent_at: str, attempts: int) -> str:
         f"unconfirmed: no answer from the charger since {sent_at}, after {attempts} sends; "
         "not sent again (check that the inbox receives eDRV's webhooks)"
     )
+
+
+def _local_reason(
+    item: PlacedProfile, reason: str, before: Json | None, body: Json, *, clock: SiteClock, now: datetime
+) -> tuple[str, bool]:
+    """Why a profile compiled from a local-time profile is sent, in the terms of its UTC-offset period,
+    and whether the set only rolls the periods forward (the clock moved on, not the schedule).
+
+    A set into a level whose record holds another period is a roll-forward: it "prepares" a period
+    still to come, or hands the level to the period now in force. A set that only moves the end of
+    the period in force closes it at the next change. Anything else changes the schedule, and says
+    which period it is for.
+    """
+    turn = item.local
+    if turn is None:
+        return reason, False
+    other_period = before is not None and before.get("validFrom") != body.get("validFrom")
+    if turn.start is not None and turn.start > now:
+        period = f"the {clock.season(turn.start)} profile for {clock.date(turn.start)}"
+        if reason == "changed" and not other_period:
+            return f"changed: {period}", False
+        return f"prepares {period}", other_period
+    in_force = f"the {clock.season(now)} profile in force now"
+    until = "" if turn.end is None else f", until the change on {clock.date(turn.end)}"
+    if other_period:
+        return f"hands the level to {in_force}{until}", True
+    if before is not None and _without_end(before) == _without_end(body):
+        if turn.end is None:
+            return f"{in_force} no longer ends: no change of UTC offset is due", True
+        return f"{in_force} ends at the change on {clock.date(turn.end)}", True
+    return f"{reason}: {in_force}{until}", False
+
+
+def _without_end(payload: Json) -> Json:
+    return {key: value for key, value in payload.items() if key != "validTo"}
 
 
 def make_room_first(
