@@ -1,4 +1,4 @@
-"""Shared fixtures: a fixed `now` so expiry rules do not drift with the calendar."""
+"""Shared fixtures: a fixed `now` so expiry rules do not drift with the calendar; the CLI run in-process."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from reconciler.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIRED = ROOT / "desired"
@@ -15,3 +17,11 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `reconciler ARGV` in this process: its exit code, stdout and stderr."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err

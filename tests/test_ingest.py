@@ -20,7 +20,7 @@ from .conftest import DESIRED, NOW
 from .sandbox_harness import Clock, receiver_config
 
 TOKEN = "reader-token-for-tests"
-SITES = ("edrv-examples", "harbour-depot")
+SITES = ("edrv-examples", "harbour-depot", "lakeside-offices")
 AT = "2026-11-23T12:00:00Z"
 
 
@@ -89,7 +89,7 @@ def test_apply_ingest_and_plan_close_the_loop(loop: Loop, capsys: pytest.Capture
     code, out, _ = _run(capsys, "ingest", "--inbox", loop.url, *where)
     assert code == EXIT_OK, out
     assert (
-        f"Ingest from {loop.url}: {sent} answer(s) folded into 2 site(s) ({sent} accepted), 0 unmatched"
+        f"Ingest from {loop.url}: {sent} answer(s) folded into 3 site(s) ({sent} accepted), 0 unmatched"
         in out
     )
     assert out.count("\naccepted ") + out.startswith("accepted ") == sent
@@ -100,7 +100,7 @@ def test_apply_ingest_and_plan_close_the_loop(loop: Loop, capsys: pytest.Capture
     assert loop.state_text() == after, "a second ingest writes nothing"
 
     code, out, _ = _run(capsys, "state", "show", "harbour-depot", "--desired", str(loop.desired))
-    assert "accepted  confirmed 2026-11-23T12:00:00Z" in out
+    assert "accepted  confirmed 2026-11-23 13:00 CET" in out  # the depot is in Berlin
     code, out, _ = _run(capsys, "plan", *where)
     assert "(no --inbox)" not in out, "nothing awaits an answer any more"
 

@@ -63,7 +63,7 @@ def test_text_shows_each_touched_station_before_and_after(tmp_path: Path) -> Non
     out = render_text([_plan(tmp_path)])
     lines = out.splitlines()
     start = lines.index(
-        "   Power: station totals in kW at 230 V, 24 h from 2026-11-23T12:00:00Z (UTC; ░ no limit, █ 11 kW):"
+        "   Power: station totals in kW at 230 V, 24 h from Mon 2026-11-23 12:00 (UTC; ░ no limit, █ 11 kW):"
     )
     assert lines[start + 1 : start + 5] == [
         "     CS-1 (rated 22 kW)",
@@ -78,7 +78,7 @@ def test_text_names_weekdays_over_a_week(tmp_path: Path) -> None:
     """With a Weekly profile the view spans 7 days: 7 kW until Monday 20:00, 11 kW until the next
     Monday's 08:00, each moment with its weekday and day of the month."""
     out = render_text([_plan(tmp_path, WEEKLY)])
-    assert "7 days from 2026-11-23T12:00:00Z" in out
+    assert "7 days from Mon 2026-11-23 12:00" in out
     assert "Mon 23 12:00 7 kW, Mon 23 20:00 11 kW, Mon 30 08:00 7 kW" in out
 
 

@@ -135,7 +135,8 @@ def test_a_changed_profile_folds_its_field_differences(tmp_path: Path) -> None:
     differences = field_differences(change.before, change.after)
     assert "chargingSchedule.chargingSchedulePeriod[0].limit: 16 → 12" in differences
     fold = markdown.split("<code>low</code>", 1)[1].split("</details>", 1)[0]
-    assert "```text\n" + "\n".join(differences) + "\n```" in fold
+    # The comment adds the wall-clock time the period starts at (the site's zone is UTC).
+    assert "```text\nchargingSchedule.chargingSchedulePeriod[0].limit (00:00): 16 → 12\n```" in fold
 
 
 def test_a_new_profile_folds_its_payload_as_json(tmp_path: Path) -> None:

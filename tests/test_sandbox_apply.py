@@ -5,11 +5,12 @@ sessions, and a refusal is recorded with its reason and sent again only after it
 
 from __future__ import annotations
 
+import bisect
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 
 from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
+from reconciler.edrv.webhook import COMPOSITE
 from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action
 from reconciler.plan.confirm import IngestReport
@@ -34,6 +36,7 @@ from .conftest import DESIRED, NOW
 from .sandbox_harness import Clock, receiver_config
 
 VAN_STATION, VAN_CAP = "65a1269ef2a74de452e6b438", "duty-van-cap"
+LAKESIDE_P1 = "6650a1c2e4b0a1d2c3e4f501"  # Wallbox P1 of desired/lakeside-offices.yaml
 
 
 @dataclass
@@ -112,6 +115,49 @@ def test_example_network_applied_equals_desired(network: Network) -> None:
             for c, p in expected.get(station_id, {}).items()
         }
         assert held == wanted, station_id
+
+
+def test_a_wallbox_applied_in_winter_keeps_the_office_hours_of_the_wall_clock_into_summer(
+    network: Network,
+) -> None:
+    """Applied in November, a lakeside wallbox's own composite schedule (GetCompositeSchedule over the
+    eDRV API, its answer by webhook) keeps its 07:00-19:00 Berlin office hours and 17:00-20:00 evening
+    cap on the Friday before the spring change (UTC+01:00) and the Monday after it (UTC+02:00): the
+    charger switches by itself."""
+    assert not any(r.failed for r in network.apply())
+    until = datetime(2027, 3, 30, tzinfo=UTC)
+    answer = network.http.get(
+        f"/v1.1/chargestations/{LAKESIDE_P1}/get_composite_schedule",
+        params={
+            "connectorId": "0",
+            "duration": str(int((until - NOW).total_seconds())),
+            "chargingRateUnit": "W",
+        },
+    )
+    with Inbox(network.inbox) as inbox:
+        found = inbox.wait_for(answer.json()["result"]["_id"], [f"chargestation.{COMPOSITE}.accepted"], 10)
+    assert found is not None
+    envelope = found.envelope()
+    assert envelope is not None
+    data = envelope["data"]["response_data"]
+    start = datetime.fromisoformat(data["scheduleStart"])
+    periods = data["chargingSchedule"]["chargingSchedulePeriod"]
+    starts = [start + timedelta(seconds=p["startPeriod"]) for p in periods]
+
+    def limit_at(wall: str, offset_h: int) -> float:
+        moment = datetime.fromisoformat(f"{wall}+{offset_h:02d}:00")
+        return float(periods[bisect.bisect_right(starts, moment) - 1]["limit"])
+
+    for day, offset_h in (("2027-03-26", 1), ("2027-03-29", 2)):  # Friday in CET, Monday in CEST
+        assert [
+            limit_at(f"{day}T{time}", offset_h) for time in ("06:59", "07:00", "17:00", "19:00", "20:00")
+        ] == [
+            11040,  # 16 A on three phases overnight
+            6900,  # 10 A in office hours
+            6900,  # below the 7.4 kW evening cap
+            7400,  # 16 A again, capped at 7.4 kW until 20:00
+            11040,
+        ], day
 
 
 def test_second_apply_sends_nothing(network: Network) -> None:

@@ -18,7 +18,8 @@ def test_demo_applies_the_example_network_and_leaves_files_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The demo applies every profile (requested), ingests the answers (accepted, one rejected with the
-    charger's answer), finds nothing left to send, and changes no file of the user's."""
+    charger's answer), finds nothing left to send, shows stations by their descriptions and times in the
+    sites' zone, and changes no file of the user's."""
     desired_dir = tmp_path / "desired"
     shutil.copytree(DESIRED, desired_dir, ignore=shutil.ignore_patterns(".*"))
     before = {p: p.read_bytes() for p in desired_dir.rglob("*")}
@@ -30,13 +31,14 @@ def test_demo_applies_the_example_network_and_leaves_files_alone(
     assert sent, out
     calls = int(sent.group(1))
     assert f"Recorded now: {calls} requested: eDRV took the calls" in out
-    assert f"{calls} answer(s) folded into 2 site(s) ({calls - 1} accepted, 1 rejected), 0 unmatched" in out
+    assert f"{calls} answer(s) folded into 3 site(s) ({calls - 1} accepted, 1 rejected), 0 unmatched" in out
     assert f"Recorded now: {calls - 1} accepted, 1 rejected." in out
     (refusal,) = [line for line in out.splitlines() if line.startswith("rejected ")]
     assert refusal.endswith(": the charge point rejected the profile (Rejected)")
     assert "rejects: 5 profiles after the set, MaxChargingProfilesInstalled is 4" in out
     assert "A second plan now finds 0 change(s) to make." in out
-    assert "station total, times UTC" in out
+    assert "station total, times Europe/Berlin, " in out  # every example site with varied limits is there
+    assert "  6650a1c2e4b0a1d2c3e4f501 (Wallbox P1): " in out
     assert {p: p.read_bytes() for p in desired_dir.rglob("*")} == before
 
 

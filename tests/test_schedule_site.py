@@ -73,8 +73,12 @@ def test_text_shows_periods_and_a_chart(capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = _run(capsys, AC_BAY_01)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"harbour-depot/{AC_BAY_01} (AC bay 01), station total, times UTC"
-    assert "  2026-11-23T16:00:00Z → 2026-11-23T19:00:00Z  8000 W" in lines
+    assert (
+        lines[0]
+        == f"harbour-depot/{AC_BAY_01} (AC bay 01), station total, times Europe/Berlin, CET (UTC+01:00)"
+    )
+    # The depot's peak runs 16:00-19:00 UTC, which its operators read as 17:00-20:00 in Berlin.
+    assert "  Mon 2026-11-23 17:00 → 20:00  8000 W" in lines
     assert "  █ 22000 W, ░ no limit; one column is 30 min" in lines
 
 

@@ -39,7 +39,7 @@ from reconciler.cli.options import (
     state_dir_option,
 )
 from reconciler.cli.sandbox import demo, sandbox
-from reconciler.desired.loader import load
+from reconciler.desired.loader import load, zone
 from reconciler.edrv.client import EdrvSettings
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
@@ -51,7 +51,7 @@ from reconciler.render.text import render_json, render_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
+from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_facts, site_ids
 from reconciler.state import store as state
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
@@ -209,7 +209,9 @@ def apply(
         rate_per_s=rate,
         burst=max(1, int(rate)),
     )
-    saved = savedplan.parse(plan_file.read_text(encoding="utf-8"), str(plan_file)) if plan_file else None
+    saved = None
+    if plan_file is not None:
+        saved = savedplan.parse(plan_file.read_text(encoding="utf-8"), str(plan_file), zone)
     names = (
         [p.site_id for p in saved] if saved is not None else list(sites) or site_ids(desired_dir, state_dir)
     )
@@ -262,14 +264,19 @@ def state_group() -> None:
 @click.argument("site")
 @desired_option
 @state_dir_option
-def state_show(site: str, desired_dir: Path, state_dir: Path | None) -> int:
-    """Print a site's recorded state for people."""
+@now_option
+def state_show(site: str, desired_dir: Path, state_dir: Path | None, now: str | None) -> int:
+    """Print a site's recorded state for people, in the site's local time."""
     path = state.state_path(desired_dir, site, state_dir)
     recorded = state.load(path, site)
     if recorded is None:
         click.echo(f"{path}: nothing recorded for site {site} yet", err=True)
         return EXIT_OK
-    click.echo(render_state(recorded), nl=False)
+    moment = clock(now)
+    facts = site_facts(desired_dir, site, moment)
+    if facts.note is not None:
+        click.echo(f"note: {facts.note}", err=True)
+    click.echo(render_state(recorded, facts.clock, facts.descriptions, moment), nl=False)
     return EXIT_OK
 
 

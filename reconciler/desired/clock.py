@@ -100,6 +100,11 @@ class SiteClock:
         local = self.stamp(moment, weekday=True)
         return local if self.name == "UTC" else f"{local} ({format_timestamp(moment)})"
 
+    def short(self, moment: datetime) -> str:
+        """A moment in a table cell: `2026-11-23 13:00 CET`; for a site in UTC, the moment as JSON writes
+        it (`2026-11-23T12:00:00Z`), which is its wall-clock time already."""
+        return format_timestamp(moment) if self.name == "UTC" else self.stamp(moment)
+
     def time_of_day(self, moment: datetime, *, weekday: bool = False) -> str:
         """The wall-clock time of a moment: `13:00` (`13:00:07` with seconds), `Mon 13:00` with `weekday`."""
         local = self.local(moment)

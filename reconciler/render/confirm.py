@@ -12,44 +12,48 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from reconciler.ocpp.profile import format_timestamp
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.ocpp.profile import parse_timestamp
 from reconciler.plan.confirm import IngestReport, Standing
 from reconciler.state.recorded import ProfileRecord, Status
 
 
-def record_cells(record: ProfileRecord) -> tuple[str, str]:
-    """(whether confirmed and since when, what is on its way) for one record."""
+def record_cells(record: ProfileRecord, clock: SiteClock = UTC_CLOCK) -> tuple[str, str]:
+    """(whether confirmed and since when, what is on its way) for one record, times on `clock`."""
+
+    def at(text: str) -> str:
+        return text if clock.name == "UTC" else clock.short(parse_timestamp(text))
+
+    confirmed = (
+        f"confirmed {at(record.confirmed_at)}" if record.confirmed_at else f"since {at(record.updated_at)}"
+    )
     if record.is_retired:
-        answered = f"confirmed {record.confirmed_at}" if record.confirmed_at else f"since {record.updated_at}"
-        return answered, ""
-    if record.status in (Status.ACCEPTED, Status.REJECTED):
-        answered = f"confirmed {record.confirmed_at}" if record.confirmed_at else f"since {record.updated_at}"
-    else:
-        answered = "unconfirmed"
+        return confirmed, ""
+    answered = confirmed if record.status in (Status.ACCEPTED, Status.REJECTED) else "unconfirmed"
     sends = f" ({record.attempts} sends)" if record.attempts > 1 else ""
     pending = {
-        Status.REQUESTED: f"set sent {record.requested_at}{sends}, awaiting the charger's answer",
-        Status.PENDING: f"set about to be sent since {record.requested_at}; the next plan sends it",
-        Status.FAILED: f"set failed {record.updated_at}; the next plan sends it again",
+        Status.REQUESTED: f"set sent {at(record.requested_at)}{sends}, awaiting the charger's answer",
+        Status.PENDING: f"set about to be sent since {at(record.requested_at)}; the next plan sends it",
+        Status.FAILED: f"set failed {at(record.updated_at)}; the next plan sends it again",
     }.get(record.status, "")
     if record.clearing is not None:
         clears = record.clearing.attempts
         again = f" ({clears} sends)" if clears > 1 else ""
-        pending = f"clear sent {record.clearing.requested_at}{again}, awaiting the charger's answer"
+        pending = f"clear sent {at(record.clearing.requested_at)}{again}, awaiting the charger's answer"
     return answered, pending
 
 
-def _moment(value: datetime | None) -> str:
-    return format_timestamp(value) if value is not None else "never"
+def _moment(value: datetime | None, clock: SiteClock = UTC_CLOCK) -> str:
+    return clock.short(value) if value is not None else "never"
 
 
-def standing_lines(standing: Standing | None) -> list[str]:
-    """Sentences on a site's confirmations for a plan; none when there is nothing to say."""
+def standing_lines(standing: Standing | None, clock: SiteClock = UTC_CLOCK) -> list[str]:
+    """Sentences on a site's confirmations for a plan, times on `clock`; none when there is nothing to say."""
     if standing is None:
         return []
     lines: list[str] = []
     awaiting = standing.awaiting
-    oldest = f" (the oldest sent {_moment(standing.oldest_awaiting)})" if awaiting else ""
+    oldest = f" (the oldest sent {_moment(standing.oldest_awaiting, clock)})" if awaiting else ""
     if standing.inbox is None:
         if awaiting:
             lines.append(
@@ -64,13 +68,13 @@ def standing_lines(standing: Standing | None) -> list[str]:
     lines.append(
         f"Confirmations from {standing.inbox}: {standing.accepted} accepted, {awaiting} awaiting an "
         f"answer{oldest}, {standing.rejected} rejected; last event received "
-        f"{_moment(standing.last_received_at)}."
+        f"{_moment(standing.last_received_at, clock)}."
     )
     if standing.receiving is False:
         lines.append(
             f"Confirmations are not arriving: the inbox has received nothing since the oldest unanswered "
-            f"call was sent ({_moment(standing.oldest_awaiting)}); check the receiver and eDRV's webhook "
-            "subscription."
+            f"call was sent ({_moment(standing.oldest_awaiting, clock)}); check the receiver and eDRV's "
+            "webhook subscription."
         )
     return lines
 

@@ -27,7 +27,7 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.text import EFFECT_WORDS, connector_move, field_differences
+from reconciler.render.text import EFFECT_WORDS, payload_lines, zone_of
 
 DEFAULT_MAX_CHARS = 65_000
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
@@ -194,13 +194,16 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
         if plan.recorded_serial is not None
         else "Nothing recorded yet"
     )
-    prefix = f"### {_escape(plan.site_id)}\n\n{recorded}; {plan.desired_count} profile(s) desired.\n\n"
-    prefix += "".join(f"{_escape(line)}\n\n" for line in standing_lines(plan.standing))
+    prefix = (
+        f"### {_escape(plan.site_id)}\n\n{recorded}; {plan.desired_count} profile(s) desired. "
+        f"Times {_escape(zone_of(plan))}.\n\n"
+    )
+    prefix += "".join(f"{_escape(line)}\n\n" for line in standing_lines(plan.standing, plan.clock))
     parts: list[_Part] = []
     for order, change in enumerate(plan.changes, 1):
-        parts.append(_Part(prefix + _change_block(order, change), changes=1))
+        parts.append(_Part(prefix + _change_block(order, change, plan), changes=1))
         prefix = ""
-    power = render_power.markdown(plan.power, plan.site_id, _escape)
+    power = render_power.markdown(plan.power, plan.site_id, _escape, plan.clock, plan.descriptions)
     if power:
         parts.append(_Part(power))
     if not plan.changes:
@@ -209,14 +212,20 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
     closing = "\n</details>\n\n"
     for index, note in enumerate(plan.notes):
         first, last = index == 0, index == len(plan.notes) - 1
-        text = (prefix + opening if first else "") + _note_line(note) + (closing if last else "")
+        text = (prefix + opening if first else "") + _note_line(note, plan) + (closing if last else "")
         parts.append(_Part(text, notes=1, close="" if last else closing))
         prefix = ""
     return parts
 
 
-def _change_block(order: int, change: Change) -> str:
-    target = f"<code>{_escape(change.station_id)}</code> / <code>{_escape(change.name)}</code>"
+def _station(plan: SitePlan, station_id: str) -> str:
+    """A station as the comment names it: its id in code, then its description if it has one."""
+    description = plan.descriptions.get(station_id)
+    return f"<code>{_escape(station_id)}</code>" + (f" ({_escape(description)})" if description else "")
+
+
+def _change_block(order: int, change: Change, plan: SitePlan) -> str:
+    target = f"{_station(plan, change.station_id)} / <code>{_escape(change.name)}</code>"
     summary = (
         f"{order}. <b>{change.action.value}</b> {target}, id {change.profile_id}, connector "
         f"{change.connector_id}: {_escape(change.reason)}; {EFFECT_WORDS[change.effect]}"
@@ -227,12 +236,13 @@ def _change_block(order: int, change: Change) -> str:
         if change.before is not None:
             body += "Clears the recorded profile:\n\n" + _fenced(_payload_json(change.before), "json")
     elif change.before is not None and change.after is not None:
-        differences = connector_move(change) + field_differences(change.before, change.after)
+        differences = payload_lines(change, plan)
         if differences:
             body += _fenced("\n".join(differences), "text")
         else:
             body += "No field of the profile differs from what was recorded; it is sent again as is.\n"
     elif change.after is not None:
+        body += _fenced("\n".join(payload_lines(change, plan)), "text")
         body += _fenced(_payload_json(change.after), "json")
     return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n\n"
 
@@ -246,11 +256,11 @@ def _payload_json(payload: Json) -> str:
     )
 
 
-def _note_line(note: Note) -> str:
+def _note_line(note: Note, plan: SitePlan) -> str:
     ident = f" id {note.profile_id}" if note.profile_id is not None else ""
     retire = f"; record retired as {note.retire}" if note.retire is not None else ""
     return (
-        f"- <code>{_escape(note.station_id)}</code> / <code>{_escape(note.name)}</code>{ident}: "
+        f"- {_station(plan, note.station_id)} / <code>{_escape(note.name)}</code>{ident}: "
         f"{_escape(note.reason)}{retire}\n"
     )
 

@@ -9,11 +9,12 @@ adds `as_json`. The numbers come from `power.PowerBasis.view`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.power import PowerBasis, PowerView, StationPower
@@ -24,45 +25,57 @@ _LISTED_CHANGES = 6
 Steps = Sequence[tuple[datetime, Decimal]]
 
 
-def text_lines(basis: PowerBasis | None) -> list[str]:
+def text_lines(
+    basis: PowerBasis | None, clock: SiteClock = UTC_CLOCK, descriptions: Mapping[str, str] | None = None
+) -> list[str]:
     """The touched stations' totals before and after, indented to sit under a site in the text plan."""
     if basis is None or not basis.view.stations:
         return []
     view = basis.view
+    described = descriptions or {}
     limits = [p.limit for s in view.stations for p in (*s.before, *s.after) if p.limit is not None]
     top = max(limits, default=None)
     lines = [
-        f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view)} "
-        f"(UTC; ░ no limit{'' if top is None else f', █ {_kw(top)} kW'}):"
+        f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view, clock)} "
+        f"({clock.zone_over(view.start, view.end)}; ░ no limit{'' if top is None else f', █ {_kw(top)} kW'}):"
     ]
     for station in view.stations:
-        rated = "" if station.rated_w is None else f" (rated {_kw(station.rated_w)} kW)"
-        lines.append(f"     {station.station_id}{rated}")
+        facts = [described[station.station_id]] if station.station_id in described else []
+        facts += [] if station.rated_w is None else [f"rated {_kw(station.rated_w)} kW"]
+        lines.append(f"     {station.station_id}" + (f" ({', '.join(facts)})" if facts else ""))
         for side, periods in (("before", station.before), ("after", station.after)):
-            bars = chart(periods, RateUnit.WATT, top=top)[0]
-            lines.append(f"       {side:<6} {bars}  {_changes(periods, view)}")
-    axis = chart(view.stations[0].before, RateUnit.WATT)[1]
+            bars = chart(periods, RateUnit.WATT, top=top, clock=clock)[0]
+            lines.append(f"       {side:<6} {bars}  {_changes(periods, view, clock)}")
+    axis = chart(view.stations[0].before, RateUnit.WATT, clock=clock)[1]
     lines.append(f"       {'':<6} {axis}")
     return lines
 
 
-def _changes(periods: Sequence[CompositePeriod], view: PowerView) -> str:
+def _changes(periods: Sequence[CompositePeriod], view: PowerView, clock: SiteClock) -> str:
     """Where the limit changes and to what: `12:00 11 kW, 20:00 22 kW`, the tail summed up."""
-    items = [f"{_clock(p.start, view)} {_limit(p.limit)}" for p in periods]
+    items = [f"{_clock(p.start, view, clock)} {_limit(p.limit)}" for p in periods]
     if len(items) > _LISTED_CHANGES:
         items = [*items[:_LISTED_CHANGES], f"+{len(items) - _LISTED_CHANGES} more"]
     return ", ".join(items)
 
 
-def markdown(basis: PowerBasis | None, site_id: str, escape: Callable[[str], str]) -> str:
-    """The site's combined limit as a Mermaid line chart (first line before, second after), and a table
-    of the touched stations' lowest and highest totals; empty when the plan changes nothing."""
+def markdown(
+    basis: PowerBasis | None,
+    site_id: str,
+    escape: Callable[[str], str],
+    clock: SiteClock = UTC_CLOCK,
+    descriptions: Mapping[str, str] | None = None,
+) -> str:
+    """The site's combined limit as a Mermaid line chart (first line before, second after) with its time
+    axis in the site's wall-clock time, and a table of the touched stations' lowest and highest totals;
+    empty when the plan changes nothing."""
     if basis is None:
         return ""
     view = basis.view
+    described = descriptions or {}
     out = ""
     if view.combined_before:
-        out += _combined_chart(view, site_id)
+        out += _combined_chart(view, site_id, clock)
     if view.left_out:
         out += (
             "Left out of the combined limit (no rated power in desired state): "
@@ -73,23 +86,26 @@ def markdown(basis: PowerBasis | None, site_id: str, escape: Callable[[str], str
         out += "| station | total before | total after |\n|---|---|---|\n"
         for station in view.stations:
             name = f"<code>{escape(station.station_id)}</code>"
+            if station.station_id in described:
+                name += f" {escape(described[station.station_id])}"
             out += f"| {name} | {_span(station.before)} | {_span(station.after)} |\n"
         out += "\n"
     return out
 
 
-def _combined_chart(view: PowerView, site_id: str) -> str:
+def _combined_chart(view: PowerView, site_id: str, clock: SiteClock) -> str:
     buckets = 48 if view.duration_s <= DAY_S else 84
     step = timedelta(seconds=view.duration_s // buckets)
     starts = [view.start + step * i for i in range(buckets)]
     before = [_highest(view.combined_before, t, t + step) for t in starts]
     after = [_highest(view.combined_after, t, t + step) for t in starts]
     top = max((*before, *after))
-    labels = ", ".join(f'"{_clock(t, view)}"' for t in starts)
+    labels = ", ".join(f'"{_clock(t, view, clock)}"' for t in starts)
     # xychart-beta draws no legend, so the caption says which line is which.
     return (
         f"**Combined limit of the site**, kW: the sum of its station totals, a station without a limit "
-        f"counted at its rated power; the highest in each {_duration(step)}, {_window(view)}, UTC. "
+        f"counted at its rated power; the highest in each {_duration(step)}, {_window(view, clock)}, "
+        f"times {clock.zone_over(view.start, view.end)}. "
         f"The first line is before the plan ({_range(before)} kW), the second after it "
         f"({_range(after)} kW).\n\n"
         "```mermaid\n"
@@ -183,14 +199,15 @@ def _headroom(top: Decimal) -> Decimal:
     return Decimal(int(top * Decimal("1.1") / 1000) + 1) * 1000
 
 
-def _window(view: PowerView) -> str:
+def _window(view: PowerView, clock: SiteClock) -> str:
     length = "24 h" if view.duration_s == DAY_S else f"{view.duration_s // DAY_S} days"
-    return f"{length} from {format_timestamp(view.start)}"
+    return f"{length} from {clock.stamp(view.start, weekday=True, zone=False)}"
 
 
-def _clock(moment: datetime, view: PowerView) -> str:
+def _clock(moment: datetime, view: PowerView, clock: SiteClock) -> str:
     # Over a week the same weekday comes round again at the end, so the day of the month goes with it.
-    return f"{moment:%H:%M}" if view.duration_s <= DAY_S else f"{moment:%a} {moment.day} {moment:%H:%M}"
+    local = clock.local(moment)
+    return f"{local:%H:%M}" if view.duration_s <= DAY_S else f"{local:%a} {local.day} {local:%H:%M}"
 
 
 def _duration(step: timedelta) -> str:

@@ -1,7 +1,7 @@
 """A site's composite schedules for people (a table of periods and a one-line chart) and as JSON.
 
-Renders what `plan.siteschedule.site_schedules` computes; the chart helpers also draw the plan's
-power view (`render.power`). Pure.
+Renders what `plan.siteschedule.site_schedules` computes: text in the site's wall-clock time, JSON in
+UTC with the site's timezone. The chart helpers also draw the plan's power view (`render.power`). Pure.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
@@ -22,13 +23,15 @@ _NO_LIMIT = "░"
 
 
 def render_json(schedules: Sequence[StationSchedule]) -> str:
-    """Versioned JSON: per station its periods with RFC 3339 UTC bounds and limits (null: no limit)."""
+    """Versioned JSON: per station its periods with RFC 3339 UTC bounds and limits (null: no limit), and
+    the site's timezone."""
     document = {
         "format_version": JSON_FORMAT_VERSION,
         "stations": [
             {
                 "site": s.site_id,
                 "station": s.station_id,
+                "timezone": s.clock.name,
                 "connector": s.connector_id,
                 "unit": s.unit.value,
                 "periods": [
@@ -47,18 +50,34 @@ def render_json(schedules: Sequence[StationSchedule]) -> str:
 
 
 def render_text(schedules: Sequence[StationSchedule]) -> str:
-    """For people: per station a heading, one line per period, and a chart of the window."""
+    """For people: per station a heading, one line per period in the site's wall-clock time, a chart."""
     blocks = []
     for s in schedules:
         scope = "station total" if s.connector_id == 0 else f"connector {s.connector_id}"
         name = f" ({s.description})" if s.description else ""
-        lines = [f"{s.site_id}/{s.station_id}{name}, {scope}, times UTC"]
+        if not s.periods:
+            blocks.append(f"{s.site_id}/{s.station_id}{name}, {scope}: no periods")
+            continue
+        start, end = s.periods[0].start, s.periods[-1].end
+        lines = [f"{s.site_id}/{s.station_id}{name}, {scope}, times {s.clock.zone_over(start, end)}"]
+        # Around a change of offset a wall-clock time may be missing or come twice: name the zone then.
+        named = bool(s.clock.changes(start, end))
         for period in s.periods:
             limit = "no limit" if period.limit is None else f"{format_number(period.limit)} {s.unit.value}"
-            lines.append(f"  {format_timestamp(period.start)} → {format_timestamp(period.end)}  {limit}")
-        lines.extend("  " + line for line in chart(s.periods, s.unit))
+            lines.append(f"  {span(s.clock, period.start, period.end, zone=named)}  {limit}")
+        lines.extend("  " + line for line in chart(s.periods, s.unit, clock=s.clock))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def span(clock: SiteClock, start: datetime, end: datetime, *, zone: bool = False) -> str:
+    """`Mon 2026-11-23 13:00 → 17:00`: the end without its date when it falls on the start's date."""
+    first = clock.stamp(start, weekday=True, zone=zone)
+    if clock.date(end) == clock.date(start):
+        last = clock.time_of_day(end) + (f" {clock.abbreviation(end)}" if zone else "")
+    else:
+        last = clock.stamp(end, weekday=True, zone=zone)
+    return f"{first} → {last}"
 
 
 def chart(
@@ -66,8 +85,10 @@ def chart(
     unit: RateUnit,
     columns: int = CHART_COLUMNS,
     top: Decimal | None = None,
+    clock: SiteClock = UTC_CLOCK,
 ) -> list[str]:
-    """A bar per column (the lowest limit within it, scaled to the highest), a time axis, a legend.
+    """A bar per column (the lowest limit within it, scaled to the highest), a time axis in the site's
+    wall-clock time, a legend.
 
     `top` fixes the full bar instead, so that charts drawn one above the other share a scale.
     """
@@ -79,7 +100,7 @@ def chart(
     if top is None:
         top = max((v for v in values if v is not None), default=None)
     bars = "".join(_bar(value, top) for value in values)
-    axis = _axis(start, step, columns)
+    axis = _axis(start, step, columns, clock)
     legend = f"{_BARS[-1]} {format_number(top)} {unit.value}, " if top is not None else ""
     return [bars, axis, f"{legend}{_NO_LIMIT} no limit; one column is {_duration(step)}"]
 
@@ -99,11 +120,11 @@ def _bar(value: Decimal | None, top: Decimal | None) -> str:
     return _BARS[max(0, min(index, len(_BARS) - 1))]
 
 
-def _axis(start: datetime, step: timedelta, columns: int) -> str:
-    """The clock time under every 12th column, where the label fits in the chart's width."""
+def _axis(start: datetime, step: timedelta, columns: int, clock: SiteClock) -> str:
+    """The wall-clock time under every 12th column, where the label fits in the chart's width."""
     axis = ""
     for column in range(0, columns - 4, 12):
-        axis = axis.ljust(column) + (start + step * column).strftime("%H:%M")
+        axis = axis.ljust(column) + f"{clock.local(start + step * column):%H:%M}"
     return axis
 
 

@@ -1,7 +1,9 @@
 """Plans for their readers: text for a terminal, versioned JSON for tools. Pure: returns strings.
 
 Text shows every change in the order it will be sent, numbered, with field-level differences such as
-`chargingSchedule.chargingSchedulePeriod[1].limit: 8000 → 7000`, then what is not sent and why.
+`chargingSchedule.chargingSchedulePeriod[1].limit (Mon 17:00): 8000 → 7000`, then what is not sent
+and why; times are the site's wall-clock time (`desired.clock`), stations named with their
+descriptions. JSON stays UTC and names the site's timezone.
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.desired.clock import SiteClock
 from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
+from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 
 JSON_FORMAT_VERSION = 1
@@ -29,21 +34,37 @@ _COLOURS = {"set": "\x1b[33m", "clear": "\x1b[31m", "dim": "\x1b[2m", "bold": "\
 _RESET = "\x1b[0m"
 
 
-def field_differences(before: Json, after: Json) -> list[str]:
-    """Human lines for what differs between two payloads, one per field, in a stable order."""
+def field_differences(
+    before: Json, after: Json, clock: SiteClock | None = None, now: datetime | None = None
+) -> list[str]:
+    """Human lines for what differs between two payloads, one per field, in a stable order.
+
+    With the site's `clock`, a moment also shows in local time and a period's field the wall-clock time
+    its period starts at as of `now` (see `walltime`): `...[1].limit (Mon 17:00): 8000 → 7000`.
+    """
+
+    def shown(path: str, value: Any) -> str:
+        return _value(value) + ("" if clock is None else walltime.moment_note(path, value, clock))
+
+    def where(path: str, payload: Json) -> str:
+        return path + ("" if clock is None else walltime.period_note(path, payload, clock, now))
+
     diff = DeepDiff(before, after, verbose_level=2)
     lines: list[str] = []
     for kind in ("values_changed", "type_changes"):
         for path, change in diff.get(kind, {}).items():
-            lines.append(f"{_path(path)}: {_value(change['old_value'])} → {_value(change['new_value'])}")
-    for kind, sign in (
-        ("dictionary_item_added", "+"),
-        ("iterable_item_added", "+"),
-        ("dictionary_item_removed", "-"),
-        ("iterable_item_removed", "-"),
+            field = _path(path)
+            old, new = shown(field, change["old_value"]), shown(field, change["new_value"])
+            lines.append(f"{where(field, after)}: {old} → {new}")
+    for kind, sign, payload in (
+        ("dictionary_item_added", "+", after),
+        ("iterable_item_added", "+", after),
+        ("dictionary_item_removed", "-", before),
+        ("iterable_item_removed", "-", before),
     ):
         for path, value in diff.get(kind, {}).items():
-            lines.append(f"{sign} {_path(path)}: {_value(value)}")
+            field = _path(path)
+            lines.append(f"{sign} {where(field, payload)}: {shown(field, value)}")
     return sorted(lines, key=lambda line: line.lstrip("+- "))
 
 
@@ -67,7 +88,7 @@ def _value(value: Any) -> str:
 
 
 def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
-    """The plan as an operator reads it in a terminal."""
+    """The plan as an operator reads it in a terminal, times in each site's zone."""
 
     def paint(text: str, style: str) -> str:
         return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
@@ -81,20 +102,21 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
         )
         lines.append(
             paint(f"Site {plan.site_id}", "bold") + f" ({recorded}, {plan.recorded_count} profile(s) "
-            f"recorded, {plan.desired_count} desired)"
+            f"recorded, {plan.desired_count} desired; times {zone_of(plan)})"
         )
         for order, change in enumerate(plan.changes, 1):
-            lines.extend(_change_lines(order, change, paint))
+            lines.extend(_change_lines(order, change, plan, paint))
         for note in plan.notes:
             retire = f"; record retired as {note.retire}" if note.retire is not None else ""
             ident = f" id {note.profile_id}" if note.profile_id is not None else ""
+            on = _of(plan, note.station_id, " on ")
             lines.append(
-                paint(f"   · no call  {note.station_id}/{note.name}{ident}: {note.reason}{retire}", "dim")
+                paint(f"   · no call  {note.station_id}/{note.name}{ident}{on}: {note.reason}{retire}", "dim")
             )
         if not plan.changes:
             lines.append("   No changes: the chargers hold what is desired.")
-        lines.extend(f"   {line}" for line in standing_lines(plan.standing))
-        lines.extend(render_power.text_lines(plan.power))
+        lines.extend(f"   {line}" for line in standing_lines(plan.standing, plan.clock))
+        lines.extend(render_power.text_lines(plan.power, plan.clock, plan.descriptions))
         lines.append(f"   {plan.sets} to set, {plan.clears} to clear, {len(plan.notes)} without a call.")
         lines.append("")
     total_sets = sum(p.sets for p in plans)
@@ -103,29 +125,37 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _change_lines(order: int, change: Change, paint: Any) -> Iterator[str]:
+def zone_of(plan: SitePlan) -> str:
+    """The site's zone and UTC offset when it was planned: `Europe/Berlin, CET (UTC+01:00)`."""
+    return plan.clock.zone(plan.planned_at) if plan.planned_at is not None else plan.clock.name
+
+
+def _of(plan: SitePlan, station_id: str, joint: str = " of ") -> str:
+    """` of <description>` for a described station: people know stations by it, eDRV by the id."""
+    description = plan.descriptions.get(station_id)
+    return f"{joint}{description}" if description else ""
+
+
+def payload_lines(change: Change, plan: SitePlan) -> list[str]:
+    """What a set sends: each changed field (local times beside moments and periods), or for a new
+    profile one summary line; nothing for a clear."""
+    if change.action is not Action.SET or change.after is None:
+        return []
+    if change.before is None:
+        return [walltime.summary(change.after, plan.clock, plan.planned_at)]
+    differences = field_differences(change.before, change.after, plan.clock, plan.planned_at)
+    return connector_move(change) + differences
+
+
+def _change_lines(order: int, change: Change, plan: SitePlan, paint: Any) -> Iterator[str]:
     verb = paint(f"{change.action.value:<5}", change.action.value)
+    connector = f"connector {change.connector_id}{_of(plan, change.station_id)}"
     yield (
-        f"{order:>4}. {verb} {change.station_id}/{change.name}  id {change.profile_id}  connector "
-        f"{change.connector_id}  ({change.reason}; {EFFECT_WORDS[change.effect]})"
+        f"{order:>4}. {verb} {change.station_id}/{change.name}  id {change.profile_id}  {connector}  "
+        f"({change.reason}; {EFFECT_WORDS[change.effect]})"
     )
-    if change.action is Action.SET and change.before is not None and change.after is not None:
-        for line in connector_move(change) + field_differences(change.before, change.after):
-            yield f"         {line}"
-    elif change.action is Action.SET and change.after is not None:
-        yield f"         {_summary(change.after)}"
-
-
-def _summary(payload: Json) -> str:
-    schedule = payload["chargingSchedule"]
-    periods = ", ".join(f"{p['startPeriod']}s {p['limit']}" for p in schedule["chargingSchedulePeriod"])
-    kind = payload["chargingProfileKind"] + (
-        f" {payload['recurrencyKind']}" if "recurrencyKind" in payload else ""
-    )
-    return (
-        f"{payload['chargingProfilePurpose']} stack {payload['stackLevel']}, {kind}, "
-        f"{schedule['chargingRateUnit']}: {periods}"
-    )
+    for line in payload_lines(change, plan):
+        yield f"         {line}"
 
 
 def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:
@@ -141,6 +171,8 @@ def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:
 def _site_json(plan: SitePlan) -> dict[str, Any]:
     return {
         "site": plan.site_id,
+        "timezone": plan.clock.name,
+        "station_descriptions": dict(sorted(plan.descriptions.items())),
         "recorded_serial": plan.recorded_serial,
         "recorded_lineage": plan.recorded_lineage,
         "recorded_profiles": plan.recorded_count,
@@ -157,6 +189,7 @@ def _site_json(plan: SitePlan) -> dict[str, Any]:
                 "action": change.action.value,
                 "chargingProfileId": change.profile_id,
                 "reason": change.reason,
+                "roll_forward": change.rolls_forward,
                 "effect": change.effect.name.lower(),
                 "before": change.before,
                 "after": change.after,

@@ -104,7 +104,7 @@ def run_demo(desired_dir: Path, echo: Echo) -> int:
                     echo(_refusal(work, plans, picked, log))
                 truth = httpx.get(f"{sandbox.api_url}/_sandbox/stations").json()["stations"]
                 echo("What each charge point holds now (GET /_sandbox/stations):")
-                echo(_holdings(truth))
+                echo(_holdings(truth, plans))
                 schedules = _composites(settings, sorted(truth), inbox)
             echo("\nThe charge point's own composite schedule (GetCompositeSchedule via the eDRV API; its")
             echo("answer came back by webhook, read from the inbox by its action id):")
@@ -157,12 +157,13 @@ def _statuses(work: Path, sites: Sequence[str]) -> str:
 
 
 def _refusal(work: Path, plans: Sequence[SitePlan], station_id: str, log: Sequence[str]) -> str:
-    site = next(p.site_id for p in plans for c in p.changes if c.station_id == station_id)
+    plan = next(p for p in plans for c in p.changes if c.station_id == station_id)
+    site = plan.site_id
     recorded = store.load(store.state_path(work, site), site)
     if recorded is None:
         return ""
     only = recorded.model_copy(update={"stations": {station_id: recorded.stations[station_id]}})
-    shown = "\n".join(render_state(only).splitlines()[3:])
+    shown = "\n".join(render_state(only, plan.clock, plan.descriptions).splitlines()[3:])
     said = [line for line in log if f"charge point {station_id} rejects" in line]
     why = (
         f"\nOCPP's answer is a bare Rejected; the simulated charge point's log says why:\n  {said[0]}"
@@ -172,7 +173,8 @@ def _refusal(work: Path, plans: Sequence[SitePlan], station_id: str, log: Sequen
     return f"\nThe refusing station's records (reconciler state show {site}):\n{shown}{why}\n"
 
 
-def _holdings(truth: dict[str, Json]) -> str:
+def _holdings(truth: dict[str, Json], plans: Sequence[SitePlan]) -> str:
+    described = {station: d for plan in plans for station, d in plan.descriptions.items()}
     lines = []
     for station_id, entry in sorted(truth.items()):
         held = [
@@ -180,7 +182,8 @@ def _holdings(truth: dict[str, Json]) -> str:
             for c, profiles in entry["profiles"].items()
             for p in profiles
         ]
-        lines.append(f"  {station_id}: " + ("; ".join(held) if held else "no profiles"))
+        name = f"{station_id} ({described[station_id]})" if station_id in described else station_id
+        lines.append(f"  {name}: " + ("; ".join(held) if held else "no profiles"))
     return "\n".join(lines)
 
 
@@ -206,11 +209,11 @@ def _composites(settings: EdrvSettings, station_ids: Sequence[str], inbox: Inbox
     return out
 
 
-def _site_of(plans: Sequence[Any]) -> dict[str, str]:
-    return {change.station_id: plan.site_id for plan in plans for change in plan.changes}
+def _site_of(plans: Sequence[SitePlan]) -> dict[str, SitePlan]:
+    return {change.station_id: plan for plan in plans for change in plan.changes}
 
 
-def _most_varied(schedules: dict[str, Json], sites: dict[str, str]) -> StationSchedule:
+def _most_varied(schedules: dict[str, Json], sites: dict[str, SitePlan]) -> StationSchedule:
     def periods(data: Json) -> list[Json]:
         found: list[Json] = data["chargingSchedule"]["chargingSchedulePeriod"]
         return found
@@ -228,4 +231,8 @@ def _most_varied(schedules: dict[str, Json], sites: dict[str, str]) -> StationSc
         )
         for item, end_s in zip(raw, ends, strict=True)
     )
-    return StationSchedule(sites.get(station_id, "sandbox"), station_id, None, 0, RateUnit.WATT, composite)
+    plan = sites.get(station_id)
+    if plan is None:
+        return StationSchedule("sandbox", station_id, None, 0, RateUnit.WATT, composite)
+    description = plan.descriptions.get(station_id)
+    return StationSchedule(plan.site_id, station_id, description, 0, RateUnit.WATT, composite, plan.clock)

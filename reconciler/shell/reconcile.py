@@ -11,18 +11,20 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 
-from reconciler.desired.loader import YAML_SUFFIXES, load
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.desired.loader import YAML_SUFFIXES, load, load_site
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import check_fresh
-from reconciler.plan.site import SitePlan, build
+from reconciler.plan.site import SitePlan, build, descriptions
 from reconciler.shell.apply import Api, Progress, SiteResult, apply_site
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
@@ -94,6 +96,26 @@ def _plan_sites(
         check_safety(plan, force)
         plans.append(plan)
     return plans
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFacts:
+    """What outputs about a site take from its desired file: its clock and its stations' descriptions."""
+
+    clock: SiteClock
+    descriptions: Mapping[str, str]
+    note: str | None = None  # why they could not be read, when they could not
+
+
+def site_facts(desired_dir: Path, site: str, now: datetime) -> SiteFacts:
+    """The site's clock and descriptions from its desired file; UTC and none, with a note, without one."""
+    path = _site_file(desired_dir, site)
+    if path is None:
+        return SiteFacts(UTC_CLOCK, {}, f"no desired file for site {site} in {desired_dir}: times are UTC")
+    desired, _ = load_site(path, now)
+    if desired is None:
+        return SiteFacts(UTC_CLOCK, {}, f"{path} has errors (see `reconciler validate`): times are UTC")
+    return SiteFacts(desired.clock, descriptions(desired))
 
 
 def _site_file(desired_dir: Path, site: str) -> Path | None:

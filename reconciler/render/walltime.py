@@ -1,0 +1,97 @@
+"""OCPP payloads in the site's wall-clock time: each period's local start beside its seconds.
+
+A Recurring payload counts its periods in UTC seconds from `startSchedule`; a person reads them as
+`Mon 17:00 8 kW`. Each period shows the wall-clock time of its next start from the moment of reading
+(the plan's `now`, or the payload's `validFrom` when that is later), so a UTC-anchored schedule shows
+the wall-clock times it has in that season. Moments are written by `desired.clock.SiteClock`. Used by
+`render.text` and `render.markdown`. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from reconciler.desired.clock import SiteClock
+from reconciler.ocpp.profile import Json
+from reconciler.ocpp.recurrence import RECURRENCE_PERIOD, read_time
+from reconciler.render.schedule import format_number
+
+# Payload fields that hold a moment, shown in local time beside their RFC 3339 text.
+_MOMENTS = frozenset({"validFrom", "validTo", "startSchedule"})
+_PERIOD_PATH = re.compile(r"chargingSchedule\.chargingSchedulePeriod\[(\d+)\]")
+
+
+def period_starts(payload: Mapping[str, Any], clock: SiteClock, now: datetime | None) -> list[str]:
+    """The wall-clock start of each period (`17:00` Daily, `Mon 17:00` Weekly, date and time Absolute);
+    empty strings for a schedule that starts with a session (Relative, or no `startSchedule`).
+
+    Without `now` a Recurring schedule is read at its `validFrom`, else its first run.
+    """
+    schedule = payload.get("chargingSchedule", {})
+    periods = schedule.get("chargingSchedulePeriod", [])
+    anchor = schedule.get("startSchedule")
+    if anchor is None or payload.get("chargingProfileKind") == "Relative":
+        return ["" for _ in periods]
+    first = read_time(anchor)
+    cycle = RECURRENCE_PERIOD.get(payload.get("recurrencyKind") or "")
+    if payload.get("chargingProfileKind") == "Recurring" and cycle is not None:
+        valid_from = payload.get("validFrom")
+        moments = [read_time(valid_from)] if valid_from else []
+        reading = max([*moments, *([now] if now else [])], default=first)
+        weekly = cycle > timedelta(days=1)
+        return [clock.time_of_day(_next(_start(first, p), reading, cycle), weekday=weekly) for p in periods]
+    return [f"{clock.date(_start(first, p))} {clock.time_of_day(_start(first, p))}" for p in periods]
+
+
+def _start(first: datetime, period: Mapping[str, Any]) -> datetime:
+    return first + timedelta(seconds=int(period["startPeriod"]))
+
+
+def _next(moment: datetime, reading: datetime, cycle: timedelta) -> datetime:
+    """The first time `moment` comes round again at or after `reading`, every `cycle`."""
+    return moment if moment >= reading else moment - (moment - reading) // cycle * cycle
+
+
+def rate(limit: Any, unit: str) -> str:
+    """A payload's limit with its unit as people say it: `8 kW` for 8000 W, `10.5 A`."""
+    value = Decimal(str(limit))
+    return f"{format_number(value / 1000)} kW" if unit == "W" else f"{format_number(value)} {unit}"
+
+
+def summary(payload: Json, clock: SiteClock, now: datetime | None) -> str:
+    """One line for a payload: purpose, level, kind, and each period as `Mon 17:00 8 kW (57600s)`."""
+    schedule = payload["chargingSchedule"]
+    unit = schedule["chargingRateUnit"]
+    starts = period_starts(payload, clock, now)
+    periods = ", ".join(
+        f"{start + ' ' if start else ''}{rate(p['limit'], unit)} ({p['startPeriod']}s)"
+        for start, p in zip(starts, schedule["chargingSchedulePeriod"], strict=True)
+    )
+    kind = payload["chargingProfileKind"] + (
+        f" {payload['recurrencyKind']}" if "recurrencyKind" in payload else ""
+    )
+    return f"{payload['chargingProfilePurpose']} stack {payload['stackLevel']}, {kind}: {periods}"
+
+
+def moment_note(line_path: str, value: Any, clock: SiteClock) -> str:
+    """` (2027-03-28 03:00 CEST)` after a moment field's value (validFrom, validTo, startSchedule)."""
+    if line_path.rsplit(".", 1)[-1] not in _MOMENTS or not isinstance(value, str):
+        return ""
+    try:
+        return f" ({clock.stamp(read_time(value))})"
+    except ValueError:
+        return ""
+
+
+def period_note(line_path: str, payload: Json | None, clock: SiteClock, now: datetime | None) -> str:
+    """` (Mon 17:00)` after the path of a period's field: the wall-clock time that period starts at."""
+    match = _PERIOD_PATH.match(line_path)
+    if match is None or payload is None:
+        return ""
+    starts = period_starts(payload, clock, now)
+    index = int(match.group(1))
+    return f" ({starts[index]})" if index < len(starts) and starts[index] else ""
