@@ -164,7 +164,8 @@ def test_moments_are_written_in_the_sites_wall_clock_time() -> None:
     assert BERLIN.stamp(moment) == "2026-11-23 13:00:07 CET"
     assert BERLIN.stamp(SPRING_2027, weekday=True) == "Sun 2027-03-28 03:00 CEST"
     assert BERLIN.stamp(SPRING_2027, zone=False) == "2027-03-28 03:00"
-    assert BERLIN.stamp_and_utc(SPRING_2027) == "Sun 2027-03-28 03:00 CEST (2027-03-28T01:00:00Z)"
+    assert BERLIN.mention(SPRING_2027) == "Sun 2027-03-28 03:00 CEST (2027-03-28T01:00:00Z)"
+    assert SiteClock("UTC", UTC).mention(SPRING_2027) == "2027-03-28T01:00:00Z"
     assert BERLIN.zone(moment) == "Europe/Berlin, CET (UTC+01:00)"
     lord_howe = SiteClock("Australia/Lord_Howe", zoneinfo.ZoneInfo("Australia/Lord_Howe"))
     assert lord_howe.zone(moment) == "Australia/Lord_Howe, UTC+11:00"

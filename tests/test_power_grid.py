@@ -89,7 +89,7 @@ def test_the_first_moment_above_the_grid_is_named_with_total_and_stations() -> N
     """Day 7 + 22 = 29 kW fits 30 kW; from 20:00 it is 22 + 10 = 32 kW, the first moment above."""
     text = _site_text(30, ("CS-1", 22, _cap(22000, 7000)), ("CS-2", 22, _cap(10000, 22000)))
     assert _grid(text) == [
-        "the stations may draw 32 kW together at Mon 2026-11-23 20:00 UTC, above the grid limit of 30 kW: "
+        "the stations may draw 32 kW together at 2026-11-23T20:00:00Z, above the grid limit of 30 kW: "
         "CS-1 22 kW, CS-2 10 kW"
     ]
 
@@ -98,7 +98,7 @@ def test_a_station_without_a_limit_counts_at_its_rated_power() -> None:
     """CS-1 has no profile: it counts at its 22 kW rating, and 22 + 11 = 33 kW is above 30 kW at once."""
     text = _site_text(30, ("CS-1", 22, ""), ("CS-2", 22, _cap(11000, 11000)))
     assert _grid(text) == [
-        "the stations may draw 33 kW together at Mon 2026-11-23 12:00 UTC, above the grid limit of 30 kW: "
+        "the stations may draw 33 kW together at 2026-11-23T12:00:00Z, above the grid limit of 30 kW: "
         "CS-1 22 kW (no limit: its rated power), CS-2 11 kW"
     ]
 
@@ -130,7 +130,7 @@ def test_a_cap_that_starts_later_does_not_bound_the_week(computed: list[Any]) ->
     late = _cap(7000, 7000).replace("        recurrencyKind: Daily\n", valid_from)
     text = _site_text(29, ("CS-1", 22, late), ("CS-2", 22, _cap(8000, 8000)))
     assert _grid(text) == [
-        "the stations may draw 30 kW together at Mon 2026-11-23 12:00 UTC, above the grid limit of 29 kW: "
+        "the stations may draw 30 kW together at 2026-11-23T12:00:00Z, above the grid limit of 29 kW: "
         "CS-1 22 kW (no limit: its rated power), CS-2 8 kW"
     ]
     assert len(computed) == 2

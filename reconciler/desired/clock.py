@@ -94,11 +94,12 @@ class SiteClock:
         name = f" {self.abbreviation(moment)}" if zone else ""
         return f"{day}{local:%Y-%m-%d} {self.time_of_day(moment)}{name}"
 
-    def stamp_and_utc(self, moment: datetime) -> str:
-        """`stamp` with the weekday, then the moment in UTC as JSON writes it, unless the site's zone is
-        UTC: `Sat 2026-11-28 01:00 CET (2026-11-28T00:00:00Z)`. For messages read by people and tools."""
-        local = self.stamp(moment, weekday=True)
-        return local if self.name == "UTC" else f"{local} ({format_timestamp(moment)})"
+    def mention(self, moment: datetime) -> str:
+        """A moment in a message read by people and tools alike: the local `stamp` with its weekday and
+        the moment as JSON writes it, `Sat 2026-11-28 01:00 CET (2026-11-28T00:00:00Z)`; for a site in
+        UTC, which needs no translation, only the latter."""
+        utc = format_timestamp(moment)
+        return utc if self.name == "UTC" else f"{self.stamp(moment, weekday=True)} ({utc})"
 
     def short(self, moment: datetime) -> str:
         """A moment in a table cell: `2026-11-23 13:00 CET`; for a site in UTC, the moment as JSON writes

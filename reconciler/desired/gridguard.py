@@ -71,7 +71,7 @@ def check_grid(
     moment, total_w = over
     # What each station may draw then, None where it has no limit and counts at its rated power.
     draws_w = {station_id: _limit_at(periods, moment) for station_id, periods in totals.items()}
-    return [_finding(site.grid_limit_kw, clock.stamp_and_utc(moment), total_w, draws_w, rated_w)]
+    return [_finding(site.grid_limit_kw, clock.mention(moment), total_w, draws_w, rated_w)]
 
 
 def _finding(

@@ -11,19 +11,22 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.limitrules import check_limit, check_rate, check_unit
 from reconciler.desired.localtime import EXTRA_LEVELS
 from reconciler.desired.model import EDRV_RESERVED_MAX_STACK_LEVEL, Site, Station
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity, YamlPath
-from reconciler.ocpp.profile import Kind, Purpose, format_timestamp, parse_timestamp
+from reconciler.ocpp.profile import Kind, Purpose, parse_timestamp
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 _PERIODS: YamlPath = ("chargingSchedule", "chargingSchedulePeriod")
 
 
-def check_profile(placed: PlacedProfile, station: Station, site: Site, now: datetime) -> list[Finding]:
-    """Every rule about one profile on its station."""
+def check_profile(
+    placed: PlacedProfile, station: Station, site: Site, now: datetime, clock: SiteClock = UTC_CLOCK
+) -> list[Finding]:
+    """Every rule about one profile on its station; `clock` writes the moments its messages name."""
     out: list[Finding] = []
 
     def add(field: YamlPath, severity: Severity, message: str, fix: str) -> None:
@@ -154,7 +157,7 @@ def check_profile(placed: PlacedProfile, station: Station, site: Site, now: date
         add(
             (),
             WARNING,
-            f"expired at {format_timestamp(expiry)}: it will not be sent",
+            f"expired at {clock.mention(expiry)}: it will not be sent",
             "remove it, or move its validTo or startSchedule forward",
         )
     return out

@@ -106,7 +106,7 @@ def check_site(
     for station_id, station in doc.stations.items():
         compiled: list[PlacedProfile] = []
         for item in placed[station_id]:
-            profile_findings = check_profile(item, station, doc.site, now)
+            profile_findings = check_profile(item, station, doc.site, now, clock)
             if item.profile.is_local:
                 profile_findings.extend(check_local(item, station, doc.site))
             sound = not any(f.is_error for f in profile_findings)

@@ -74,6 +74,7 @@ def resolve_caps(
             continue
         started = format_timestamp(session.started_at)
         body = cap_for_session(note.cap, started, now)
+        mentioned = plan.clock.mention(session.started_at)
         changes.append(
             Change(
                 plan.site_id,
@@ -82,7 +83,7 @@ def resolve_caps(
                 Action.SET,
                 note.connector_id,
                 note.profile_id,
-                f"session cap for session {session.session_id} (started {started})",
+                f"session cap for session {session.session_id} (started {mentioned})",
                 Effect.LOWERS,  # a cap only ever limits the session it is sent for
                 edrv.set_charging_profile(note.station_id, note.connector_id, body),
                 before=None,

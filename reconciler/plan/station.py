@@ -15,7 +15,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
-from reconciler.ocpp.profile import Json, Purpose, format_timestamp, payload_expiry, slot
+from reconciler.ocpp.profile import Json, Purpose, payload_expiry, slot
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.plan.confirm import Confirmations
 from reconciler.state.recorded import ProfileRecord, Status, payload_hash
@@ -84,7 +84,7 @@ class _Station:
                 and recorded_end is not None
                 and recorded_end <= self.now
             )
-            reason = f"expired at {format_timestamp(expiry)}; not sent"
+            reason = f"expired at {self.clock.mention(expiry)}; not sent"
             if gone and record is not None:
                 self.wanted.add(name)
                 # The retirement concerns the id sent, which differs from `profile_id` if the pin changed.
@@ -200,7 +200,7 @@ class _Station:
             settled = record.status not in _RETRY
             clearing = record.clearing
             if settled and expiry is not None and expiry <= self.now:
-                reason = f"expired at {format_timestamp(expiry)}; the charger has dropped it"
+                reason = f"expired at {self.clock.mention(expiry)}; the charger has dropped it"
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
             elif clearing is not None and not self.confirmations.overdue(clearing.requested_at, self.now):
                 if self.confirmations.inbox is not None:
