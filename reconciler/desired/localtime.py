@@ -25,6 +25,7 @@ schedule's first wall-clock time, on or before the period's start. A zone withou
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -105,6 +106,7 @@ def compiled_name(name: str, stack_level: int) -> str:
     return f"{name}@{stack_level}"
 
 
+@functools.lru_cache(maxsize=4096)  # a template compiles into the same profiles on every station
 def compile_period(profile: Profile, period: OffsetPeriod, valid_to: datetime | None) -> Profile:
     """The OCPP profile that meets `profile`'s wall-clock schedule throughout `period`, ending at `valid_to`.
 

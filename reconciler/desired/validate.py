@@ -24,7 +24,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.gridguard import check_grid
 from reconciler.desired.localrules import check_local
 from reconciler.desired.localtime import expand
-from reconciler.desired.model import SiteFile, Station
+from reconciler.desired.model import Profile, SiteFile, Station
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
@@ -136,17 +136,13 @@ def check_site(
     return DesiredSite(site_id, source, doc, placed, clock), findings
 
 
-def set_request_body(item: PlacedProfile, profile_id: int) -> Json:
-    """The OCPP SetChargingProfile.req body for a placed profile; eDRV's set body is exactly this."""
-    return {
-        "connectorId": item.profile.connector_id,
-        "csChargingProfiles": charging_profile(item.profile, profile_id),
-    }
+def set_request_body(profile: Profile, profile_id: int) -> Json:
+    """The OCPP SetChargingProfile.req body for a desired profile; eDRV's set body is exactly this."""
+    return {"connectorId": profile.connector_id, "csChargingProfiles": charging_profile(profile, profile_id)}
 
 
 def _check_schema(item: PlacedProfile) -> list[Finding]:
-    profile_id = item.profile.charging_profile_id or _PROVISIONAL_PROFILE_ID
-    problem = schema_problem(set_request_body(item, profile_id))
+    problem = _profile_schema_problem(item.profile)
     if problem is None:
         return []
     return [
@@ -158,6 +154,13 @@ def _check_schema(item: PlacedProfile) -> list[Finding]:
             "correct the field it names",
         )
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _profile_schema_problem(profile: Profile) -> str | None:
+    # A template places one profile on many stations, and a local-time profile compiles into the same
+    # OCPP profiles on each: the body, and so the answer, depends on the profile alone.
+    return schema_problem(set_request_body(profile, profile.charging_profile_id or _PROVISIONAL_PROFILE_ID))
 
 
 def schema_problem(body: Json) -> str | None:
