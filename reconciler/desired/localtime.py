@@ -33,7 +33,7 @@ from decimal import Decimal
 from reconciler.desired.clock import OffsetPeriod, SiteClock
 from reconciler.desired.model import LOCAL_AT, Period, Profile, Schedule
 from reconciler.desired.template import LocalTurn, PlacedProfile
-from reconciler.ocpp.profile import DAY_S, WEEK_S, Recurrency, format_timestamp
+from reconciler.ocpp.profile import DAY_S, WEEK_S, Json, Recurrency, format_timestamp, parse_timestamp
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # A local-time profile takes its stack level and this many above it.
@@ -163,3 +163,28 @@ def expand(item: PlacedProfile, clock: SiteClock, now: datetime) -> tuple[Placed
         name = compiled_name(item.name, profile.stack_level)
         out.append(PlacedProfile(item.station_id, name, profile, item.origins, turn))
     return tuple(out)
+
+
+def same_wall_schedule(one: Json, other: Json, clock: SiteClock) -> bool:
+    """Whether two compiled payloads hold one wall-clock schedule, each for its own UTC-offset period:
+    equal but for `validFrom`, `validTo` and `startSchedule`, whose wall-clock time (read at the
+    offset in force at the payload's `validFrom`, or at its start) is the same in the day or week."""
+
+    def rest(payload: Json) -> Json:
+        schedule = {k: v for k, v in payload["chargingSchedule"].items() if k != "startSchedule"}
+        return {
+            **{k: v for k, v in payload.items() if k not in ("validFrom", "validTo")},
+            "chargingSchedule": schedule,
+        }
+
+    def wall_start_s(payload: Json) -> int | None:
+        start = payload["chargingSchedule"].get("startSchedule")
+        if start is None:
+            return None
+        first = parse_timestamp(start)
+        valid_from = payload.get("validFrom")
+        offset = clock.offset_period(parse_timestamp(valid_from) if valid_from else first).offset
+        cycle = WEEK_S if payload.get("recurrencyKind") == Recurrency.WEEKLY else DAY_S
+        return int((first + offset - _WEEK_ZERO).total_seconds()) % cycle
+
+    return rest(one) == rest(other) and wall_start_s(one) == wall_start_s(other)

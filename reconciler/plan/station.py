@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cached_property
 
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.desired.localtime import same_wall_schedule
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
@@ -250,24 +251,27 @@ def _local_reason(
     """Why a profile compiled from a local-time profile is sent, in the terms of its UTC-offset period,
     and whether the set only rolls the periods forward (the clock moved on, not the schedule).
 
-    A set into a level whose record holds another period is a roll-forward: it "prepares" a period
-    still to come, or hands the level to the period now in force. A set that only moves the end of
-    the period in force closes it at the next change. Anything else changes the schedule, and says
-    which period it is for.
+    A set into a level whose record holds another period "prepares" a period still to come, or hands
+    the level to the period now in force; it is a roll-forward when the record held the same
+    wall-clock schedule (`localtime.same_wall_schedule`), else an edit as well. A set that only moves
+    the end of the period in force closes it at the next change. Anything else changes the schedule,
+    and says which period it is for.
     """
     turn = item.local
     if turn is None:
         return reason, False
     other_period = before is not None and before.get("validFrom") != body.get("validFrom")
+    # The clock moved the window, not an edit, when the level held the same wall-clock schedule.
+    rolls = before is not None and same_wall_schedule(before, body, clock)
     if turn.start is not None and turn.start > now:
         period = f"the {clock.season(turn.start)} profile for {clock.date(turn.start)}"
         if reason == "changed" and not other_period:
             return f"changed: {period}", False
-        return f"prepares {period}", other_period
+        return f"prepares {period}", other_period and rolls
     in_force = f"the {clock.season(now)} profile in force now"
     until = "" if turn.end is None else f", until the change on {clock.date(turn.end)}"
     if other_period:
-        return f"hands the level to {in_force}{until}", True
+        return f"hands the level to {in_force}{until}", rolls
     if before is not None and _without_end(before) == _without_end(body):
         if turn.end is None:
             return f"{in_force} no longer ends: no change of UTC offset is due", True
