@@ -186,3 +186,33 @@ def test_a_window_names_each_change_of_offset_in_it() -> None:
         SPRING_2027,
         AUTUMN_2027,
     ]
+
+
+def test_a_moment_outside_the_years_periods_are_known_for_is_an_error_not_a_crash() -> None:
+    """Checked as of 2300 (a --now far off), a local-time profile is an error at its `local` list, found
+    at once, rather than a scan of three centuries or an overflow."""
+    text = """
+site: {name: Depot, timezone: Europe/Berlin}
+stations:
+  CS-1:
+    connectors: 1
+    rated_power_kw: 22
+    profiles:
+      office-hours:
+        connectorId: 0
+        stackLevel: 20
+        chargingProfilePurpose: TxDefaultProfile
+        chargingProfileKind: Recurring
+        recurrencyKind: Daily
+        chargingSchedule: {chargingRateUnit: A, local: [{at: "07:00", limit: 10}]}
+"""
+    site, findings = check_site("depot", "depot.yaml", parse(text), datetime(2300, 1, 1, tzinfo=UTC), zone)
+    assert [(f.field, f.message) for f in findings] == [
+        (
+            ("chargingSchedule", "local"),
+            "local-time schedules are compiled for moments from 1971 to 2199, and this check runs as of "
+            "2300-01-01T00:00:00Z",
+        )
+    ]
+    assert site is not None
+    assert site.profiles["CS-1"] == ()

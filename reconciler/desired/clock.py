@@ -30,6 +30,10 @@ NEXT_CHANGE_HORIZON = timedelta(days=400)
 _DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)
 _TICK = timedelta(microseconds=1)
+_LAST_SCANNED_YEAR = 9998  # a year's scan looks into the next one, and datetime ends with 9999
+# The moments offset periods are given for: counting changes from 2000 costs a scan of every year up to
+# the moment, which stays well under a second this side of 2200.
+PERIODS_FROM, PERIODS_UNTIL = datetime(1971, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +138,10 @@ class SiteClock:
         return [moment for moment, _ in _changes_between(self.tz, start, end)]
 
     def offset_period(self, moment: datetime) -> OffsetPeriod:
-        """The period of constant UTC offset that holds `moment`."""
+        """The period of constant UTC offset that holds `moment`, which must lie within [`PERIODS_FROM`,
+        `PERIODS_UNTIL`) (ValueError otherwise)."""
+        if not PERIODS_FROM <= moment < PERIODS_UNTIL:
+            raise ValueError(f"offset periods are known from {PERIODS_FROM.year} to {PERIODS_UNTIL.year - 1}")
         return _offset_period(self.tz, moment)
 
 
@@ -187,7 +194,8 @@ def _first_with_new_offset(tz: tzinfo, low: datetime, high: datetime, old: timed
 def _changes_between(tz: tzinfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta]]:
     if end <= start:
         return []
-    first, last = start.astimezone(UTC).year, (end + _DAY).astimezone(UTC).year
+    # A change late on 31 December is seen by the next year's scan; the last year has no next one.
+    first, last = start.astimezone(UTC).year, min(end.astimezone(UTC).year + 1, _LAST_SCANNED_YEAR)
     return [
         (moment, offset)
         for year in range(first, last + 1)

@@ -103,8 +103,9 @@ _DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 LOCAL_AT = re.compile(rf"(?:({_DAY})(?:-({_DAY}))? )?([01]\d|2[0-3]):([0-5]\d)")
 
 
-def _local_at(text: str) -> str:
-    if LOCAL_AT.fullmatch(text) is None:
+def _local_at(text: Any) -> str:
+    # Checked before pydantic's own string check, so `at: 1900` gets the same help as `at: "7:00"`.
+    if not isinstance(text, str) or LOCAL_AT.fullmatch(text) is None:
         raise PydanticCustomError(
             "local_at",
             "{value} is not a wall-clock time like 07:00, Sat 00:00 or Mon-Fri 07:00",
@@ -119,8 +120,7 @@ def _local_at(text: str) -> str:
 
 LocalAt = Annotated[
     str,
-    Strict(),
-    AfterValidator(_local_at),
+    BeforeValidator(_local_at),
     WithJsonSchema(
         {
             "type": "string",

@@ -20,7 +20,7 @@ from typing import Any
 import fastjsonschema
 from pydantic import ValidationError
 
-from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.desired.clock import PERIODS_FROM, PERIODS_UNTIL, UTC_CLOCK, SiteClock
 from reconciler.desired.gridguard import check_grid
 from reconciler.desired.localrules import check_local
 from reconciler.desired.localtime import expand
@@ -30,7 +30,7 @@ from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
 from reconciler.desired.typeerrors import findings_from
 from reconciler.errors import Finding, Severity, error
-from reconciler.ocpp.profile import Json
+from reconciler.ocpp.profile import Json, format_timestamp
 
 # Any id passes the schema; a profile without a pinned one is checked under this stand-in.
 _PROVISIONAL_PROFILE_ID = 1
@@ -115,6 +115,17 @@ def check_site(
                     # The official schema is a backstop; a profile the rules refuse would be reported twice.
                     profile_findings.extend(_check_schema(item))
                 compiled.append(item)
+            elif sound and tz is not None and not PERIODS_FROM <= now < PERIODS_UNTIL:
+                profile_findings.append(
+                    Finding(
+                        item.origins,
+                        ("chargingSchedule", "local"),
+                        Severity.ERROR,
+                        f"local-time schedules are compiled for moments from {PERIODS_FROM.year} to "
+                        f"{PERIODS_UNTIL.year - 1}, and this check runs as of {format_timestamp(now)}",
+                        "run it with the real clock, or a --now within those years",
+                    )
+                )
             elif sound and tz is not None:
                 # Only a sound local-time profile compiles; its OCPP profiles are checked like any other.
                 expanded = expand(item, clock, now)
