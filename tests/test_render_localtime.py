@@ -220,3 +220,15 @@ def test_state_show_without_a_desired_file_says_its_times_are_utc(
     assert "times are UTC" in err
     assert "timezone UTC" in out
     assert "accepted  confirmed 2026-11-23T12:00:00Z    valid from 2027-03-28T01:00:00Z\n" in out
+
+
+def test_the_schedule_picks_a_site_up_when_its_local_time_profiles_roll_forward(
+    desired_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sites --needs-work`, which the scheduled apply runs, leaves the site idle until the spring change
+    and picks it up at the first run after it, for the roll-forward's two sets per local-time profile."""
+    before = ("sites", "--desired", str(desired_dir), "--needs-work", "--now", "2027-03-28T00:59:59Z")
+    assert run_cli(capsys, *before)[1] == ""
+    code, out, _ = run_cli(capsys, "sites", "--desired", str(desired_dir), "--needs-work", "--now", SPRING)
+    assert code == 0
+    assert out == f"{SITE}  (24 call(s) to send)\n"

@@ -38,6 +38,7 @@ BOT = "github-actions[bot]"
 REPOSITORY = "operator/network"
 HARBOUR = "harbour-depot"
 EXAMPLES = "edrv-examples"
+LAKESIDE = "lakeside-offices"
 
 FAKE_GH = """\
 import json, os, sys
@@ -526,24 +527,25 @@ def _drop_harbour_session_cap(root: Path) -> None:
 def test_a_merge_applies_every_site_that_needs_work_in_one_batched_job(
     applying: Operator, edrv: Sandbox
 ) -> None:
-    """With one job configured, a push applies both sites in one process and commits both states once."""
+    """With one job configured, a push applies every site in one process and commits their states once."""
     operator = applying
     operator.variables["RECONCILER_APPLY_JOBS"] = "1"
     before = operator.head()
     after = operator.change("Lower the depot's peak", HARBOUR_PEAK)
     run = operator.run_apply("push", {"before": before, "after": after})
     assert run.sites is not None
-    assert run.sites.outputs["count"] == "2"
-    assert "### Sites that need work: 2 in 1 job(s)" in run.sites.summary
+    assert run.sites.outputs["count"] == "3"
+    assert "### Sites that need work: 3 in 1 job(s)" in run.sites.summary
     assert list(run.jobs) == ["batch-1-of-1"]
     job = run.jobs["batch-1-of-1"]
     assert job.status == "success", job.log
     assert job.step("commit").outputs["committed"] == "true"
-    assert f"### Applied: {EXAMPLES} {HARBOUR}" in job.summary
+    assert f"### Applied: {EXAMPLES} {HARBOUR} {LAKESIDE}" in job.summary
     assert _installed(edrv, HARBOUR) > 0
     assert _installed(edrv, EXAMPLES) > 0
+    assert _installed(edrv, LAKESIDE) > 0
     (commit,) = operator.state_commits()
-    assert commit[2] == [f"desired/.state/{EXAMPLES}.json", f"desired/.state/{HARBOUR}.json"]
+    assert commit[2] == [f"desired/.state/{site}.json" for site in (EXAMPLES, HARBOUR, LAKESIDE)]
     assert operator.tokens_checked_out[-1] == "ghs-test-token"  # no app configured: the run's own token
     assert operator.app_tokens == []
 
@@ -555,7 +557,7 @@ def test_the_schedule_skips_idle_sites_and_a_push_picks_a_changed_one_up(
     operator = applying
     operator.change("The depot's van needs no cap", _drop_harbour_session_cap)
     first = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
-    assert sorted(first.jobs) == [EXAMPLES, HARBOUR]
+    assert sorted(first.jobs) == [EXAMPLES, HARBOUR, LAKESIDE]
     assert all(job.status == "success" for job in first.jobs.values())
 
     sent, commits = edrv.sent(), len(operator.state_commits())
@@ -563,7 +565,7 @@ def test_the_schedule_skips_idle_sites_and_a_push_picks_a_changed_one_up(
     assert idle.sites is not None
     assert list(idle.jobs) == [EXAMPLES]  # its session caps are still to be checked with eDRV
     assert f"{EXAMPLES} (2 session cap(s) to check)" in idle.sites.summary
-    assert "1 idle site(s) skipped" in idle.sites.summary
+    assert "2 idle site(s) skipped" in idle.sites.summary
     assert idle.jobs[EXAMPLES].status == "success", idle.jobs[EXAMPLES].log
     assert edrv.sent() == sent
     assert len(operator.state_commits()) == commits
@@ -600,20 +602,21 @@ def test_a_push_that_loses_a_race_is_rebased_and_a_conflict_is_kept_and_red(appl
     commits_seen: list[str] = []
 
     def meanwhile(step: str) -> None:
-        """Just before each job commits (edrv-examples' job runs first), someone else pushes to main."""
+        """Just before the first two jobs commit (edrv-examples' job runs first), someone else pushes."""
         if step != "commit":
             return
         commits_seen.append(step)
         if len(commits_seen) == 1:  # an unrelated commit: another site's job, or a merge
             operator.change("Meanwhile", lambda root: _write(root / "desired" / "NOTES.md", "notes\n"))
-        else:  # the same state file, changed behind the job's back
+        elif len(commits_seen) == 2:  # the same state file, changed behind the job's back
             operator.change(
                 "Hand edit", lambda root: _write(root / "desired" / ".state" / f"{HARBOUR}.json", "{}\n")
             )
 
     run = operator.run_apply("schedule", {"schedule": "17,47 * * * *"}, before_step=meanwhile)
-    assert list(run.jobs) == [EXAMPLES, HARBOUR]
+    assert list(run.jobs) == [EXAMPLES, HARBOUR, LAKESIDE]
     examples, harbour = run.jobs[EXAMPLES], run.jobs[HARBOUR]
+    assert run.jobs[LAKESIDE].status == "success", run.jobs[LAKESIDE].log
     assert examples.status == "success", examples.log
     assert "moved on while this job applied; rebasing" in examples.log
     assert examples.step("commit").outputs["committed"] == "true"
