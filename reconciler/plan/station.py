@@ -16,7 +16,7 @@ from reconciler.desired.localtime import same_wall_schedule
 from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
-from reconciler.ocpp.profile import Json, Purpose, payload_expiry, slot
+from reconciler.ocpp.profile import Json, Purpose, parse_timestamp, payload_expiry, slot
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.plan.confirm import Confirmations
 from reconciler.state.recorded import ProfileRecord, Status, payload_hash
@@ -147,6 +147,10 @@ class _Station:
             )
         )
 
+    def at(self, text: str) -> str:
+        """A recorded moment as the site's reasons name it (see `SiteClock.mention`)."""
+        return self.clock.mention(parse_timestamp(text))
+
     def _again(self, name: str, profile_id: int, record: ProfileRecord) -> str | None:
         """Why a profile recorded as desired is sent again, or None (with a note where one helps)."""
         if record.clearing is not None:
@@ -157,23 +161,25 @@ class _Station:
             return self._rejected(name, profile_id, record)
         if record.status is Status.REQUESTED and self.confirmations.overdue(record.requested_at, self.now):
             if record.attempts > 1:
-                self.note(name, profile_id, _unanswered(record.requested_at, record.attempts))
+                self.note(name, profile_id, _unanswered(self.at(record.requested_at), record.attempts))
                 return None
-            return f"sent once more: no answer from the charger since {record.requested_at}"
+            return f"sent once more: no answer from the charger since {self.at(record.requested_at)}"
         if self._slot_in_doubt(name, record):
             return "resent: a set into its slot failed and may have replaced it"
         if record.status is Status.REQUESTED and self.confirmations.inbox is not None:
-            self.note(name, profile_id, f"sent at {record.requested_at}; awaiting the charger's answer")
+            self.note(
+                name, profile_id, f"sent at {self.at(record.requested_at)}; awaiting the charger's answer"
+            )
         return None
 
     def _rejected(self, name: str, profile_id: int, record: ProfileRecord) -> str | None:
         """The reason to send a rejected payload again once its back-off has passed; else a note."""
         said = record.last_error or "rejected by the charger"
-        rejected = f"{said} at {record.confirmed_at or record.updated_at}"
+        rejected = f"{said} at {self.at(record.confirmed_at or record.updated_at)}"
         due = self.confirmations.retry_due(record)
         if due is not None and self.now >= due:
-            return f"retry: {rejected}; its back-off ended at {format_timestamp(due)}"
-        when = f"after {format_timestamp(due)} or " if due is not None else ""
+            return f"retry: {rejected}; its back-off ended at {self.clock.mention(due)}"
+        when = f"after {self.clock.mention(due)} or " if due is not None else ""
         self.note(name, profile_id, f"{rejected}; sent again {when}when desired changes")
         return None
 
@@ -205,10 +211,10 @@ class _Station:
                 self.note(name, record.charging_profile_id, reason, Status.EXPIRED)
             elif clearing is not None and not self.confirmations.overdue(clearing.requested_at, self.now):
                 if self.confirmations.inbox is not None:
-                    reason = f"clear sent at {clearing.requested_at}; awaiting the charger's answer"
+                    reason = f"clear sent at {self.at(clearing.requested_at)}; awaiting the charger's answer"
                     self.note(name, record.charging_profile_id, reason)
             elif clearing is not None and clearing.attempts > 1:
-                reason = f"clear {_unanswered(clearing.requested_at, clearing.attempts)}"
+                reason = f"clear {_unanswered(self.at(clearing.requested_at), clearing.attempts)}"
                 self.note(name, record.charging_profile_id, reason)
             elif settled and index is not None:
                 reason = "replaced by the charger: a set in this plan takes its slot"
@@ -218,7 +224,8 @@ class _Station:
                     "removed" if name not in self.ids_for else "its chargingProfileId changed"
                 )
                 if clearing is not None:
-                    reason = f"clear sent once more: no answer from the charger since {clearing.requested_at}"
+                    since = self.at(clearing.requested_at)
+                    reason = f"clear sent once more: no answer from the charger since {since}"
                 request = edrv.clear_charging_profile(
                     self.station_id, record.connector_id, record.charging_profile_id
                 )
