@@ -9,6 +9,7 @@ answers are read from, how many are awaited, rejected, and whether they arrive a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -93,17 +94,20 @@ def standing_json(standing: Standing | None) -> dict[str, Any] | None:
     }
 
 
-def ingest_text(report: IngestReport) -> str:
-    """What an ingest did, for people: each record that took an answer, then the totals."""
+def ingest_text(report: IngestReport, clocks: Mapping[str, SiteClock] | None = None) -> str:
+    """What an ingest did, for people: each record that took an answer (when, on its site's clock where
+    `clocks` has it, else in UTC), then the totals."""
     lines: list[str] = []
     became: Counter[str] = Counter()
     for site in report.sites:
+        clock = (clocks or {}).get(site.site_id, UTC_CLOCK)
         for item in site.folded:
             word = "clear refused" if item.became is Status.FAILED else str(item.became)
             became[word] += 1
             said = f": {item.reason}" if item.reason else ""
             where = f"{site.site_id}/{item.station_id}/{item.name}"
-            lines.append(f"{word:<13} {where} {item.action} id {item.profile_id} (answered {item.at}){said}")
+            answered = item.at if clock.name == "UTC" else clock.short(parse_timestamp(item.at))
+            lines.append(f"{word:<13} {where} {item.action} id {item.profile_id} (answered {answered}){said}")
         if site.unmatched:
             shown = ", ".join(e.action_id or e.event_id for e in site.unmatched[:3])
             more = ", …" if len(site.unmatched) > 3 else ""

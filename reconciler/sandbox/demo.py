@@ -99,7 +99,7 @@ def run_demo(desired_dir: Path, echo: Echo) -> int:
             echo(f"Recorded now: {_statuses(work, sites)}: eDRV took the calls; the answers come by webhook.")
             sandbox.settle()
             with Inbox(hooks.db_path) as inbox:
-                _ingest(inbox, work, sites, echo)
+                _ingest(inbox, work, plans, echo)
                 if picked is not None:
                     echo(_refusal(work, plans, picked, log))
                 truth = httpx.get(f"{sandbox.api_url}/_sandbox/stations").json()["stations"]
@@ -127,9 +127,11 @@ def _copy_sites(desired_dir: Path, work: Path) -> Path:
     return work
 
 
-def _ingest(inbox: Inbox, work: Path, sites: Sequence[str], echo: Echo) -> None:
+def _ingest(inbox: Inbox, work: Path, plans: Sequence[SitePlan], echo: Echo) -> None:
+    sites = [p.site_id for p in plans]
     echo(f"The receiver stored {inbox.count()} signed webhook event(s) in its inbox. Ingest:\n")
-    echo(ingest_text(ingest(inbox, work, sites, None, now=datetime.now(UTC))))
+    report = ingest(inbox, work, sites, None, now=datetime.now(UTC))
+    echo(ingest_text(report, {p.site_id: p.clock for p in plans}))
     echo(f"Recorded now: {_statuses(work, sites)}.")
 
 
