@@ -112,6 +112,15 @@ def test_json_stays_utc_and_names_the_timezone(desired_dir: Path, capsys: pytest
     assert site["changes"][0]["after"]["validFrom"] == "2027-10-31T01:00:00Z"
 
 
+def test_payloads_json_names_the_timezone_beside_its_utc_bodies(capsys: pytest.CaptureFixture[str]) -> None:
+    """`payloads --format json` gives each compiled profile's site timezone, its bodies' moments in UTC."""
+    code, out, _ = run_cli(capsys, "payloads", SITE, "--format", "json", "--now", WINTER)
+    assert code == 0
+    first = json.loads(out)["requests"][0]
+    assert (first["timezone"], first["profile"]) == ("Europe/Berlin", "evening-peak@30")
+    assert first["request"]["body"]["csChargingProfiles"]["validTo"] == "2027-03-28T01:00:00Z"
+
+
 def test_markdown_gives_the_zone_and_draws_the_chart_on_the_wall_clock(
     desired_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

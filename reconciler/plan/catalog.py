@@ -43,6 +43,7 @@ def desired_requests(
                 out.append(
                     {
                         "site": site.site_id,
+                        "timezone": site.clock.name,
                         "station": station_id,
                         "profile": item.name,
                         "chargingProfileId": profile_id,
