@@ -242,7 +242,7 @@ def _change_block(order: int, change: Change, plan: SitePlan) -> str:
         else:
             body += "No field of the profile differs from what was recorded; it is sent again as is.\n"
     elif change.after is not None:
-        body += _fenced("\n".join(payload_lines(change, plan)), "text")
+        body += _fenced("\n".join(payload_lines(change, plan)), "text") + "\n"
         body += _fenced(_payload_json(change.after), "json")
     return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n\n"
 
