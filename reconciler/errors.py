@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 # A place in a YAML document: mapping keys and sequence indexes from the root.
+MAX_MESSAGE_CHARS = 1000
 YamlPath = tuple[str | int, ...]
 
 
@@ -49,6 +50,14 @@ class Problem:
     severity: Severity
     message: str
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        # A backstop: messages quote names and values from the input, each cut to an excerpt where it
+        # is quoted; no message of a bad input may run on for pages however it was made.
+        for name, limit in (("message", MAX_MESSAGE_CHARS), ("fix", MAX_MESSAGE_CHARS // 2)):
+            text = getattr(self, name)
+            if len(text) > limit:
+                object.__setattr__(self, name, text[:limit] + "…")
 
     @property
     def is_error(self) -> bool:
@@ -86,6 +95,48 @@ def error(origin: YamlPath, field: YamlPath, message: str, fix: str = "") -> Fin
     return Finding((origin,), field, Severity.ERROR, message, fix)
 
 
+EXCERPT_CHARS = 60
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """`repr(value)` cut to about `limit` characters, so a message never echoes a whole hostile input.
+
+    Containers show their first few items, a few levels deep, before anything is turned into text: a
+    huge or deeply nested value (a YAML alias bomb) costs no more than its excerpt.
+    """
+    text = _bounded_repr(value, limit, depth=3)
+    if isinstance(value, str):  # already cut, and its quotes kept
+        return text
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _bounded_repr(value: object, limit: int, depth: int) -> str:
+    if isinstance(value, list | tuple | dict):
+        if depth == 0:
+            return "[…]" if isinstance(value, list | tuple) else "{…}"
+        items = list(value.items())[:3] if isinstance(value, dict) else list(value[:3])
+        if isinstance(value, dict):
+            inner = [
+                f"{_bounded_repr(k, limit, depth - 1)}: {_bounded_repr(v, limit, depth - 1)}"
+                for k, v in items
+            ]
+        else:
+            inner = [_bounded_repr(item, limit, depth - 1) for item in items]
+        if len(value) > 3:
+            inner.append("…")
+        opening, closing = (
+            ("{", "}") if isinstance(value, dict) else ("(", ")") if isinstance(value, tuple) else ("[", "]")
+        )
+        return opening + ", ".join(inner) + closing
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + "…"
+    if isinstance(value, int) and value.bit_length() > 4 * limit:
+        # Python refuses to print an integer of over 4,300 digits, and it would not fit anyway.
+        return f"an integer of {value.bit_length() * 30103 // 100000 + 1:,} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class ReconcilerError(Exception):
     """Root of every expected failure; its message is one line an operator can act on."""
 
@@ -101,7 +152,15 @@ class DesiredStateError(ReconcilerError):
 
 
 class StateFileError(ReconcilerError):
-    """A recorded-state file that cannot be trusted; nothing is overwritten."""
+    """A recorded-state file that cannot be trusted; nothing is overwritten.
+
+    `file` and `line` say where, when known (line 0: the whole file), for annotations.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int = 0) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
 
 
 class UnsafePlanError(ReconcilerError):

@@ -214,8 +214,11 @@ def _big_plan(tmp_path: Path, stations: int, per_station: int) -> SitePlan:
     return _plan(_site(tmp_path, {f"CS-{i:04}": profiles for i in range(stations)}), None)
 
 
-def test_thousands_of_changes_are_cut_to_the_limit_with_a_note(tmp_path: Path) -> None:
+def test_thousands_of_changes_are_cut_to_the_limit_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A plan of thousands of changes stays within max_chars, keeps the table, and counts what is cut."""
+    monkeypatch.setenv("RECONCILER_MAX_SITE_FILE_MB", "4")  # 3,000 profiles written out: 1.4 MB
     plan = _big_plan(tmp_path, stations=600, per_station=5)
     assert len(plan.changes) == 3000
     markdown = render_markdown([plan], GENERATED_AT)

@@ -7,6 +7,11 @@ finding its line and column. So the line-number machinery costs nothing on a val
 
 Timestamps stay strings (PyYAML would turn them into datetimes and lose the fraction digits as
 written), and site ids are file stems.
+
+Hostile input is bounded before anything walks it (see `bounds`): the file's size before it is
+parsed; its nesting depth, and how far YAML aliases expand it, on the composed node graph, where an
+alias is one shared node, before construction; a value a constructor cannot read (`!!int 1e3`) is a
+problem at its line, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from typing import Any, ClassVar
 
 import yaml
 
+from reconciler.desired import bounds
 from reconciler.desired.validate import DesiredSite, check_site
-from reconciler.errors import Finding, Problem, Severity, YamlPath
+from reconciler.errors import Finding, Problem, Severity, YamlPath, excerpt
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -79,7 +85,14 @@ class _PlainLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         # bookkeeping, memo) cost a tenth of the parse for what is the node's own text in the end.
         if node.tag == _STR and node.__class__ is yaml.ScalarNode:
             return node.value
-        return super().construct_object(node, deep)
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as err:
+            # PyYAML's constructors raise these for values their tag cannot hold (`!!int 1e3`,
+            # `!!timestamp 2026-13-45`, an integer of 5,000 digits); say where.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {excerpt(node.value)} as {node.tag}: {err}", node.start_mark
+            ) from None
 
 
 class _FastLoader(_PlainLoader):
@@ -189,36 +202,49 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
                 0,
                 0,
                 Severity.ERROR,
-                f"{path.stem!r} is not a usable site id",
+                f"{excerpt(path.stem)} is not a usable site id",
                 "name the file with letters, digits, '.', '_' or '-' (the stem is the site id)",
             )
         ]
     try:
         text = _read(path)
+    except bounds.TooLargeError as err:
+        return None, [Problem(name, 0, 0, Severity.ERROR, str(err), err.fix)]
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(name, 0, 0, Severity.ERROR, f"cannot read the file: {err}", "check the path")]
+    loader = _FastLoader(text)
     try:
-        raw = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader with two changes
+        root = loader.get_single_node()
+        beyond = bounds.yaml_problem(root, shared="&" in text)
+        if beyond is not None:
+            mark, message, fix = beyond
+            return None, [Problem(name, mark.line + 1, mark.column + 1, Severity.ERROR, message, fix)]
+        raw = loader.construct_document(root) if root is not None else None
     except _DuplicateKeyError:
         return _load_carefully(path, text, now)
     except yaml.YAMLError as err:
         return None, [_syntax_problem(name, err)]
+    finally:
+        loader.dispose()
     site, findings = _check(path, raw, now)
     problems = sorted(locate(path, text, findings), key=_position) if findings else []
     return (None if any(p.is_error for p in problems) else site), problems
 
 
 def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite | None, list[Problem]]:
-    # Only reached for a file with a duplicate key: report each, then every other problem too.
+    # Only reached for a file with a duplicate key, within bounds: report each, then every other
+    # problem too.
     loader = _PlainLoader(text)
     try:
         root = loader.get_single_node()
         # Before construction, which flattens `<<:` merges into the nodes.
         problems = [
             Problem(str(path), m.line + 1, m.column + 1, Severity.ERROR, message, fix)
-            for m, message, fix in _duplicates(root, set())
+            for m, message, fix in _duplicates(root)
         ]
         raw = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as err:
+        return None, [_syntax_problem(str(path), err)]
     finally:
         loader.dispose()
     # Located on a fresh node tree, as `load_site` locates them: construction changed this one.
@@ -230,27 +256,30 @@ def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, lis
     return check_site(path.stem, str(path), raw, now, zone)
 
 
-def _duplicates(node: yaml.Node | None, visited: set[int]) -> Iterable[tuple[yaml.Mark, str, str]]:
+def _duplicates(root: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:
     # An aliased node appears wherever it is used; report its duplicates once, where it is written.
-    if node is None or id(node) in visited:
-        return
-    visited.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, yaml.Node] = {}
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
-                first = seen.setdefault(key.value, key)
-                if first is not key:
-                    yield (
-                        key.start_mark,
-                        f"duplicate key {key.value!r} (first at line "
-                        f"{first.start_mark.line + 1}); YAML would silently keep only this one",
-                        "remove one of them, or rename it",
-                    )
-            yield from _duplicates(value, visited)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicates(item, visited)
+    visited: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                    first = seen.setdefault(key.value, key)
+                    if first is not key:
+                        yield (
+                            key.start_mark,
+                            f"duplicate key {excerpt(key.value)} (first at line "
+                            f"{first.start_mark.line + 1}); YAML would silently keep only this one",
+                            "remove one of them, or rename it",
+                        )
+            stack.extend(value for _, value in reversed(node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
 
 
 @functools.lru_cache(maxsize=256)
@@ -258,7 +287,8 @@ def zone(name: str) -> tzinfo | None:
     """The time zone of an IANA name from the system's database (which is why it lives here), or None."""
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a directory of the database (`Europe`) or too long for a path.
         return None
 
 
@@ -319,6 +349,10 @@ def _syntax_problem(name: str, err: yaml.YAMLError) -> Problem:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     what = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
+    if isinstance(err, yaml.constructor.ConstructorError):
+        # The text parsed, but a value cannot be made of it (a tag it cannot hold, an unknown tag).
+        message = "YAML value: " + what.replace("tag:yaml.org,2002:", "!!")
+        return Problem(name, line, column, Severity.ERROR, message, "correct the value, or remove its tag")
     message = f"YAML syntax: {what}" + (f" ({context})" if context else "")
     return Problem(name, line, column, Severity.ERROR, message, "correct the YAML at this spot")
 
@@ -328,4 +362,4 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 
 def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    return bounds.read_text(path, bounds.site_file_limit(), bounds.SITE_FILE_SETTING)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from reconciler.errors import excerpt
 from reconciler.ocpp.configuration import ChargerLimits
 from reconciler.ocpp.profile import Kind, Purpose, RateUnit, Recurrency, profile_end
 
@@ -30,11 +31,16 @@ EDRV_RESERVED_MAX_STACK_LEVEL = 10
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?(?:Z|[+-]\d\d:\d\d)")
 
 
+# The years a date-time may name. Chargers count time from 1970; the upper bound leaves room for any
+# 32-bit duration and recurrence computed from it, so no date arithmetic leaves the calendar.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
+
+
 def normalise_timestamp(text: str) -> str:
     """Return an RFC 3339 date-time as UTC with `Z`, keeping the fraction digits as written.
 
     `2023-06-28T16:31:32.898+02:00` becomes `2023-06-28T14:31:32.898Z`; `.000` stays `.000`, because
-    eDRV's examples are reproduced byte for byte.
+    eDRV's examples are reproduced byte for byte. The year must lie within EARLIEST_YEAR-LATEST_YEAR.
     """
     match = _RFC3339.fullmatch(text)
     if match is None:
@@ -42,21 +48,35 @@ def normalise_timestamp(text: str) -> str:
             "timestamp",
             "{value} is not an RFC 3339 date-time with seconds and an offset",
             {
-                "value": repr(text),
+                "value": excerpt(text),
                 "fix": "write it like 2026-01-31T22:00:00Z (UTC) or 2026-01-31T23:00:00+01:00",
             },
         )
     try:
         moment = datetime.fromisoformat(text)
+        # Already normal, as every timestamp in a state file is: converting and formatting it again
+        # (a fifth of reading a state file) gives back the text.
+        normal = text[-1] == "Z" and str(EARLIEST_YEAR) <= text[:4] <= str(LATEST_YEAR)
+        utc = moment if normal else moment.astimezone(UTC)
     except ValueError:
         raise PydanticCustomError(
             "timestamp", "{value} is not a real date or time", {"value": repr(text), "fix": "check the date"}
         ) from None
-    if text[-1] == "Z" and text[0] != "0":
-        # Already normal, as every timestamp in a state file is: converting and formatting it again
-        # (a fifth of reading a state file) gives back the text. Years before 1000 are reformatted.
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise PydanticCustomError(
+            "timestamp",
+            "{value} is outside the years {earliest}-{latest} that chargers and plans compute with",
+            {
+                "value": repr(text),
+                "earliest": EARLIEST_YEAR,
+                "latest": LATEST_YEAR,
+                "fix": "check the year; a profile without an end needs no validTo",
+            },
+        )
+    if normal:
         return text
-    utc = moment.astimezone(UTC)
     digits = len(match.group(1) or "")
     fraction = f".{utc.microsecond:06d}"[: digits + 1] if digits else ""
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
@@ -68,7 +88,7 @@ def _number_only(value: Any) -> Any:
         raise PydanticCustomError(
             "number_type",
             "expected a number, got {value}",
-            {"value": repr(value), "fix": "write a bare number"},
+            {"value": excerpt(value), "fix": "write a bare number"},
         )
     return value
 
@@ -84,6 +104,14 @@ Number = Annotated[
     Decimal, BeforeValidator(_number_only), Field(allow_inf_nan=False), WithJsonSchema({"type": "number"})
 ]
 Int = Annotated[int, Strict()]
+# OCPP-J integers are 32-bit on chargers (OCPP's own schemas say only "integer"); bounding them here also
+# keeps every date computed from a duration or a period start within the calendar.
+INT32_MAX = 2**31 - 1
+Int32 = Annotated[int, Strict(), Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+# chargingProfileId: what OCPP allows, and at least 1, as every charger numbers its profiles.
+ProfileId = Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
+# No charger has more connectors, and plans compute a composite schedule for each one.
+MAX_CONNECTORS = 100
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
@@ -92,7 +120,7 @@ class Period(BaseModel):
     """One ChargingSchedulePeriod: from `startPeriod` seconds on, at most `limit` (A or W)."""
 
     model_config = _FROZEN
-    start_period_s: Int = Field(alias="startPeriod")
+    start_period_s: Int32 = Field(alias="startPeriod")
     limit: Number
     number_phases: Int | None = Field(None, alias="numberPhases")
 
@@ -154,7 +182,7 @@ class Schedule(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["chargingSchedulePeriod"]}, {"required": ["local"]}]},
     )
     start_schedule: Timestamp | None = Field(None, alias="startSchedule")
-    duration_s: Int | None = Field(None, alias="duration")
+    duration_s: Int32 | None = Field(None, alias="duration")
     rate_unit: RateUnit = Field(alias="chargingRateUnit")
     periods: tuple[Period, ...] = Field((), alias="chargingSchedulePeriod")
     min_charging_rate: Number | None = Field(None, alias="minChargingRate")
@@ -172,16 +200,16 @@ class Profile(BaseModel):
 
     model_config = _FROZEN
     description: str | None = None
-    connector_id: Int = Field(alias="connectorId")
-    charging_profile_id: Int | None = Field(None, alias="chargingProfileId")
-    stack_level: Int = Field(alias="stackLevel")
+    connector_id: Int32 = Field(alias="connectorId")
+    charging_profile_id: ProfileId | None = Field(None, alias="chargingProfileId")
+    stack_level: Int32 = Field(alias="stackLevel")
     purpose: Purpose = Field(alias="chargingProfilePurpose")
     kind: Kind = Field(alias="chargingProfileKind")
     recurrency: Recurrency | None = Field(None, alias="recurrencyKind")
     valid_from: Timestamp | None = Field(None, alias="validFrom")
     valid_to: Timestamp | None = Field(None, alias="validTo")
     # Accepted only so that validation can say why it must go: eDRV inserts it from the session.
-    transaction_id: Int | None = Field(None, alias="transactionId")
+    transaction_id: Int32 | None = Field(None, alias="transactionId")
     schedule: Schedule = Field(alias="chargingSchedule")
 
     @property
@@ -206,7 +234,7 @@ class Station(BaseModel):
 
     model_config = _FROZEN
     description: str | None = None
-    connectors: Int = Field(ge=1)
+    connectors: Int = Field(ge=1, le=MAX_CONNECTORS)
     rated_power_kw: Number = Field(gt=0)
     ocpp: ChargerLimits = ChargerLimits()
     profiles: dict[str, Profile] = {}

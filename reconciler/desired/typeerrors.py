@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler.errors import Finding, Severity, YamlPath
+from reconciler.errors import Finding, Severity, YamlPath, excerpt
 
 
 def findings_from(
@@ -32,19 +32,23 @@ def _finding(detail: ErrorDetails, root: type[BaseModel], origins: tuple[YamlPat
     name = _name(loc)
     value = detail.get("input")
     if kind == "missing":
-        return Finding(origins, loc[:-1], Severity.ERROR, f"missing required key {name!r}", f"add {name!r}")
+        return Finding(
+            origins, loc[:-1], Severity.ERROR, f"missing required key {excerpt(name)}", f"add {excerpt(name)}"
+        )
     if kind == "extra_forbidden":
         allowed = allowed_keys(root, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        close = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
         hint = f"did you mean {close[0]!r}?" if close else "remove it"
         fix = f"{hint} Allowed here: {', '.join(allowed)}" if allowed else hint
-        return Finding(origins, loc, Severity.ERROR, f"unknown key {name!r}", fix)
+        return Finding(origins, loc, Severity.ERROR, f"unknown key {excerpt(loc[-1])}", fix)
     if "fix" in ctx:
         return Finding(origins, loc, Severity.ERROR, f"{name}: {detail['msg']}", str(ctx["fix"]))
     message = detail["msg"]
     message = message[:1].lower() + message[1:]
-    if kind.startswith(("int_", "decimal_", "float_", "finite_", "string_", "bool_", "enum", "literal_")):
-        message = f"{message}, got {value!r}"
+    if kind.startswith(
+        ("int_", "decimal_", "float_", "finite_", "string_", "bool_", "enum", "literal_", "less_", "greater_")
+    ):
+        message = f"{message}, got {excerpt(value)}"
     return Finding(origins, loc, Severity.ERROR, f"{name}: {message}", _fix_for(kind))
 
 
@@ -60,7 +64,7 @@ def _name(loc: YamlPath) -> str:
     # The nearest key that is a name, not a list index: 'limit' rather than '1'.
     for part in reversed(loc):
         if isinstance(part, str):
-            return part
+            return part if len(part) <= 60 else part[:60] + "…"
     return "document"
 
 

@@ -29,7 +29,7 @@ from reconciler.desired.payload import charging_profile
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
 from reconciler.desired.typeerrors import findings_from
-from reconciler.errors import Finding, Severity, error
+from reconciler.errors import Finding, Severity, error, excerpt
 from reconciler.ocpp.profile import Json, format_timestamp
 
 # Any id passes the schema; a profile without a pinned one is checked under this stand-in.
@@ -96,7 +96,7 @@ def check_site(
             error(
                 ("site",),
                 ("timezone",),
-                f"unknown time zone {doc.site.timezone!r}",
+                f"unknown time zone {excerpt(doc.site.timezone)}",
                 "use an IANA name such as Europe/Berlin",
             )
         )
