@@ -19,12 +19,16 @@ WINGS = ["errors", "ocpp", "desired", "state", "edrv", "plan", "render", "shell"
 # The modules that may touch the outside world; every other module is pure.
 EDGES = {
     "desired/loader",  # reads YAML files
-    "state/store",  # reads, writes and locks state files
+    "desired/bounds",  # reads input files within their size bounds, settable by the environment
+    "state/store",  # reads and writes state files
+    "state/files",  # atomic writes, the per-site lock and leftover temporary files
     "edrv/client",  # httpx
     "edrv/inbox",  # the inbox's SQLite database
     "edrv/remote_inbox",  # httpx, to a receiver
+    "edrv/settings",  # the environment and the key file
     "shell/reconcile",
     "shell/apply",
+    "shell/writer",  # writes state on a worker thread while apply sends
     "shell/sites",  # one git call
     "shell/receiver",  # aiohttp server
     "shell/inbox_workers",  # threads writing and reading the inbox

@@ -17,16 +17,19 @@ from pathlib import Path
 
 import httpx
 
+from reconciler.desired import bounds
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.loader import YAML_SUFFIXES, load, load_site
 from reconciler.edrv.client import EdrvClient, EdrvSettings
-from reconciler.errors import DesiredStateError
+from reconciler.errors import DesiredStateError, ReconcilerError
+from reconciler.plan import saved as savedplan
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.safety import check_safety
-from reconciler.plan.saved import check_fresh
+from reconciler.plan.saved import PlanFileError, check_fresh
 from reconciler.plan.site import SitePlan, build, descriptions
 from reconciler.shell.apply import Api, Progress, SiteResult, apply_site
 from reconciler.state import store as state
+from reconciler.state.files import lock
 from reconciler.state.recorded import RecordedState
 
 
@@ -41,6 +44,46 @@ def site_ids(desired_dir: Path, state_dir: Path | None = None) -> list[str]:
     return sorted(found)
 
 
+def known_sites(desired_dir: Path, state_dir: Path | None, named: Sequence[str]) -> list[str]:
+    """The named sites, or every site when none is named; ReconcilerError naming any that does not exist.
+
+    A site exists while it has a desired file or a recorded state. A typo must not read as a site
+    with nothing to do (nor leave a lock file behind).
+    """
+    network = site_ids(desired_dir, state_dir)
+    unknown = sorted(set(named) - set(network))
+    if unknown:
+        where = f"{desired_dir}" + (f" and {state_dir}" if state_dir is not None else "")
+        raise ReconcilerError(
+            f"no such site: {', '.join(unknown)} (sites are the site files and recorded state "
+            f"in {where}; `reconciler sites` lists them)"
+        )
+    return list(named) or network
+
+
+def site_files(desired_dir: Path, sites: Sequence[str]) -> list[Path]:
+    """The desired files of the named sites (every one in `desired_dir` when none is named)."""
+    if not sites:
+        return [desired_dir]
+    missing = [site for site in sites if _site_file(desired_dir, site) is None]
+    if missing:
+        raise ReconcilerError(
+            f"no site file for {', '.join(missing)} in {desired_dir}; `reconciler sites` lists the sites"
+        )
+    return [path for site in sites if (path := _site_file(desired_dir, site)) is not None]
+
+
+def read_saved_plan(path: Path) -> list[SitePlan]:
+    """The site plans saved in `path` by `plan --out`, read within the state-file size bound."""
+    try:
+        text = bounds.read_text(path, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
+    except bounds.TooLargeError as err:
+        raise PlanFileError(f"{path}: {err}; {err.fix}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PlanFileError(f"{path}: cannot read the saved plan ({err})") from None
+    return savedplan.parse(text, str(path))
+
+
 def plan_sites(
     desired_dir: Path,
     sites: Sequence[str],
@@ -51,12 +94,12 @@ def plan_sites(
     confirmations: Confirmations | None = None,
     recorded: Mapping[str, RecordedState | None] | None = None,
 ) -> list[SitePlan]:
-    """Plan the named sites (all when empty); refuse bad desired state and unsafe plans.
+    """Plan the named sites (all when empty); refuse unknown sites, bad desired state and unsafe plans.
 
     `recorded` gives the recorded state of sites already read (and folded, as `plan --inbox` does
     in memory); the others are read from their files.
     """
-    chosen = list(sites) or site_ids(desired_dir, state_dir)
+    chosen = known_sites(desired_dir, state_dir, sites)
     # As in `loader.load`: the loaded sites stay alive while every state file is read, and the cyclic
     # collector would walk them again and again (an eighth of a large no-op plan); reading state and
     # planning make no cycles. They are freed before it resumes, so its next pass skips them too.
@@ -133,7 +176,7 @@ def locked(
     """Hold the apply lock of every named site, taken in sorted order so two applies cannot deadlock."""
     with contextlib.ExitStack() as stack:
         for site in sorted(set(sites)):
-            stack.enter_context(state.lock(state.state_path(desired_dir, site, state_dir), timeout_s))
+            stack.enter_context(lock(state.state_path(desired_dir, site, state_dir), timeout_s))
         yield
 
 

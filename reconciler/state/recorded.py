@@ -16,7 +16,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reconciler.desired.model import Int, Timestamp
+from reconciler.desired.model import INT32_MAX, MAX_CONNECTORS, Int, ProfileId, Timestamp
 from reconciler.ocpp.profile import Json, Purpose
 
 # Version 2 added what confirmations need: `confirmed_at`, `attempts` and `clearing` per record.
@@ -73,10 +73,10 @@ class ProfileRecord(BaseModel):
     """
 
     model_config = _FROZEN
-    connector_id: Int = Field(ge=0)
-    charging_profile_id: Int
+    connector_id: Int = Field(ge=0, le=MAX_CONNECTORS)
+    charging_profile_id: ProfileId
     purpose: Purpose
-    stack_level: Int = Field(ge=0)
+    stack_level: Int = Field(ge=0, le=INT32_MAX)
     payload: Json
     payload_hash: str
     status: Status
@@ -111,14 +111,18 @@ class StationRecord(BaseModel):
 
     model_config = _FROZEN
     # Kept even when every record is gone: ids are never reused on a charger (see `ids`).
-    high_water_id: Int = Field(0, ge=0)
+    high_water_id: Int = Field(0, ge=0, le=INT32_MAX)
     profiles: dict[str, ProfileRecord] = {}
 
     @model_validator(mode="after")
     def _high_water_covers_every_id(self) -> Self:
-        highest = max((r.charging_profile_id for r in self.profiles.values()), default=0)
-        if self.high_water_id < highest:
-            raise ValueError(f"high_water_id {self.high_water_id} is below recorded id {highest}")
+        highest = max(self.profiles.items(), key=lambda item: item[1].charging_profile_id, default=None)
+        if highest is not None and self.high_water_id < highest[1].charging_profile_id:
+            # Ids are allocated above the high water: this one could be given to a second profile.
+            raise ValueError(
+                f"high_water_id {self.high_water_id} is below chargingProfileId "
+                f"{highest[1].charging_profile_id} of record {highest[0]!r}"
+            )
         return self
 
 

@@ -1,30 +1,26 @@
 """The recorded-state store: `.state/<site>.json` files for the models of `recorded`.
 
-`load` and `save` (atomic: temp file, fsync, rename; always the whole file; refusing a file someone
-else changed since it was loaded), `StateWriter` (the same save, cheap when repeated, for apply) and
-`lock` (one apply per site at a time). The reconcile shell loads, locks and saves after every eDRV
-call that changed anything. Every failure a person can fix is a `StateFileError` naming the file, and
-a refused file is never modified.
+`load` (bounded in size, checked for consistency by `check`) and `save` (atomic: temporary file,
+fsync, rename; always the whole file; refusing a file someone else changed since it was loaded, by
+lineage, serial and content), and `StateWriter` (the same save, cheap when repeated, for apply). The
+reconcile shell loads, locks (`lock`) and saves after every eDRV call that changed anything. Every
+failure a person can fix is a `StateFileError` naming the file (and the line, where there is one),
+and a refused file is never modified.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import stat
-import tempfile
-import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.errors import StateFileError
+from reconciler.desired import bounds
+from reconciler.errors import StateFileError, excerpt
+from reconciler.state import check, files
 from reconciler.state.recorded import (
     READABLE_VERSIONS,
     STATE_VERSION,
@@ -34,7 +30,6 @@ from reconciler.state.recorded import (
 )
 
 _RESTORE = "fix it by hand or restore it from version control"
-_LOCK_POLL_S = 0.1
 
 
 def state_path(desired_dir: Path, site: str, state_dir: Path | None = None) -> Path:
@@ -146,9 +141,13 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 def _summary(error: ValidationError) -> str:
     details = error.errors(include_url=False)
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in details[:3]]
+    parts = [f"{'.'.join(_cut(str(p)) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in details[:3]]
     more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
     return "; ".join(parts) + more
 
@@ -160,9 +159,11 @@ def load(path: Path, site: str) -> RecordedState | None:
     key, has an unknown format version, belongs to another site, or has fields of the wrong type.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = bounds.read_text(path, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
     except FileNotFoundError:
         return None
+    except bounds.TooLargeError as exc:
+        raise StateFileError(f"{path}: {exc}; {exc.fix}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise StateFileError(
             f"{path}: cannot read the state file ({exc}); check it and its permissions"
@@ -175,14 +176,19 @@ def load(path: Path, site: str) -> RecordedState | None:
         ) from exc
     except ValueError as exc:
         raise StateFileError(f"{path}: not valid JSON ({exc}); {_RESTORE}") from exc
+    except RecursionError:
+        raise StateFileError(f"{path}: nested too deeply to be a state file; {_RESTORE}") from None
     # The walk is only needed to say where the first repeat is, in document order.
-    duplicate = _first_duplicate(data) if repeats else None
+    try:
+        duplicate = _first_duplicate(data) if repeats else None
+    except RecursionError:
+        raise StateFileError(f"{path}: nested too deeply to be a state file; {_RESTORE}") from None
     if duplicate:
         where, key = duplicate
         inside = ".".join(where) or "the top level"
         raise StateFileError(
-            f"{path}: key {key!r} appears more than once in {inside}; a hand edit duplicated it, "
-            "keep the right one and delete the others"
+            f"{path}: key {excerpt(key)} appears more than once in {_cut(inside)}; a hand edit "
+            "duplicated it, keep the right one and delete the others"
         )
     if not isinstance(data, dict):
         raise StateFileError(f"{path}: top level is a JSON {type(data).__name__}, not an object; {_RESTORE}")
@@ -197,13 +203,39 @@ def load(path: Path, site: str) -> RecordedState | None:
     recorded_site = data.get("site")
     if isinstance(recorded_site, str) and recorded_site != site:
         raise StateFileError(
-            f"{path}: records site {recorded_site!r}, not {site!r}; move it to {recorded_site}.json "
+            f"{path}: records site {excerpt(recorded_site)}, not {site!r}; move it to <that site>.json "
             "or correct its site field"
         )
     try:
-        return RecordedState.model_validate(data)
+        state = RecordedState.model_validate(data)
     except ValidationError as exc:
-        raise StateFileError(f"{path}: not a valid state file: {_summary(exc)}; {_RESTORE}") from exc
+        first = tuple(str(part) for part in exc.errors(include_url=False)[0]["loc"])
+        raise _refused(path, _line(text, first), f"not a valid state file: {_summary(exc)}") from None
+    problem = check.first_problem(state)
+    if problem is not None:
+        raise _refused(path, _line(text, problem.where), f"inconsistent state file: {problem}")
+    return state
+
+
+def _line(text: str, keys: tuple[str, ...]) -> int:
+    """The line where the object at `keys` (top-level key first) is written, or 0 if not found.
+
+    Each key is looked for after the one before, as `"key":`; in a file as the store writes it (sorted
+    keys, one per line) that finds the object itself. A hand-formatted file may put it elsewhere: the
+    line is a pointer for a person, and the message names the keys in full.
+    """
+    at = 0
+    for key in keys:
+        found = text.find(json.dumps(key) + ":", at)
+        if found < 0:
+            break
+        at = found + 1
+    return text.count("\n", 0, at) + 1 if at else 0
+
+
+def _refused(path: Path, line: int, message: str) -> StateFileError:
+    where = f"{path}:{line}" if line else str(path)
+    return StateFileError(f"{where}: {message}; {_RESTORE}", file=str(path), line=line)
 
 
 def save(path: Path, state: RecordedState, expected: RecordedState | None) -> RecordedState:
@@ -215,7 +247,7 @@ def save(path: Path, state: RecordedState, expected: RecordedState | None) -> Re
     """
     _same_lineage(state, expected)
     written = _successor(path, state, expected, load(path, state.site))
-    _write_atomically(path, to_json(written))
+    files.write_atomically(path, to_json(written))
     return written
 
 
@@ -250,6 +282,12 @@ def _successor(
             f"{path}: is at serial {current.serial} but this run loaded serial {expected.serial}; "
             "another apply wrote it meanwhile, so plan again"
         )
+    elif current != expected:
+        # A serial says who wrote last only if every writer bumps it; a hand edit or a restore may not.
+        raise StateFileError(
+            f"{path}: was changed since this run read it, though it still says serial {current.serial}; "
+            "nothing is written over it: see what changed (git diff), then plan again"
+        )
     else:
         previous = expected.serial
     return state.model_copy(update={"serial": previous + 1})
@@ -271,6 +309,7 @@ class StateWriter:
         self.path = path
         self._written: RecordedState | None = None
         self._bytes = b""
+        self._stamp: tuple[int, ...] = ()
         self._stations: dict[str, tuple[StationRecord, str]] = {}
         self._records: dict[tuple[str, str], tuple[ProfileRecord, str]] = {}
 
@@ -288,9 +327,27 @@ class StateWriter:
         current = expected if self._holds(expected) else load(self.path, state.site)
         written = _successor(self.path, state, expected, current)
         text = self._encode(written)
-        _write_atomically(self.path, text)
+        files.write_atomically(self.path, text)
         self._written, self._bytes = written, text.encode("utf-8")
+        self._stamp = files.stamp(self.path)
         return written
+
+    def check_unchanged(self, expected: RecordedState | None) -> None:
+        """Raise StateFileError when the file no longer holds `expected`, as last written by `save`.
+
+        Cheap while the file's inode, size and modification time are as the last save left them;
+        otherwise the file is read and compared, as `save` would (a file touched but not changed
+        passes).
+        """
+        try:
+            if files.stamp(self.path) == self._stamp:
+                return
+        except FileNotFoundError:
+            pass
+        site = expected.site if expected is not None else ""
+        _successor(self.path, expected or RecordedState.new(site), expected, load(self.path, site))
+        with contextlib.suppress(FileNotFoundError):
+            self._stamp = files.stamp(self.path)
 
     def _holds(self, expected: RecordedState | None) -> bool:
         """Whether the file is, byte for byte, what this writer wrote for `expected`."""
@@ -317,75 +374,3 @@ class StateWriter:
         if known is None or known[0] is not record:
             known = self._records[station_id, name] = (record, _item(name, _record_json(record)))
         return known[1]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # A temporary file in the same directory, synced, then renamed over the old one: a crash leaves
-    # either the old file or the new one, never half of either.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; keep the file as readable as before
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    # The rename is durable only once the directory entry itself is on disk.
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-@contextlib.contextmanager
-def lock(path: Path, timeout_s: float = 0) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `<path>.lock` for the block.
-
-    Fails at once when another process holds it and `timeout_s` is 0, else polls until `timeout_s`
-    seconds have passed. The lock file names its holder (pid and start) for the refusal message; it
-    is emptied on release but not deleted, since deleting a flock'ed file lets two holders in.
-    """
-    lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                left_s = deadline - time.monotonic()
-                if left_s <= 0:
-                    raise StateFileError(_held(lock_path, fd, timeout_s)) from None
-                time.sleep(min(_LOCK_POLL_S, left_s))
-        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": since}).encode() + b"\n", 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _held(lock_path: Path, fd: int, timeout_s: float) -> str:
-    try:
-        holder = json.loads(os.pread(fd, 4096, 0))
-        who = f"pid {int(holder['pid'])} since {holder['since']}"
-    except (ValueError, KeyError, TypeError):
-        who = "holder not yet written"  # it took the lock a moment ago
-    if timeout_s <= 0:
-        return f"another apply holds the lock on {lock_path} ({who}); retry, or wait with --lock-timeout"
-    return (
-        f"another apply still holds the lock on {lock_path} ({who}) after {timeout_s:g} s; "
-        "retry, or wait longer with --lock-timeout"
-    )
