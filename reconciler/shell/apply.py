@@ -14,19 +14,24 @@ loaded. Order of events:
    order. The client bounds the overall concurrency and rate.
 4. Each answer is folded into the state at once and written by a background writer that coalesces
    the answers arriving during one write, and during a rest four times as long after it, into the
-   next, so writing never holds back sending and takes at most a fifth of the time; the last write
-   completes, without a rest before it, before `apply_site` returns. A crash forgets at most the
-   answers of one write and one rest, and the next plan sends those calls again (as in step 2).
-   Records a set took the slot of are retired only once that set went through.
+   next, so writing takes at most a fifth of the time; the last write completes, without a rest
+   before it, before `apply_site` returns. A station's next call waits until the answer to its
+   previous one is on disk, so a crash leaves at most one call per station whose answer is not
+   recorded (the one in flight, or answered during the last write); the next plan sends exactly
+   those again (as in step 2). Records a set took the slot of are retired only once that set went
+   through.
 
 A call that fails is recorded with its error and the others go on; an error that would fail every
-call (eDRV refusing the key) stops the site's remaining calls, which stay pending.
+call (eDRV refusing the key) stops the site's remaining calls, which stay pending. So does a state
+file that can no longer be written (changed, replaced or removed by someone else, or a full disk):
+from then on nothing is sent for the site, since nothing sent could be recorded. Before each call
+the writer also checks that the file is still the one it wrote (its inode, size and time), so
+someone else's change stops the site before its next write would find it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +46,7 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.outcome import record_change, record_note
 from reconciler.plan.sessions import resolve_caps
 from reconciler.plan.site import SitePlan
-from reconciler.state import store
+from reconciler.shell.writer import Writer
 from reconciler.state.recorded import RecordedState, Status
 
 
@@ -69,12 +74,16 @@ class Sent:
 
 @dataclass(slots=True)
 class SiteResult:
-    """What one site's apply did."""
+    """What one site's apply did, and what it could not do."""
 
     site_id: str
     sent: list[Sent] = field(default_factory=list)
-    skipped: list[Note] = field(default_factory=list)  # session caps without a session
+    skipped: list[Note] = field(default_factory=list)  # session caps without a session (or lookup)
+    lookup_errors: dict[str, str] = field(default_factory=dict)  # station -> why its sessions are unknown
     unsent: list[Change] = field(default_factory=list)  # not sent after an error that stops the site
+    stopped_because: str | None = None  # why the site stopped sending, when it did
+    unrecorded: list[Sent] = field(default_factory=list)  # answered, but the state could not be written
+    state_error: str | None = None  # the state file refused a write: later outcomes are not recorded
     state: RecordedState | None = None
 
     @property
@@ -85,62 +94,13 @@ class SiteResult:
     def failed(self) -> int:
         return sum(not s.ok for s in self.sent)
 
+    @property
+    def complete(self) -> bool:
+        """Whether everything the plan asked for was done and recorded (else apply exits 1)."""
+        return not (self.failed or self.lookup_errors or self.unsent or self.state_error)
+
 
 Progress = Callable[[Sent], None]
-
-_REST_PER_WRITE = 4  # after each write the writer rests 4 times as long (see `_Writer._drain`)
-
-
-class _Writer:
-    """Holds a site's state in memory and writes it after changes, one write at a time, coalescing."""
-
-    def __init__(self, path: Path, state: RecordedState, loaded: RecordedState | None) -> None:
-        # One writer for the whole run: its saves re-encode only the records that changed.
-        self._file = store.StateWriter(path)
-        self.state = state
-        self._expected = loaded
-        self._dirty = False
-        self._task: asyncio.Task[None] | None = None
-        self._hurry = asyncio.Event()
-
-    def update(self, state: RecordedState) -> None:
-        self.state = state
-        self._dirty = True
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-
-    async def flush(self) -> RecordedState:
-        """Wait until everything updated so far is on disk; the state as last written."""
-        self._hurry.set()  # someone waits for the last write: no rest before it
-        try:
-            while self._task is not None and not self._task.done():
-                await self._task
-            if self._task is not None:
-                self._task.result()  # re-raise a failed write
-            if self._dirty:
-                await self._drain()
-        finally:
-            self._hurry.clear()
-        return self.state
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._dirty:
-            self._dirty = False
-            snapshot = self.state
-            started_s = loop.time()
-            written = await asyncio.to_thread(self._file.save, snapshot, self._expected)
-            self._expected = written
-            # Later updates were derived from the pre-write serial; carry the new one forward.
-            self.state = self.state.model_copy(update={"serial": written.serial})
-            # Writing back to back, a site of hundreds of stations would write its whole file (a MB
-            # or more, synced) for every few answers, and the writer's thread would take the GIL from
-            # the event loop sending the calls. Resting a few times as long as the write took lets the
-            # answers gather, so writing takes at most 1 / (1 + _REST_PER_WRITE) of the time.
-            rest_s = _REST_PER_WRITE * (loop.time() - started_s)
-            if not self._hurry.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry.wait(), rest_s)
 
 
 async def apply_site(
@@ -156,9 +116,10 @@ async def apply_site(
     state = loaded or RecordedState.new(plan.site_id)
     sessions, lookup_errors = await _sessions(api, plan)
     caps, cap_notes = resolve_caps(plan, state, sessions, now, lookup_errors)
+    skipped = [n for n in cap_notes if n.retire is None]
     if not (plan.has_changes or caps or any(n.retire is not None for n in cap_notes)):
         # Nothing to send or retire: the state file is left as it is (no new serial).
-        return SiteResult(plan.site_id, skipped=[n for n in cap_notes if n.retire is None], state=loaded)
+        return SiteResult(plan.site_id, skipped=skipped, lookup_errors=lookup_errors, state=loaded)
     changes = sorted((*caps, *plan.changes), key=lambda c: c.effect)  # stable: plan order within a phase
     for change in changes:
         if change.action is Action.SET:
@@ -166,8 +127,8 @@ async def apply_site(
     for note in (*plan.notes, *cap_notes):
         if note.retire is not None and note.retire is not Status.REPLACED:
             state = record_note(state, note, now)
-    run = _Run(api, _Writer(path, state, loaded), now, SiteResult(plan.site_id), progress)
-    run.result.skipped.extend(n for n in cap_notes if n.retire is None)
+    result = SiteResult(plan.site_id, skipped=skipped, lookup_errors=lookup_errors)
+    run = _Run(api, Writer(path, state, loaded), now, result, progress)
     run.writer.update(state)
     await run.writer.flush()
     for effect in Effect:
@@ -178,8 +139,11 @@ async def apply_site(
                 by_station.setdefault(change.station_id, []).append(change)
         await asyncio.gather(*(run.station(by_station[s]) for s in sorted(by_station)))
     run.retire_replaced(plan)
-    run.result.state = await run.writer.flush()
-    return run.result
+    result.state = await run.writer.flush()
+    result.state_error = run.writer.failure
+    if result.state_error is not None:
+        result.unrecorded = [sent for sent, version in run.versions if version > run.writer.written]
+    return result
 
 
 def _answered(change: Change, response: EdrvResponse) -> tuple[Sent, Status]:
@@ -233,33 +197,42 @@ class _Run:
     """One site's sending: the API, the state writer, and what happened so far."""
 
     api: Api
-    writer: _Writer
+    writer: Writer
     now: datetime
     result: SiteResult
     progress: Progress | None
-    stopped: bool = False
+    versions: list[tuple[Sent, int]] = field(default_factory=list)  # each answer's writer version
 
     async def station(self, changes: list[Change]) -> None:
-        """Send one station's calls of a phase one after another, recording each answer."""
+        """Send one station's calls of a phase one after another, recording each answer.
+
+        Each call goes out only once the answer to the one before is on disk, and only while the
+        state can be written and eDRV has not refused the key.
+        """
         for change in changes:
-            if self.stopped:
+            if self.result.stopped_because is None and not self.writer.intact():
+                self.result.stopped_because = "the state file could not be written"
+            if self.result.stopped_because is not None:
                 self.result.unsent.append(change)
                 continue
             try:
                 response = await self.api.send(change.request)
             except ReconcilerError as err:
                 sent = Sent(change, ok=False, error=str(err))
-                self.stopped |= isinstance(err, EdrvAuthError)  # every later call would be refused too
+                if isinstance(err, EdrvAuthError) and self.result.stopped_because is None:
+                    self.result.stopped_because = "eDRV refused the key"  # every later call would be too
                 state = record_change(self.writer.state, change, Status.FAILED, self.now, error=sent.error)
             else:
                 sent, status = _answered(change, response)
                 state = record_change(
                     self.writer.state, change, status, self.now, action_id=sent.action_id, error=sent.error
                 )
-            self.writer.update(state)
+            version = self.writer.update(state)
+            self.versions.append((sent, version))
             self.result.sent.append(sent)
             if self.progress is not None:
                 self.progress(sent)
+            await self.writer.on_disk(version)
 
     def retire_replaced(self, plan: SitePlan) -> None:
         """Retire the records whose slot a set of this run took, now that the set went through."""
@@ -280,26 +253,50 @@ class _Run:
 
 
 def summary(results: Sequence[SiteResult]) -> str:
-    """What an apply did, for people: every failure and skip on its own line, then the totals."""
+    """What an apply did, for people: everything not done on its own line, then the totals."""
     lines = []
     for result in results:
+        site = result.site_id
         for sent in result.sent:
             if not sent.ok:
                 change = sent.change
                 lines.append(
-                    f"failed   {result.site_id}/{change.station_id}/{change.name} {change.action} "
+                    f"failed   {site}/{change.station_id}/{change.name} {change.action} "
                     f"id {change.profile_id}: {sent.error}"
                 )
+        for station_id, error in sorted(result.lookup_errors.items()):
+            lines.append(f"failed   {site}/{station_id}: session lookup, so no session cap was sent: {error}")
         for note in result.skipped:
-            lines.append(f"skipped  {result.site_id}/{note.station_id}/{note.name}: {note.reason}")
+            lines.append(f"skipped  {site}/{note.station_id}/{note.name}: {note.reason}")
+        if result.state_error is not None:
+            lines.append(f"failed   {site}: state file: {result.state_error}")
+        for sent in result.unrecorded:
+            change = sent.change
+            lines.append(
+                f"unrecorded {site}/{change.station_id}/{change.name} {change.action} id "
+                f"{change.profile_id}: sent, but its outcome could not be written to the state file"
+            )
         for change in result.unsent:
-            where = f"{result.site_id}/{change.station_id}/{change.name}"
-            lines.append(f"not sent {where}: stopped after eDRV refused the key")
+            lines.append(
+                f"not sent {site}/{change.station_id}/{change.name} {change.action} id {change.profile_id}: "
+                f"stopped because {result.stopped_because}"
+            )
     calls = sum(len(r.sent) for r in results)
     accepted = sum(r.accepted for r in results)
     failed = sum(r.failed for r in results)
     skipped = sum(len(r.skipped) for r in results)
-    unsent = sum(len(r.unsent) for r in results)
+    extra = [
+        f"{count} {what}"
+        for count, what in (
+            (sum(len(r.unsent) for r in results), "not sent"),
+            (sum(len(r.unrecorded) for r in results), "not recorded"),
+            (sum(len(r.lookup_errors) for r in results), "session lookup(s) failed"),
+        )
+        if count
+    ]
     totals = f"Apply: {calls} sent, {accepted} accepted by eDRV, {failed} failed, {skipped} skipped"
-    lines.append(totals + (f", {unsent} not sent" if unsent else "") + f" across {len(results)} site(s).")
+    lines.append(", ".join([totals, *extra]) + f" across {len(results)} site(s).")
+    incomplete = [r.site_id for r in results if not r.complete]
+    if incomplete:
+        lines.append(f"Not everything was done for {', '.join(incomplete)}: see above.")
     return "\n".join(lines) + "\n"
