@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import jsonschema
 import pytest
 
 from reconciler import __version__
-from reconciler.cli.main import EXIT_USAGE, cli, main
+from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, cli, main
 from reconciler.desired.loader import parse
 
 from .conftest import DESIRED, ROOT
@@ -70,11 +71,23 @@ def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.Captu
     assert all(set(r["request"]) == {"method", "path", "body"} for r in document["requests"])
 
 
-def test_payloads_of_a_missing_site_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """Naming a site without a file is a usage error that names the file."""
-    code, _, err = _run(capsys, "payloads", "no-such-site", "--desired", str(DESIRED))
-    assert code == EXIT_USAGE
-    assert "no-such-site.yaml" in err
+@pytest.mark.parametrize(
+    "command",
+    [["plan"], ["apply", "--auto-approve"], ["state", "show"], ["payloads"], ["schedule"], ["sites"]],
+    ids=lambda c: c[0],
+)
+def test_every_command_refuses_an_unknown_site(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped site is an error (exit 1) naming it in every command, never a site with nothing to do."""
+    desired = tmp_path / "desired"
+    shutil.copytree(DESIRED, desired)
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = _run(capsys, *command, "office-prak", "--desired", str(desired))
+    assert code == EXIT_ERROR
+    assert "office-prak" in err
+    assert "No changes" not in out
+    assert sorted(tmp_path.rglob("*")) == before, "nothing written, no lock file left behind"
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -37,13 +37,13 @@ from reconciler.cli.options import (
     now_option,
     report,
     state_dir_option,
+    warn,
 )
 from reconciler.cli.sandbox import demo, sandbox
-from reconciler.desired.loader import load, zone
-from reconciler.edrv.client import EdrvSettings
+from reconciler.desired.loader import load
+from reconciler.edrv.settings import EdrvSettings, key_file_exposure
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
-from reconciler.plan import saved as savedplan
 from reconciler.render.confirm import ingest_text
 from reconciler.render.markdown import render_markdown
 from reconciler.render.state import render_text as render_state
@@ -51,7 +51,14 @@ from reconciler.render.text import render_json, render_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_facts, site_ids
+from reconciler.shell.reconcile import (
+    apply_with_client,
+    known_sites,
+    locked,
+    plan_sites,
+    read_saved_plan,
+    site_facts,
+)
 from reconciler.state import store as state
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
@@ -203,18 +210,15 @@ def apply(
     if plan_file is not None and sites:
         raise click.UsageError("give SITES or --plan FILE, not both")
     moment = clock(now)
+    saved = read_saved_plan(plan_file) if plan_file is not None else None
+    names = [p.site_id for p in saved] if saved is not None else known_sites(desired_dir, state_dir, sites)
+    # Calls are spread evenly over each second (no burst): kinder to eDRV and its chargers, and a crash
+    # then finds few calls in flight to send again.
     settings = replace(
-        EdrvSettings.from_environment(key_file),
-        max_concurrent=concurrency,
-        rate_per_s=rate,
-        burst=max(1, int(rate)),
+        EdrvSettings.from_environment(key_file), max_concurrent=concurrency, rate_per_s=rate, burst=1
     )
-    saved = None
-    if plan_file is not None:
-        saved = savedplan.parse(plan_file.read_text(encoding="utf-8"), str(plan_file), zone)
-    names = (
-        [p.site_id for p in saved] if saved is not None else list(sites) or site_ids(desired_dir, state_dir)
-    )
+    if key_file is not None and (exposed := key_file_exposure(key_file)) is not None:
+        warn(exposed)
     with locked(desired_dir, names, state_dir, lock_timeout), open_inbox(inbox) as reader:
         confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
 
@@ -252,7 +256,7 @@ def apply(
         if saved is not None:
             fold()
     click.echo(apply_summary(results), nl=False)
-    return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
+    return EXIT_OK if all(r.complete for r in results) else EXIT_ERROR
 
 
 @cli.group("state")
@@ -267,6 +271,7 @@ def state_group() -> None:
 @now_option
 def state_show(site: str, desired_dir: Path, state_dir: Path | None, now: str | None) -> int:
     """Print a site's recorded state for people, in the site's local time."""
+    known_sites(desired_dir, state_dir, [site])
     path = state.state_path(desired_dir, site, state_dir)
     recorded = state.load(path, site)
     if recorded is None:

@@ -22,6 +22,7 @@ from reconciler.desired.loader import Loaded, load
 from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem
 from reconciler.ocpp.profile import parse_timestamp
+from reconciler.shell.reconcile import site_files
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
@@ -128,11 +129,7 @@ def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:
 
 
 def load_sites(desired_dir: Path, sites: Sequence[str], now: datetime) -> Loaded:
-    paths = [desired_dir / f"{site}.yaml" for site in sites] if sites else [desired_dir]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise click.BadParameter(f"no such site file: {', '.join(map(str, missing))}", param_hint="SITES")
-    loaded = load(paths, now)
+    loaded = load(site_files(desired_dir, sites), now)
     if loaded.has_errors:
         raise DesiredStateError(loaded.problems)
     report(loaded.problems, sys.stderr)
@@ -152,16 +149,24 @@ def report(problems: Sequence[Problem], stream: Any) -> None:
             print(annotation(problem), file=stream)
 
 
-def annotation(problem: Problem) -> str:
-    # GitHub workflow command; %, CR and LF must be escaped in the message and properties.
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def warn(message: str) -> None:
+    """A warning for the person running the command (and a GitHub annotation under Actions)."""
+    click.echo(f"warning: {message}", err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        click.echo(f"::warning::{_escape(message)}", err=True)
 
-    where = f"file={escape(problem.file).replace(',', '%2C')}"
+
+def _escape(text: str) -> str:
+    # GitHub workflow command; %, CR and LF must be escaped in the message and properties.
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def annotation(problem: Problem) -> str:
+    where = f"file={_escape(problem.file).replace(',', '%2C')}"
     if problem.line:
         where += f",line={problem.line},col={problem.column}"
     message = problem.message + (f" (fix: {problem.fix})" if problem.fix else "")
-    return f"::{problem.severity} {where}::{escape(message)}"
+    return f"::{problem.severity} {where}::{_escape(message)}"
 
 
 @contextlib.asynccontextmanager

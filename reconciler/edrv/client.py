@@ -32,22 +32,21 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import random as random_module
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
-from urllib.parse import quote
 
 import httpx
 
 from reconciler.edrv import wire as edrv
+from reconciler.edrv.settings import EdrvSettings, scrub
 from reconciler.edrv.wire import EdrvRequest, EdrvResponse, Session
 from reconciler.errors import (
     EdrvAuthError,
@@ -57,13 +56,14 @@ from reconciler.errors import (
     EdrvRejectedError,
     EdrvResponseError,
     EdrvServerError,
-    EdrvSettingsError,
     EdrvTimeoutError,
     EdrvTransportError,
 )
 from reconciler.ocpp.profile import Json
 
-DEFAULT_API_URL = "https://api.edrv.io"
+# The settings live in `settings`; callers of the client may import them from here.
+__all__ = ["EdrvClient", "EdrvSettings", "TokenBucket", "parse_retry_after", "scrub"]
+
 _MESSAGE_CHARS = 200  # enough for eDRV's one-line messages; an HTML error page is cut short
 _FINAL_STATUS: Mapping[int, type[EdrvError]] = {
     400: EdrvRejectedError,
@@ -75,71 +75,6 @@ _FINAL_STATUS: Mapping[int, type[EdrvError]] = {
 }
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class EdrvSettings:
-    """How to reach eDRV and how hard to push it; every default is explained in the module docstring."""
-
-    api_key: str = field(repr=False)
-    api_url: str = DEFAULT_API_URL
-    # eDRV answers a command at once with an Action and reports the charger's answer later by webhook,
-    # so an answer slower than this means eDRV itself is struggling.
-    timeout_s: float = 20.0
-    max_attempts: int = 5
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 30.0
-    max_wait_s: float = 60.0
-    rate_per_s: float = 10.0
-    burst: int = 10
-    max_concurrent: int = 16
-
-    def __post_init__(self) -> None:
-        key = self.api_key
-        if not key:
-            raise EdrvSettingsError("no eDRV API key: set EDRV_API_KEY or pass a key file")
-        if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
-            raise EdrvSettingsError(
-                "the eDRV API key holds spaces or characters an HTTP header cannot carry; check its source"
-            )
-        try:
-            url = httpx.URL(self.api_url)
-        except httpx.InvalidURL:
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
-            shown = scrub(self.api_url, key)
-            raise EdrvSettingsError(f"the eDRV API URL {shown!r} is not an http(s) URL (EDRV_API_URL)")
-        positive = (self.timeout_s, self.max_attempts, self.rate_per_s, self.burst, self.max_concurrent)
-        if min(positive) <= 0 or min(self.backoff_base_s, self.backoff_cap_s, self.max_wait_s) < 0:
-            raise EdrvSettingsError("eDRV client settings: counts, rates and timeouts must be positive")
-
-    @classmethod
-    def from_environment(
-        cls, key_file: Path | None = None, *, environ: Mapping[str, str] | None = None
-    ) -> EdrvSettings:
-        """Settings from `EDRV_API_URL` and the key in `key_file` (if given) or else `EDRV_API_KEY`."""
-        env = os.environ if environ is None else environ
-        if key_file is None:
-            key = env.get("EDRV_API_KEY", "").strip()
-        else:
-            try:
-                key = key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise EdrvSettingsError(
-                    f"cannot read the eDRV API key file {key_file}: {exc.strerror}"
-                ) from None
-            except UnicodeDecodeError:
-                raise EdrvSettingsError(f"the eDRV API key file {key_file} is not UTF-8 text") from None
-            if not key:
-                raise EdrvSettingsError(f"the eDRV API key file {key_file} is empty")
-        return cls(api_key=key, api_url=env.get("EDRV_API_URL", "").strip() or DEFAULT_API_URL)
-
-
-def scrub(text: str, secret: str) -> str:
-    """`text` with `secret`, raw or percent-encoded, replaced by a marker."""
-    for form in {secret, quote(secret, safe="")}:
-        text = text.replace(form, "[redacted]")
-    return text
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

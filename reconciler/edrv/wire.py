@@ -124,7 +124,7 @@ def parse_envelope(status_code: int, content: bytes) -> EdrvResponse:
     """
     try:
         data = json.loads(content) if content else None
-    except ValueError:  # invalid JSON and undecodable bytes alike
+    except (ValueError, RecursionError):  # invalid JSON, undecodable bytes, nesting past the stack
         data = None
     envelope: dict[str, Any] = data if isinstance(data, dict) else {}
     ok = envelope.get("ok")

@@ -96,6 +96,8 @@ def parse(text: str, source: str, zones: Zones = utc_only) -> list[SitePlan]:
         raw: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"{source}: not a saved plan: invalid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # a number of 5,000 digits; nesting past the stack
+        raise PlanFileError(f"{source}: not a saved plan ({str(exc)[:100]})") from None
     version = raw.get("format_version") if isinstance(raw, dict) else None
     if version not in SAVED_PLAN_VERSIONS:
         raise PlanFileError(

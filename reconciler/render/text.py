@@ -30,6 +30,8 @@ EFFECT_WORDS = {
     Effect.MIXED: "lowers and raises",
     Effect.RAISES: "raises a limit",
 }
+# What a plan without changes compared, and all it can say: the chargers themselves were not asked.
+NO_CHANGES = "No changes: recorded state matches desired state."
 _COLOURS = {"set": "\x1b[33m", "clear": "\x1b[31m", "dim": "\x1b[2m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
 
@@ -114,7 +116,7 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
                 paint(f"   · no call  {note.station_id}/{note.name}{ident}{on}: {note.reason}{retire}", "dim")
             )
         if not plan.changes:
-            lines.append("   No changes: the chargers hold what is desired.")
+            lines.append(f"   {NO_CHANGES}")
         lines.extend(f"   {line}" for line in standing_lines(plan.standing, plan.clock))
         lines.extend(render_power.text_lines(plan.power, plan.clock, plan.descriptions))
         lines.append(f"   {plan.sets} to set, {plan.clears} to clear, {len(plan.notes)} without a call.")

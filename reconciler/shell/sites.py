@@ -28,7 +28,7 @@ from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES
 from reconciler.errors import ReconcilerError
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.site import SitePlan
-from reconciler.shell.reconcile import plan_sites, site_ids
+from reconciler.shell.reconcile import known_sites, plan_sites, site_ids
 from reconciler.state import store as state
 
 MATRIX_LIMIT = 256  # jobs in one GitHub Actions matrix
@@ -72,12 +72,7 @@ def listing(
             f"{', '.join(map(repr, unusable))} is not a usable site id; name desired and state files "
             "with letters, digits, '.', '_' or '-'"
         )
-    unknown = sorted(set(named) - set(network))
-    if unknown:
-        raise ReconcilerError(
-            f"no such site: {', '.join(unknown)} (sites are the files in {desired_dir} and their state)"
-        )
-    chosen = set(named) if named else set(network)
+    chosen = set(known_sites(desired_dir, state_dir, named))
     if changed_since is not None:
         recorded_dir = state.state_path(desired_dir, "x", state_dir).parent
         paths = changed_paths(changed_since, [desired_dir, recorded_dir])

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from reconciler.desired import bounds
 from reconciler.errors import StateFileError, excerpt
 from reconciler.state import check, files
+from reconciler.state.files import lock
 from reconciler.state.recorded import (
     READABLE_VERSIONS,
     STATE_VERSION,
@@ -28,6 +29,9 @@ from reconciler.state.recorded import (
     RecordedState,
     StationRecord,
 )
+
+# `lock` lives in `files`; callers of the store take it from here too.
+__all__ = ["StateWriter", "load", "lock", "save", "state_path", "to_json"]
 
 _RESTORE = "fix it by hand or restore it from version control"
 
