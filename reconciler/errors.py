@@ -17,7 +17,8 @@ The tree, drawn once so callers know what to catch::
         ├── EdrvServerError         5xx after every retry
         ├── EdrvTimeoutError        no answer in time, after every retry
         ├── EdrvTransportError      the connection failed (refused, reset, TLS)
-        └── EdrvResponseError       an answer the reconciler cannot read (no envelope, odd status)
+        ├── EdrvResponseError       an answer the reconciler cannot read (no envelope, odd status)
+        └── EdrvNotSentError        withdrawn by the caller before it went out (its state is refused)
 
 Anything else is a bug and keeps its traceback.
 """
@@ -242,3 +243,7 @@ class EdrvTransportError(EdrvError):
 
 class EdrvResponseError(EdrvError):
     """An answer the reconciler cannot read: no `{ok, message, result}` envelope, or an unexpected status."""
+
+
+class EdrvNotSentError(EdrvError):
+    """A call its caller withdrew just before it went out: nothing reached eDRV."""

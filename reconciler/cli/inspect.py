@@ -13,6 +13,7 @@ import click
 from reconciler.cli.options import (
     EXIT_OK,
     TIMESTAMP,
+    Finite,
     clock,
     desired_option,
     format_option,
@@ -27,6 +28,8 @@ from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
 from reconciler.shell import sites as sitelist
+
+HOURS_A_YEAR = 366 * 24
 
 
 @click.command()
@@ -77,10 +80,10 @@ def payloads(
 @click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: now]")
 @click.option(
     "--hours",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, min_open=True, max=HOURS_A_YEAR),
     default=24.0,
     show_default=True,
-    help="Window length.",
+    help="Window length (at most a year).",
 )
 @click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
 @format_option("text", "json")

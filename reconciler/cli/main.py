@@ -28,6 +28,7 @@ from reconciler.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
+    Finite,
     clock,
     confirmation_options,
     desired_option,
@@ -62,6 +63,8 @@ from reconciler.shell.reconcile import (
 from reconciler.state import store as state
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+# Each call in flight holds a connection of its own (see `edrv.client`).
+MAX_CONCURRENCY = 256
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -166,18 +169,20 @@ def plan(
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @force_option
-@click.option(
-    "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for another apply."
-)
+@click.option("--lock-timeout", type=Finite(min=0), default=0, help="Wait this long (s) for another apply.")
 @click.option(
     "--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Read the API key here."
 )
 @click.option(
-    "--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Calls in flight."
+    "--concurrency",
+    type=click.IntRange(min=1, max=MAX_CONCURRENCY),
+    default=16,
+    show_default=True,
+    help="Calls in flight.",
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, min_open=True),
     default=10.0,
     show_default=True,
     help="Calls per s.",

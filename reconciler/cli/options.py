@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import re
 import signal
@@ -41,6 +42,19 @@ class _Timestamp(click.ParamType):  # type: ignore[type-arg]
 
 
 TIMESTAMP = _Timestamp()
+
+
+class Finite(click.FloatRange):
+    """A FloatRange that also refuses `nan` and `inf`: nan passes every range check, and neither is a
+    number of seconds or calls anything can wait for."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 now_option = click.option(
     "--now", type=TIMESTAMP, default=None, help="Check as of this moment instead of the clock (RFC 3339)."
 )

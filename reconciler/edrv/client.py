@@ -52,6 +52,7 @@ from reconciler.errors import (
     EdrvAuthError,
     EdrvError,
     EdrvNotFoundError,
+    EdrvNotSentError,
     EdrvRateLimitedError,
     EdrvRejectedError,
     EdrvResponseError,
@@ -202,8 +203,13 @@ class EdrvClient:
         for lane in self._lanes:
             await lane.aclose()
 
-    async def send(self, request: EdrvRequest) -> EdrvResponse:
-        """Send one request, retrying as the module docstring says; its answer or an `EdrvError`."""
+    async def send(self, request: EdrvRequest, *, proceed: Callable[[], bool] | None = None) -> EdrvResponse:
+        """Send one request, retrying as the module docstring says; its answer or an `EdrvError`.
+
+        `proceed`, when given, is asked just before each attempt goes out (after the wait for the rate
+        limit and a free connection); when it answers False nothing is sent, and EdrvNotSentError is
+        raised. Apply uses it to send nothing once its state file can no longer be written.
+        """
         station_id = edrv.station_of(request)
         turn: AbstractAsyncContextManager[None] = nullcontext()
         if station_id is not None:
@@ -215,7 +221,7 @@ class EdrvClient:
                     detail = f"not sent: an earlier call was refused ({self._refused.detail})"
                     raise self._error(request, station_id, attempts, _Failure(EdrvAuthError, detail))
                 attempts += 1
-                outcome = await self._attempt(request)
+                outcome = await self._attempt(request, proceed)
                 if isinstance(outcome, EdrvResponse):
                     return outcome
                 if outcome.kind is EdrvAuthError:
@@ -275,11 +281,15 @@ class EdrvClient:
         except EdrvResponseError as exc:
             raise self._error(request, station_id, 1, _Failure(EdrvResponseError, str(exc))) from None
 
-    async def _attempt(self, request: EdrvRequest) -> EdrvResponse | _Failure:
+    async def _attempt(
+        self, request: EdrvRequest, proceed: Callable[[], bool] | None = None
+    ) -> EdrvResponse | _Failure:
         """One try: the answer if eDRV took the call, else what went wrong and whether to retry."""
         try:
             async with self._slots:
                 await self._bucket.take()
+                if proceed is not None and not proceed():
+                    return _Failure(EdrvNotSentError, "not sent: withdrawn by the caller")
                 lane = self._idle_lanes.pop()  # never empty: there are as many lanes as slots
                 try:
                     answer = await lane.request(

@@ -24,9 +24,10 @@ loaded. Order of events:
 A call that fails is recorded with its error and the others go on; an error that would fail every
 call (eDRV refusing the key) stops the site's remaining calls, which stay pending. So does a state
 file that can no longer be written (changed, replaced or removed by someone else, or a full disk):
-from then on nothing is sent for the site, since nothing sent could be recorded. Before each call
-the writer also checks that the file is still the one it wrote (its inode, size and time), so
-someone else's change stops the site before its next write would find it.
+from then on nothing is sent for the site, since nothing sent could be recorded. Just before each
+call goes out (after its wait for the rate limit), the writer checks that the file is still the one
+it last wrote (its inode, size and time; its content when those differ), so someone else's change
+stops the site before its next write would find it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Protocol
 
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.wire import EdrvRequest, EdrvResponse, Session
-from reconciler.errors import EdrvAuthError, ReconcilerError
+from reconciler.errors import EdrvAuthError, EdrvNotSentError, ReconcilerError
 from reconciler.ocpp.profile import slot
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.outcome import record_change, record_note
@@ -53,8 +54,11 @@ from reconciler.state.recorded import RecordedState, Status
 class Api(Protocol):
     """What apply needs of eDRV (implemented by `edrv.client.EdrvClient`)."""
 
-    async def send(self, request: EdrvRequest) -> EdrvResponse:
-        """Send one call and return eDRV's answer. Raises ReconcilerError when it failed."""
+    async def send(self, request: EdrvRequest, *, proceed: Callable[[], bool] | None = None) -> EdrvResponse:
+        """Send one call and return eDRV's answer. Raises ReconcilerError when it failed.
+
+        Asks `proceed` just before the call goes out; EdrvNotSentError when it answers False.
+        """
         ...
 
     async def active_sessions(self, station_id: str) -> Sequence[Session]:
@@ -101,6 +105,7 @@ class SiteResult:
 
 
 Progress = Callable[[Sent], None]
+_STATE_REFUSED = "the state file could not be written"
 
 
 async def apply_site(
@@ -211,12 +216,17 @@ class _Run:
         """
         for change in changes:
             if self.result.stopped_because is None and not self.writer.intact():
-                self.result.stopped_because = "the state file could not be written"
+                self.result.stopped_because = _STATE_REFUSED
             if self.result.stopped_because is not None:
                 self.result.unsent.append(change)
                 continue
             try:
-                response = await self.api.send(change.request)
+                response = await self.api.send(change.request, proceed=self.writer.intact)
+            except EdrvNotSentError:
+                # The state file was refused while this call waited for its turn: nothing went out.
+                self.result.stopped_because = self.result.stopped_because or _STATE_REFUSED
+                self.result.unsent.append(change)
+                continue
             except ReconcilerError as err:
                 sent = Sent(change, ok=False, error=str(err))
                 if isinstance(err, EdrvAuthError) and self.result.stopped_because is None:

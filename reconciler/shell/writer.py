@@ -38,8 +38,9 @@ class Writer:
         self.written = 0
         self.failure: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._saving = False  # a save runs on the worker thread now (the file may be mid-rename)
         self._hurry = asyncio.Event()
-        self._progress = asyncio.Condition()
+        self._progress = asyncio.Event()  # set, and replaced, whenever a write ends or fails
 
     def update(self, state: RecordedState) -> int:
         """Take `state` as the latest; its version, which `on_disk` waits for."""
@@ -56,11 +57,12 @@ class Writer:
         them; if they are not, the file is read and compared with that state, and a changed content
         is a failure (a touched but equal file is not).
         """
-        if self.failure is None and self.written and not self._writing:
+        if self.failure is None and self.written and not self._saving:
             try:
                 self._file.check_unchanged(self._expected)
             except (StateFileError, OSError) as err:
                 self.failure = str(err)
+                self._signal()
         return self.failure is None
 
     @property
@@ -68,10 +70,14 @@ class Writer:
         return self._task is not None and not self._task.done()
 
     async def on_disk(self, version: int) -> bool:
-        """Wait until `version` is written (or a write failed); whether it was written."""
-        async with self._progress:
-            await self._progress.wait_for(lambda: self.written >= version or self.failure is not None)
+        """Wait until `version` is written (or writing failed); whether it was written."""
+        while self.written < version and self.failure is None:
+            await self._progress.wait()
         return self.written >= version
+
+    def _signal(self) -> None:
+        self._progress.set()  # wakes every waiter; each checks again on the next event
+        self._progress = asyncio.Event()
 
     async def flush(self) -> RecordedState:
         """Wait until everything updated so far is on disk (or a write failed); the state last written."""
@@ -91,6 +97,7 @@ class Writer:
         while self.written < self.version and self.failure is None:
             snapshot, version = self.state, self.version
             started_s = loop.time()
+            self._saving = True
             try:
                 written = await asyncio.to_thread(self._file.save, snapshot, self._expected)
             except (StateFileError, OSError) as err:
@@ -99,13 +106,14 @@ class Writer:
                     str(err) if isinstance(err, StateFileError) else f"cannot write the state: {err}"
                 )
                 written = None
+            finally:
+                self._saving = False
             if written is not None:
                 self._expected = written
                 # Later updates were derived from the pre-write serial; carry the new one forward.
                 self.state = self.state.model_copy(update={"serial": written.serial})
                 self.written = version
-            async with self._progress:
-                self._progress.notify_all()
+            self._signal()
             if written is None:
                 return
             # Writing back to back, a site of hundreds of stations would write its whole file (a MB
