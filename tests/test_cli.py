@@ -14,8 +14,14 @@ import pytest
 from reconciler import __version__
 from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, cli, main
 from reconciler.desired.loader import parse
+from reconciler.plan.outcome import assume_applied
+from reconciler.shell.reconcile import plan_sites
+from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState
 
-from .conftest import DESIRED, ROOT
+from .conftest import DESIRED, NOW, ROOT
+
+NOW_ARG = "2026-11-23T12:00:00Z"
 
 SCHEMA_FILE = ROOT / "schema" / "site.schema.json"
 
@@ -88,6 +94,28 @@ def test_every_command_refuses_an_unknown_site(
     assert "office-prak" in err
     assert "No changes" not in out
     assert sorted(tmp_path.rglob("*")) == before, "nothing written, no lock file left behind"
+
+
+def test_a_plan_without_changes_says_what_it_compared(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With nothing to do, plan says recorded state matches desired state, never what the chargers hold."""
+    desired = tmp_path / "desired"
+    shutil.copytree(DESIRED, desired)
+    for plan in plan_sites(desired, [], NOW):
+        state.save(
+            state.state_path(desired, plan.site_id),
+            assume_applied(RecordedState.new(plan.site_id), plan, NOW),
+            None,
+        )
+    for fmt, expected in (
+        ("text", "   No changes: recorded state matches desired state.\n"),
+        ("markdown", "\nNo changes: recorded state matches desired state.\n"),
+    ):
+        code, out, _ = _run(capsys, "plan", "--desired", str(desired), "--now", NOW_ARG, "--format", fmt)
+        assert code == 0
+        assert out.count(expected) == 2, out  # one per site
+        assert "chargers hold" not in out
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -83,3 +83,49 @@ def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
     )
     assert code == EXIT_ERROR
     assert "stale: site harbour-depot had no recorded state when planned" in err
+
+
+@pytest.mark.parametrize(
+    ("mode", "warned"), [(0o600, None), (0o640, "its group"), (0o644, "its group and all users")]
+)
+def test_a_key_file_others_may_read_draws_a_warning(
+    *,
+    desired: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: int,
+    warned: str | None,
+) -> None:
+    """A key file readable by group or others is used with a warning (an annotation under Actions)."""
+    key = tmp_path / "edrv.key"
+    key.write_text("k\n")
+    key.chmod(mode)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached: no terminal to confirm on
+    code, _, err = _run(capsys, "apply", "--desired", str(desired), "--key-file", str(key), "--now", NOW)
+    assert code == EXIT_ERROR
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    if warned is None:
+        assert warnings == []
+    else:
+        assert warnings == [
+            f"warning: the eDRV API key file {key} is readable by {warned} (mode {mode:04o}); "
+            f"`chmod 600 {key}` keeps the key to its owner",
+            f"::warning::the eDRV API key file {key} is readable by {warned} (mode {mode:04o}); "
+            f"`chmod 600 {key}` keeps the key to its owner",
+        ]
+    assert "k\n" not in err
+
+
+def test_a_key_file_of_the_wrong_size_is_refused_unread(
+    desired: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A key file over 4 KB (a wrong path, a device) is refused before it is read in full."""
+    key = tmp_path / "huge.key"
+    with key.open("wb") as handle:
+        handle.truncate(10 * 1024**3)  # sparse: reading it whole would take minutes
+    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--key-file", str(key))
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert f"the eDRV API key file {key} is over 4,096 bytes" in err

@@ -264,3 +264,40 @@ def test_a_clear_is_on_its_way_until_its_answer_retires_the_record(network: Netw
     assert (cleared.status, cleared.clearing) == (Status.CLEARED, None)
     held = network.truth()["64f0c1a2b3c4d5e6f7a8b9c0"]["profiles"]
     assert 17 not in [p["chargingProfileId"] for profiles in held.values() for p in profiles]
+
+
+def test_apply_exits_1_when_sessions_cannot_be_listed(
+    network: Network, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reconciler apply` whose session lookups fail sends no cap, says so, and exits 1 (not a green run)."""
+    from reconciler.cli.main import EXIT_ERROR, main
+
+    network.apply()
+    running = network.sandbox.sandbox
+    assert running is not None
+    # A 404, as a sessions listing at another path than the guessed one would answer (and not retried).
+    network.sandbox.run(lambda: running.set_faults(Faults.model_validate({"errors": [{"kind": 404}]})))
+    monkeypatch.setenv("EDRV_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("EDRV_API_URL", network.sandbox.api_url)
+    with pytest.raises(SystemExit) as exited:
+        main(
+            [
+                "apply",
+                "--desired",
+                str(network.desired_dir),
+                "--auto-approve",
+                "--now",
+                "2026-11-23T12:00:00Z",
+            ]
+        )
+    out, _ = capsys.readouterr()
+    assert exited.value.code == EXIT_ERROR
+    lines = out.splitlines()
+    lookups = [
+        line for line in lines if line.startswith("failed   harbour-depot/") and "session lookup" in line
+    ]
+    assert lookups, out
+    assert "HTTP 404" in lookups[0]
+    assert lines[-2].startswith("Apply: 0 sent, 0 accepted by eDRV, 0 failed, ")
+    assert "session lookup(s) failed" in lines[-2]
+    assert lines[-1] == "Not everything was done for edrv-examples, harbour-depot: see above."
