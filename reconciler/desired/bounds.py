@@ -33,9 +33,7 @@ ALIAS_NODES_FLOOR = 10_000
 # The deepest legitimate place in a site file is about ten levels down (a period's limit); libyaml
 # itself stops at 1,000, past Python's recursion limit.
 MAX_DEPTH = 64
-# Templates multiply profiles (one template line places a profile on every station); checking a
-# profile costs some 0.1 ms, so a site is bounded in profiles as its file is in bytes.
-MAX_PROFILES_PER_SITE = 10_000
+# A site's profiles are bounded too (`validate.MAX_PROFILES_PER_SITE`): templates multiply them.
 
 
 class TooLargeError(Exception):

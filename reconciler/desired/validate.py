@@ -34,6 +34,9 @@ from reconciler.ocpp.profile import Json, format_timestamp
 
 # Any id passes the schema; a profile without a pinned one is checked under this stand-in.
 _PROVISIONAL_PROFILE_ID = 1
+# Templates multiply profiles: one line places a profile on every station. Checking a profile costs
+# some 0.1 ms, so a site is bounded in profiles, as its file is in bytes (see `bounds`).
+MAX_PROFILES_PER_SITE = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,18 @@ def check_site(
         doc = SiteFile.model_validate(raw)
     except ValidationError as err:
         return None, findings_from(err, SiteFile, ((),))
+    count = _profile_count(doc)
+    if count > MAX_PROFILES_PER_SITE:
+        return None, [
+            Finding(
+                ((),),
+                ("stations",),
+                Severity.ERROR,
+                f"the site places {count:,} profiles on its stations, more than the "
+                f"{MAX_PROFILES_PER_SITE:,} one site may hold",
+                "split its stations into several sites",
+            )
+        ]
     placed, findings = place(doc, raw)
     tz = zones(doc.site.timezone)
     if tz is None:
@@ -145,6 +160,15 @@ def check_site(
         # Sums composite schedules, which only mean something once every profile is sound.
         findings.extend(check_grid(doc, placed, now, clock))
     return DesiredSite(site_id, source, doc, placed, clock), findings
+
+
+def _profile_count(doc: SiteFile) -> int:
+    """How many profiles placing the site's templates would give, counted before any is placed."""
+    own = sum(len(station.profiles) for station in doc.stations.values())
+    return own + sum(
+        len(doc.stations) if template.stations == "all" else len(template.stations)
+        for template in doc.templates.values()
+    )
 
 
 def set_request_body(profile: Profile, profile_id: int) -> Json:
