@@ -1,7 +1,9 @@
-"""Hostile and clumsy edits of the reconciler's inputs, for fuzzing: site YAML, state JSON, saved plans.
+"""Hostile and clumsy edits of the reconciler's inputs, for fuzzing: site YAML, state JSON, saved plans,
+and the network they are made to, and the way the commands are run on them.
 
-Each function takes valid text and a `random.Random` and returns a mutated text. Hypothesis drives them
-through `st.randoms()` (so failures shrink), `benchmarks/chaos_bench.py` through a seeded Random.
+Each `mutate_*` function takes valid text and a `random.Random` and returns a mutated text. Hypothesis
+drives them through `st.randoms()` (so failures shrink), `benchmarks/chaos_bench.py` through a seeded
+Random; both start from `prepare_network` and run commands with `exit_code`.
 The edits are those an attacker or a careless operator makes: a value replaced by an odd one (a
 huge number, a YAML tag, a date at the end of time, a long string), lines deleted, duplicated or
 re-indented, text cut short, stray characters, alias bombs, deep nesting; in state files, records
@@ -11,13 +13,33 @@ beyond the hash are reached too.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
 import random
 import re
+import shutil
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from reconciler.cli.main import main
+from reconciler.plan.outcome import assume_applied
+from reconciler.shell.reconcile import plan_sites
+from reconciler.state import store
+from reconciler.state.recorded import RecordedState
+
+DOCUMENTED_EXIT_CODES = frozenset({0, 1, 2, 64})
+# Flags whose values a user types, by command, and values to type into them.
+FLAGS = {
+    "schedule": ("--hours", "--from", "--connector", "--unit", "--format"),
+    "plan": ("--now", "--format"),
+    "payloads": ("--session-start", "--now"),
+    "apply": ("--rate", "--concurrency", "--lock-timeout", "--now"),
+}
 
 # Values a person or an attacker might write where a scalar belongs.
 ODD_SCALARS = (
@@ -72,6 +94,10 @@ ODD_SCALARS = (
     "ChargePointMaxProfile",
     "Recurring",
     "Weekly",
+)
+FLAG_VALUES = (
+    *ODD_SCALARS[:40],
+    *("nan", "inf", "-inf", "1e999", "0", "-0", "24", "9000-12-31T23:59:59Z", "W", "json", ""),
 )
 ODD_KEYS = ("<<", "profils", "? [a]", "1", "''", "x" * 300, "chargingProfileId", "stations", "\t")
 ODD_LINES = (
@@ -328,3 +354,36 @@ def _deep(text: str, rng: random.Random) -> str:
 
 
 _TEXT_EDITS: tuple[Callable[[str, random.Random], str], ...] = (_cut, _stray, _deep)
+
+
+def prepare_network(root: Path, desired_from: Path, now: datetime) -> Path:
+    """Under `root`: `desired/` (a copy of `desired_from`) recorded as applied at `now`, then edited so
+    that a plan has changes, that plan saved as `plan.json`, and a key file `key`. Returns `root`."""
+    desired = root / "desired"
+    shutil.copytree(desired_from, desired, ignore=shutil.ignore_patterns(".state"))
+    for plan in plan_sites(desired, [], now):
+        recorded = assume_applied(RecordedState.new(plan.site_id), plan, now)
+        store.save(store.state_path(desired, plan.site_id), recorded, None)
+    for site in desired.glob("*.yaml"):
+        site.write_text(site.read_text().replace("limit: 22000}", "limit: 21000}"))
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    code = exit_code(
+        ["plan", "--desired", str(desired), "--now", stamp, "--force", "--out", str(root / "plan.json")]
+    )
+    if code != 0:
+        raise RuntimeError(f"planning the fuzz network failed with exit {code}")
+    (root / "key").write_text("a-key-of-no-account\n")
+    return root
+
+
+def exit_code(argv: list[str]) -> int:
+    """Run the CLI in this process as `reconciler` would, its output discarded; the exit code.
+
+    Any exception but SystemExit propagates: that is a traceback a user would have seen.
+    """
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(argv)
+        except SystemExit as exited:
+            return exited.code if isinstance(exited.code, int) else 0
+    raise AssertionError("main returned without exiting")

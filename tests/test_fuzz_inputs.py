@@ -7,7 +7,6 @@ its traceback. Bounded: a few dozen examples each, a few seconds in all.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import random
 import shutil
@@ -19,17 +18,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.cli.main import main
-from reconciler.plan.outcome import assume_applied
-from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
-from reconciler.state.recorded import RecordedState
 
 from .conftest import DESIRED, NOW
-from .mutations import ODD_SCALARS, mutate_plan, mutate_state, mutate_yaml
+from .mutations import (
+    DOCUMENTED_EXIT_CODES,
+    FLAG_VALUES,
+    FLAGS,
+    exit_code,
+    mutate_plan,
+    mutate_state,
+    mutate_yaml,
+    prepare_network,
+)
 
 NOW_ARG = "2026-11-23T12:00:00Z"
-DOCUMENTED = {0, 1, 2, 64}
+DOCUMENTED = DOCUMENTED_EXIT_CODES
 SITES = ("edrv-examples", "harbour-depot")
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FUZZ_FILES = settings(FUZZ, max_examples=60)
@@ -38,25 +42,7 @@ FUZZ_FILES = settings(FUZZ, max_examples=60)
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example network recorded as applied, then edited, with a saved plan of the edit in `plan.json`."""
-    root = tmp_path_factory.mktemp("network")
-    desired = root / "desired"
-    shutil.copytree(DESIRED, desired, ignore=shutil.ignore_patterns(".state"))
-    for plan in plan_sites(desired, [], NOW):
-        store.save(
-            store.state_path(desired, plan.site_id),
-            assume_applied(RecordedState.new(plan.site_id), plan, NOW),
-            None,
-        )
-    depot = desired / "harbour-depot.yaml"
-    depot.write_text(depot.read_text().replace("limit: 22000}", "limit: 21000}"))
-    assert (
-        _run(
-            ["plan", "--desired", str(desired), "--now", NOW_ARG, "--force", "--out", str(root / "plan.json")]
-        )
-        == 0
-    )
-    (root / "key").write_text("a-key-of-no-account\n")
-    return root
+    return prepare_network(tmp_path_factory.mktemp("network"), DESIRED, NOW)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,16 +57,6 @@ def offline() -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-
-
-def _run(argv: list[str]) -> int:
-    """Run the CLI as `reconciler` would; its exit code. Any exception but SystemExit propagates."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        try:
-            main(argv)
-        except SystemExit as exited:
-            return exited.code if isinstance(exited.code, int) else 0
-    raise AssertionError("main returned without exiting")
 
 
 @contextlib.contextmanager
@@ -102,9 +78,11 @@ def test_a_mutated_site_file_ends_in_a_documented_exit_code(
         path = net / "desired" / f"{site}.yaml"
         path.write_text(mutate_yaml(path.read_text(), rng))
         desired = str(net / "desired")
-        assert _run(["validate", desired, "--now", NOW_ARG]) in DOCUMENTED
-        assert _run(["plan", "--desired", desired, "--now", NOW_ARG, "--detailed-exitcode"]) in DOCUMENTED
-        assert _run(["payloads", site, "--desired", desired, "--now", NOW_ARG]) in DOCUMENTED
+        assert exit_code(["validate", desired, "--now", NOW_ARG]) in DOCUMENTED
+        assert (
+            exit_code(["plan", "--desired", desired, "--now", NOW_ARG, "--detailed-exitcode"]) in DOCUMENTED
+        )
+        assert exit_code(["payloads", site, "--desired", desired, "--now", NOW_ARG]) in DOCUMENTED
 
 
 @FUZZ_FILES
@@ -122,9 +100,10 @@ def test_a_mutated_state_file_ends_in_a_documented_exit_code(
         path.write_text(mutate_state(path.read_text(), rng))
         desired = str(net / "desired")
         assert (
-            _run(["plan", "--desired", desired, "--now", NOW_ARG, "--force", "--format", fmt]) in DOCUMENTED
+            exit_code(["plan", "--desired", desired, "--now", NOW_ARG, "--force", "--format", fmt])
+            in DOCUMENTED
         )
-        assert _run(["state", "show", site, "--desired", desired]) in DOCUMENTED
+        assert exit_code(["state", "show", site, "--desired", desired]) in DOCUMENTED
 
 
 @FUZZ
@@ -135,7 +114,7 @@ def test_a_mutated_saved_plan_ends_in_a_documented_exit_code(network: Path, rng:
         plan = net / "plan.json"
         plan.write_text(mutate_plan(plan.read_text(), rng))
         # No terminal to confirm on and no --auto-approve: apply reads, checks and shows, then stops.
-        assert _run(["apply", "--desired", str(net / "desired"), "--plan", str(plan)]) in DOCUMENTED
+        assert exit_code(["apply", "--desired", str(net / "desired"), "--plan", str(plan)]) in DOCUMENTED
 
 
 @FUZZ
@@ -147,41 +126,21 @@ def test_any_key_file_ends_in_a_documented_exit_code(network: Path, key: bytes) 
     with _copy(network) as net:
         (net / "key").write_bytes(key)
         assert (
-            _run(["apply", "--desired", str(net / "desired"), "--key-file", str(net / "key")]) in DOCUMENTED
+            exit_code(["apply", "--desired", str(net / "desired"), "--key-file", str(net / "key")])
+            in DOCUMENTED
         )
 
 
-_FLAGS = {
-    "schedule": ["--hours", "--from", "--connector", "--unit", "--format"],
-    "plan": ["--now", "--format"],
-    "payloads": ["--session-start", "--now"],
-    "apply": ["--rate", "--concurrency", "--lock-timeout", "--now"],
-}
-_VALUES = st.sampled_from(
-    [
-        *ODD_SCALARS[:40],
-        "nan",
-        "inf",
-        "-inf",
-        "1e999",
-        "0",
-        "-0",
-        "24",
-        "9000-12-31T23:59:59Z",
-        "W",
-        "json",
-        "",
-    ]
-)
+_VALUES = st.sampled_from(FLAG_VALUES)
 
 
 @FUZZ
-@given(command=st.sampled_from(sorted(_FLAGS)), data=st.data())
+@given(command=st.sampled_from(sorted(FLAGS)), data=st.data())
 def test_odd_flag_values_end_in_a_documented_exit_code(
     network: Path, command: str, data: st.DataObject
 ) -> None:
     """Odd values of numeric, time and choice flags are usage errors or work; never a traceback."""
-    flags = data.draw(st.lists(st.sampled_from(_FLAGS[command]), min_size=1, max_size=3, unique=True))
+    flags = data.draw(st.lists(st.sampled_from(FLAGS[command]), min_size=1, max_size=3, unique=True))
     argv = [
         command,
         *(["harbour-depot"] if command == "schedule" else []),
@@ -190,4 +149,4 @@ def test_odd_flag_values_end_in_a_documented_exit_code(
     ]
     for flag in flags:
         argv += [flag, data.draw(_VALUES)]
-    assert _run(argv) in DOCUMENTED
+    assert exit_code(argv) in DOCUMENTED

@@ -106,6 +106,8 @@ def test_an_edited_request_body_is_refused(tmp_path: Path) -> None:
     [
         ("{not json", "invalid JSON"),
         ('{"format_version": 9, "sites": []}', "format_version 9 is not one this reconciler reads"),
+        ('{"format_version": [1], "sites": []}', r"format_version \[1\] is not one this reconciler reads"),
+        ("[" * 100_000 + "]" * 100_000, "not a saved plan"),
         (
             '{"format_version": 1, "generated_at": "x", "sites": [{"site": "a"}]}',
             r"sites\.0\.recorded_serial",

@@ -171,3 +171,23 @@ def test_a_malformed_size_setting_is_an_error(path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("RECONCILER_MAX_STATE_FILE_MB", "lots")
     with pytest.raises(Exception, match="RECONCILER_MAX_STATE_FILE_MB='lots' is not a size in megabytes"):
         load(path, SITE)
+
+
+def test_under_actions_a_refused_state_file_is_annotated_on_its_line(
+    path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plan` on an inconsistent state file exits 1 with one error line and an annotation at file and line."""
+    from reconciler.cli.main import EXIT_ERROR, main
+
+    document = json.loads(path.read_text())
+    _twin(document)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", SITE, "--desired", str(path.parent.parent)])
+    out, err = capsys.readouterr()
+    assert exited.value.code == EXIT_ERROR
+    assert out == ""
+    error, annotation = err.splitlines()
+    assert error.startswith(f"error: {path}:")
+    assert annotation.startswith(f"::error file={path},line={error.split(':')[2]}::{path}:")

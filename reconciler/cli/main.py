@@ -32,6 +32,7 @@ from reconciler.cli.options import (
     clock,
     confirmation_options,
     desired_option,
+    error_annotation,
     force_option,
     format_option,
     inbox_option,
@@ -312,6 +313,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except ReconcilerError as err:
         click.echo(f"error: {err}", err=True)
         if os.environ.get("GITHUB_ACTIONS") == "true":
-            click.echo(f"::error::{err}", err=True)
+            click.echo(error_annotation(err), err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

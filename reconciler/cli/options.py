@@ -21,7 +21,7 @@ import click
 
 from reconciler.desired.loader import Loaded, load
 from reconciler.desired.model import normalise_timestamp
-from reconciler.errors import DesiredStateError, Problem
+from reconciler.errors import DesiredStateError, Problem, ReconcilerError, StateFileError
 from reconciler.ocpp.profile import parse_timestamp
 from reconciler.shell.reconcile import site_files
 
@@ -173,6 +173,14 @@ def warn(message: str) -> None:
 def _escape(text: str) -> str:
     # GitHub workflow command; %, CR and LF must be escaped in the message and properties.
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def error_annotation(err: ReconcilerError) -> str:
+    """The GitHub annotation of an error; on its file and line when it has them (a state file's)."""
+    where = ""
+    if isinstance(err, StateFileError) and err.file is not None:
+        where = f" file={_escape(err.file).replace(',', '%2C')}" + (f",line={err.line}" if err.line else "")
+    return f"::error{where}::{_escape(str(err))}"
 
 
 def annotation(problem: Problem) -> str:

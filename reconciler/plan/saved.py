@@ -99,7 +99,8 @@ def parse(text: str, source: str, zones: Zones = utc_only) -> list[SitePlan]:
     except (ValueError, RecursionError) as exc:  # a number of 5,000 digits; nesting past the stack
         raise PlanFileError(f"{source}: not a saved plan ({str(exc)[:100]})") from None
     version = raw.get("format_version") if isinstance(raw, dict) else None
-    if version not in SAVED_PLAN_VERSIONS:
+    # A list or an object cannot be looked up in a set, and a bool is an int to Python.
+    if not isinstance(version, int) or isinstance(version, bool) or version not in SAVED_PLAN_VERSIONS:
         raise PlanFileError(
             f"{source}: format_version {version!r} is not one this reconciler reads "
             f"({', '.join(map(str, sorted(SAVED_PLAN_VERSIONS)))}); plan again with this version"

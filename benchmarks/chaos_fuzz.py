@@ -1,0 +1,329 @@
+"""The fuzz part of `chaos_bench.py`, and the child processes both its parts run commands in.
+
+`fuzz` starts a worker (this file run with `--worker`) that puts mutated inputs (`tests/mutations.py`)
+through the CLI in process, each under an alarm, the worker under an address-space limit, and reports
+exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
+nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
+place, a sparse 10 GB file, a state file nested 100,000 deep) runs alone in a `reconciler` process of
+its own, for its wall time and peak memory beside a valid site file's.
+
+`Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
+peak memory (VmHWM, read while it runs), and whether it had to be killed as hung.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import reconciler
+from reconciler.state import store
+
+ROOT = Path(reconciler.__file__).resolve().parent.parent
+RUN_TIMEOUT_S = 180.0  # a command still running after this long has hung
+FUZZ_ALARM_S = 10
+FUZZ_ADDRESS_SPACE = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a child process ended: its exit code (None if killed or hung), output, time and peak memory."""
+
+    code: int | None
+    out: str
+    err: str
+    wall_s: float
+    rss_kb: int
+    hung: bool = False
+
+
+class Child:
+    """A command started in a process of its own, its output going to files."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str], log: Path) -> None:
+        self.out, self.err = log.with_suffix(".out"), log.with_suffix(".err")
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, arguments of our own
+                [sys.executable, *argv], stdout=out, stderr=err, env=env, cwd=ROOT
+            )
+
+    def kill(self) -> None:
+        # Not Popen.send_signal, which reaps a child that has already ended (and its resource usage).
+        if self.running():
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    def running(self) -> bool:
+        """Whether it still runs, without reaping it (`finish` reads its resource usage when reaping)."""
+        return os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+    def finish(self, timeout_s: float = RUN_TIMEOUT_S) -> Finished:
+        """Wait for it (killing it after `timeout_s`: a hang); its exit, output, time and peak memory."""
+        started_s = time.monotonic()
+        hung = False
+        peak_kb = 0
+        while True:
+            peak_kb = max(peak_kb, _peak_kb(self.process.pid))
+            pid, status, _ = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - started_s > timeout_s:
+                hung = True
+                os.kill(self.process.pid, signal.SIGKILL)
+                _, status, _ = os.wait4(self.process.pid, 0)
+                break
+            time.sleep(0.01)
+        code = os.waitstatus_to_exitcode(status)
+        self.process.returncode = code
+        return Finished(
+            None if hung or code < 0 else code,
+            self.out.read_text(errors="replace"),
+            self.err.read_text(errors="replace"),
+            time.monotonic() - started_s,
+            peak_kb,
+            hung,
+        )
+
+
+def _peak_kb(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), 0 once it has ended.
+
+    Read while it runs: a child's `ru_maxrss` would count the copy of this process it began as.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def fuzz_worker(cases: int, seed: int, directory: Path) -> dict[str, Any]:
+    """Run in a child process: `cases` mutated inputs through the CLI in process; a summary."""
+    sys.path.insert(0, str(ROOT))
+    from tests import mutations  # noqa: PLC0415 - only the worker needs the test helpers
+
+    resource.setrlimit(resource.RLIMIT_AS, (FUZZ_ADDRESS_SPACE, FUZZ_ADDRESS_SPACE))
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    stamp = "2026-11-23T12:00:00Z"
+    base = mutations.prepare_network(directory / "base", ROOT / "desired", now)
+    os.environ.update(EDRV_API_KEY="a-key-of-no-account", EDRV_API_URL="http://127.0.0.1:9")
+    os.environ.pop("GITHUB_ACTIONS", None)
+    sites = sorted(p.stem for p in (base / "desired").glob("*.yaml"))
+
+    def alarm(*_: object) -> None:
+        raise TimeoutError("hung")
+
+    signal.signal(signal.SIGALRM, alarm)
+    codes: Counter[str] = Counter()
+    tracebacks: list[str] = []
+    hangs: list[str] = []
+    slowest = (0.0, "")
+    for case in range(cases):
+        rng = random.Random(seed * 1_000_003 + case)
+        work = directory / "case"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(base, work)
+        site = rng.choice(sites)
+        kind, runs = _fuzz_case(rng, case % 5, work=work, site=site, stamp=stamp, mutations=mutations)
+        for argv in runs:
+            started_s = time.perf_counter()
+            signal.alarm(FUZZ_ALARM_S)
+            try:
+                code = mutations.exit_code(argv)
+                codes[str(code)] += 1
+            except TimeoutError:
+                hangs.append(f"{kind}: {' '.join(argv[:2])}")
+            except BaseException as err:  # noqa: BLE001 - a traceback is what is counted
+                frame = traceback.extract_tb(err.__traceback__)[-1]
+                where = f"{Path(frame.filename).name}:{frame.lineno}"
+                tracebacks.append(f"{kind} {argv[0]}: {type(err).__name__} at {where}: {str(err)[:120]}")
+            finally:
+                signal.alarm(0)
+            took_s = time.perf_counter() - started_s
+            if took_s > slowest[0]:
+                slowest = (took_s, f"{kind}: {argv[0]}")
+    return {
+        "cases": cases,
+        "codes": dict(codes),
+        "tracebacks": tracebacks,
+        "hangs": hangs,
+        "slowest_s": slowest[0],
+        "slowest": slowest[1],
+    }
+
+
+def _fuzz_case(
+    rng: random.Random, which: int, *, work: Path, site: str, stamp: str, mutations: Any
+) -> tuple[str, list[list[str]]]:
+    """One case: which input is mutated (`which` of the five kinds), and the commands to run on it."""
+    desired = work / "desired"
+    kind = ("site file", "state file", "saved plan", "key file", "flags")[which]
+    base = ["--desired", str(desired)]
+    if kind == "site file":
+        path = desired / f"{site}.yaml"
+        path.write_text(mutations.mutate_yaml(path.read_text(), rng))
+        return kind, [
+            ["validate", str(path), "--now", stamp],
+            ["plan", *base, "--now", stamp],
+            ["payloads", site, *base],
+        ]
+    if kind == "state file":
+        path = store.state_path(desired, site)
+        path.write_text(mutations.mutate_state(path.read_text(), rng))
+        return kind, [
+            ["plan", *base, "--force", "--now", stamp, "--format", rng.choice(["text", "json", "markdown"])],
+            ["state", "show", site, *base],
+        ]
+    if kind == "saved plan":
+        path = work / "plan.json"
+        path.write_text(mutations.mutate_plan(path.read_text(), rng))
+        return kind, [["apply", *base, "--plan", str(path)]]  # no terminal, no --auto-approve: sends nothing
+    if kind == "key file":
+        (work / "key").write_bytes(rng.randbytes(rng.choice([0, 8, 40, 5000])))
+        return kind, [["apply", *base, "--key-file", str(work / "key")]]
+    flags: dict[str, tuple[str, ...]] = mutations.FLAGS
+    command = rng.choice(sorted(flags))
+    argv = [command, *([site] if command == "schedule" else []), *base]
+    for flag in rng.sample(flags[command], rng.randint(1, len(flags[command]))):
+        argv += [flag, rng.choice(mutations.FLAG_VALUES)]
+    return kind, [argv]
+
+
+def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
+    """Hostile inputs written out, each with the `reconciler` command that reads it; a valid file first."""
+    made = directory / "named"
+    made.mkdir()
+    profile = (
+        "{connectorId: 0, stackLevel: %d, chargingProfilePurpose: TxDefaultProfile, "
+        "chargingProfileKind: Relative, "
+        "chargingSchedule: {chargingRateUnit: A, chargingSchedulePeriod: [{startPeriod: 0, limit: 16}]}}"
+    )
+
+    def site(name: str, text: str) -> Path:
+        path = made / name / f"{name}.yaml"
+        path.parent.mkdir()
+        path.write_text(text)
+        return path
+
+    bomb = 'l0: &l0 ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9)
+    )
+    written = "site: {name: Written out}\nstations:\n" + "".join(
+        f"  S{i}:\n    connectors: 1\n    rated_power_kw: 22\n    profiles:\n"
+        + "".join(f"      p{j}: {profile % (11 + j)}\n" for j in range(5))
+        for i in range(10_000)
+    )
+    written = written[: written.rfind("\n  S", 0, 999_000)] + "\n"
+    amplified = (
+        "site: {name: Amplified}\ntemplates:\n"
+        + "".join(f"  t{j}:\n    profile: {profile % (11 + j)}\n" for j in range(5))
+        + "stations:\n"
+        + "".join(f"  S{i}: {{connectors: 1, rated_power_kw: 22}}\n" for i in range(1000))
+    )
+    sparse = made / "sparse" / "sparse.yaml"
+    sparse.parent.mkdir()
+    with sparse.open("wb") as handle:
+        handle.truncate(10 * 1024**3)
+    state_dir = made / "deep-state"
+    (state_dir / ".state").mkdir(parents=True)
+    (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
+    cases = [
+        (
+            "a valid site file (the baseline)",
+            site("valid", (ROOT / "desired" / "harbour-depot.yaml").read_text()),
+        ),
+        (
+            "alias bomb: 9 levels, 9^9 nodes, 400 bytes",
+            site("bomb", bomb + "site: {name: *l8}\nstations: {}\n"),
+        ),
+        ("nesting 10,000 deep, 20 KB", site("deep", "site: {name: " + "[" * 10_000 + "]" * 10_000 + "}\n")),
+        ("profiles written out, just under 1 MB", site("written", written)),
+        ("templates placing 5,000 profiles, 30 KB", site("amplified", amplified)),
+        ("a sparse 10 GB site file", sparse),
+    ]
+    now = ["--now", "2026-11-23T12:00:00Z"]
+    runs = [(name, ["validate", str(path), *now]) for name, path in cases]
+    amplified_dir = str(cases[4][1].parent)
+    runs.append(("templates placing 5,000 profiles: plan", ["plan", "--desired", amplified_dir, *now]))
+    runs.append(("a state file nested 100,000 deep: plan", ["plan", "--desired", str(state_dir), *now]))
+    return runs
+
+
+def fuzz(
+    cases: int, seed: int, directory: Path, saw: Callable[[str, Finished], None]
+) -> tuple[list[str], list[str]]:
+    """Part 3: the worker's cases, then the named inputs; the tracebacks and hangs found (printed too)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+    }
+    tracebacks: list[str] = []
+    hangs: list[str] = []
+    (directory / "fuzz").mkdir()
+    argv = [__file__, "--worker", str(cases), "--seed", str(seed), "--work", str(directory / "fuzz")]
+    finished = Child(argv, env, directory / "fuzz-worker").finish(timeout_s=cases * 3 + 120)
+    saw("fuzz worker", finished)
+    print(f"\nfuzz: {cases} cases, each a mutated site file, state file, saved plan, key file or flag values")
+    if finished.code == 0:
+        summary = json.loads(finished.out.strip().splitlines()[-1])
+        tracebacks += summary["tracebacks"]
+        hangs += summary["hangs"]
+        codes = ", ".join(f"{count} exit {code}" for code, count in sorted(summary["codes"].items()))
+        print(f"  commands: {codes}; tracebacks {len(summary['tracebacks'])}, hangs {len(summary['hangs'])}")
+        for line in summary["tracebacks"][:5]:
+            print(f"    {line}")
+        print(
+            f"  slowest command {summary['slowest_s']:.2f} s ({summary['slowest']}); "
+            f"worker peak {finished.rss_kb / 1024:.0f} MB"
+        )
+    else:
+        print(f"  the worker failed (exit {finished.code}): {finished.err[-500:]}")
+        tracebacks.append(f"fuzz worker: exit {finished.code}")
+    print("\nnamed hostile inputs, each in a `reconciler` process of its own (+: above the valid file's)")
+    print(f"  {'input':<42}  {'exit':>4}  {'wall':>13}  {'peak memory':>15}  first line of output")
+    baseline: Finished | None = None
+    named = named_inputs(directory)
+    Child(["-m", "reconciler", *named[0][1]], env, directory / "named-warm-up").finish(60)  # a warm cache
+    for number, (name, command) in enumerate(named):
+        one = Child(["-m", "reconciler", *command], env, directory / f"named-{number}").finish(60)
+        saw(f"named {name}", one)
+        baseline = baseline or one
+        said = (one.err.strip().splitlines() or one.out.strip().splitlines() or [""])[0]
+        extra_s, extra_mb = one.wall_s - baseline.wall_s, (one.rss_kb - baseline.rss_kb) / 1024
+        print(
+            f"  {name:<42}  {one.code!s:>4}  {one.wall_s:>5.2f} s {extra_s:+5.2f}  "
+            f"{one.rss_kb / 1024:>5.0f} MB {extra_mb:+5.0f}  {said[:80]}"
+        )
+    return tracebacks, hangs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The worker's entry: `chaos_fuzz.py --worker CASES --seed S --work DIR` prints its summary."""
+    parser = argparse.ArgumentParser(description="the fuzz worker of chaos_bench.py")
+    parser.add_argument("--worker", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, required=True)
+    args = parser.parse_args(argv)
+    print(json.dumps(fuzz_worker(args.worker, args.seed, args.work)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
