@@ -5,7 +5,7 @@ through the CLI in process, each under an alarm, the worker under an address-spa
 exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
 place, a sparse 10 GB file, a state file nested 100,000 deep) runs alone in a `reconciler` process of
-its own, for its wall time and peak memory beside a valid site file's.
+its own, three times, for its wall time (median and spread) and peak memory beside a valid site file's.
 
 `Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
 peak memory (VmHWM, read while it runs), and whether it had to be killed as hung.
@@ -20,6 +20,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ ROOT = Path(reconciler.__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 180.0  # a command still running after this long has hung
 FUZZ_ALARM_S = 10
 FUZZ_ADDRESS_SPACE = 4 * 1024**3
+NAMED_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
     cases = [
         (
-            "a valid site file (the baseline)",
+            "a valid site file (harbour-depot)",
             site("valid", (ROOT / "desired" / "harbour-depot.yaml").read_text()),
         ),
         (
@@ -296,21 +298,23 @@ def fuzz(
     else:
         print(f"  the worker failed (exit {finished.code}): {finished.err[-500:]}")
         tracebacks.append(f"fuzz worker: exit {finished.code}")
-    print("\nnamed hostile inputs, each in a `reconciler` process of its own (+: above the valid file's)")
-    print(f"  {'input':<42}  {'exit':>4}  {'wall':>13}  {'peak memory':>15}  first line of output")
-    baseline: Finished | None = None
+    print(f"\nnamed hostile inputs, each in a `reconciler` process of its own, median of {NAMED_RUNS} runs")
+    print(f"  {'input':<42}  {'exit':>4}  {'wall (spread)':>19}  {'peak memory':>11}  first line of output")
     named = named_inputs(directory)
     Child(["-m", "reconciler", *named[0][1]], env, directory / "named-warm-up").finish(60)  # a warm cache
     for number, (name, command) in enumerate(named):
-        one = Child(["-m", "reconciler", *command], env, directory / f"named-{number}").finish(60)
-        saw(f"named {name}", one)
-        baseline = baseline or one
+        runs = [
+            Child(["-m", "reconciler", *command], env, directory / f"named-{number}-{run}").finish(60)
+            for run in range(NAMED_RUNS)
+        ]
+        for one in runs:
+            saw(f"named {name}", one)
+        walls = sorted(one.wall_s for one in runs)
+        one = runs[0]
         said = (one.err.strip().splitlines() or one.out.strip().splitlines() or [""])[0]
-        extra_s, extra_mb = one.wall_s - baseline.wall_s, (one.rss_kb - baseline.rss_kb) / 1024
-        print(
-            f"  {name:<42}  {one.code!s:>4}  {one.wall_s:>5.2f} s {extra_s:+5.2f}  "
-            f"{one.rss_kb / 1024:>5.0f} MB {extra_mb:+5.0f}  {said[:80]}"
-        )
+        spread = f"{statistics.median(walls):.2f} s ({walls[0]:.2f}-{walls[-1]:.2f})"
+        peak_mb = max(one.rss_kb for one in runs) / 1024
+        print(f"  {name:<42}  {one.code!s:>4}  {spread:>19}  {peak_mb:>8.0f} MB  {said[:80]}")
     return tracebacks, hangs
 
 
