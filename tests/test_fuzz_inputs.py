@@ -36,7 +36,7 @@ NOW_ARG = "2026-11-23T12:00:00Z"
 DOCUMENTED = DOCUMENTED_EXIT_CODES
 SITES = ("edrv-examples", "harbour-depot")
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FUZZ_FILES = settings(FUZZ, max_examples=60)
+FUZZ_FILES = settings(FUZZ, max_examples=40)
 
 
 @pytest.fixture(scope="module")

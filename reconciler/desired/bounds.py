@@ -105,14 +105,23 @@ def yaml_problem(root: yaml.Node | None, *, shared: bool) -> tuple[yaml.Mark, st
     if root is None:
         return None
     if not shared:
-        stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-        while stack:
-            node, depth = stack.pop()
+        # Level by level, looking only at collections: this runs on every site file, and is a few
+        # per cent of its parse.
+        level, depth = [root], 1
+        while level:
             if depth > MAX_DEPTH:
-                return node.start_mark, *_too_deep()
-            stack.extend(
-                (child, depth + 1) for child in _children(node) if child.__class__ is not yaml.ScalarNode
-            )
+                return level[0].start_mark, *_too_deep()
+            below: list[yaml.Node] = []
+            for node in level:
+                if node.__class__ is yaml.MappingNode:
+                    for key, value in node.value:
+                        if key.__class__ is not yaml.ScalarNode:
+                            below.append(key)
+                        if value.__class__ is not yaml.ScalarNode:
+                            below.append(value)
+                elif node.__class__ is yaml.SequenceNode:
+                    below.extend(item for item in node.value if item.__class__ is not yaml.ScalarNode)
+            level, depth = below, depth + 1
         return None
     return _expansion(root)
 

@@ -18,7 +18,7 @@ from reconciler.errors import StateFileError
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
 
-_REST_PER_WRITE = 4  # after each write the writer rests 4 times as long (see `_Writer._drain`)
+_REST_PER_WRITE = 4  # after each write the writer rests 4 times as long (see `Writer._drain`)
 
 
 class Writer:
