@@ -4,8 +4,9 @@
 through the CLI in process, each under an alarm, the worker under an address-space limit, and reports
 exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
-place, a sparse 10 GB file, a state file nested 100,000 deep) runs alone in a `reconciler` process of
-its own, three times, for its wall time (median and spread) and peak memory beside a valid site file's.
+place, a sparse 10 GB file, a state file nested 100,000 deep, a valid state file at its size bound)
+runs alone in a `reconciler` process of its own, three times, for its wall time (median and spread)
+and peak memory beside a valid site file's.
 
 `Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
 peak memory (VmHWM, read while it runs), and whether it had to be killed as hung.
@@ -33,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import reconciler
+from reconciler.ocpp.profile import Purpose
 from reconciler.state import store
+from reconciler.state.recorded import ProfileRecord, RecordedState, StationRecord, Status, payload_hash
 
 ROOT = Path(reconciler.__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 180.0  # a command still running after this long has hung
@@ -246,6 +249,10 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     state_dir = made / "deep-state"
     (state_dir / ".state").mkdir(parents=True)
     (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
+    full_dir = made / "full-state"
+    full_state = store.state_path(full_dir, "full-state")
+    full_state.parent.mkdir(parents=True)
+    _write_full_state(full_state, "full-state", limit_bytes=31_900_000)
     cases = [
         (
             "a valid site file (harbour-depot)",
@@ -265,7 +272,54 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     amplified_dir = str(cases[4][1].parent)
     runs.append(("templates placing 5,000 profiles: plan", ["plan", "--desired", amplified_dir, *now]))
     runs.append(("a state file nested 100,000 deep: plan", ["plan", "--desired", str(state_dir), *now]))
+    runs.append(("a valid state file just under 32 MB: plan", ["plan", "--desired", str(full_dir), *now]))
     return runs
+
+
+def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
+    """A consistent state file at `path`: as many stations of 20 records as fit under `limit_bytes`.
+
+    Every station is one object, so the store's writer encodes it once and repeats its text.
+    """
+    payload = {
+        "chargingProfileKind": "Recurring",
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}],
+            "duration": 86400,
+            "startSchedule": "2026-01-01T00:00:00Z",
+        },
+        "recurrencyKind": "Daily",
+    }
+    profiles = {}
+    for number in range(1, 21):
+        body = {**payload, "chargingProfileId": number, "stackLevel": 10 + number}
+        profiles[f"p{number}"] = ProfileRecord(
+            connector_id=1,
+            charging_profile_id=number,
+            purpose=Purpose.TX_DEFAULT,
+            stack_level=10 + number,
+            payload=body,
+            payload_hash=payload_hash(body),
+            status=Status.ACCEPTED,
+            requested_at="2026-11-23T12:00:00Z",
+            updated_at="2026-11-23T12:00:00Z",
+        )
+    station = StationRecord(high_water_id=20, profiles=profiles)
+    per_station = len(
+        store.to_json(RecordedState(site=site, serial=1, lineage="0" * 32, stations={"CS-00000": station}))
+    )
+    count = limit_bytes // per_station
+    while True:
+        state = RecordedState.new(site).model_copy(
+            update={"stations": {f"CS-{number:05d}": station for number in range(count)}}
+        )
+        path.unlink(missing_ok=True)
+        store.StateWriter(path).save(state, None)
+        if path.stat().st_size <= limit_bytes:
+            return
+        count -= 1 + (path.stat().st_size - limit_bytes) // per_station
 
 
 def fuzz(
