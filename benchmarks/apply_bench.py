@@ -155,7 +155,9 @@ def _free_port() -> int:
 class SandboxProcess:
     """`reconciler sandbox` in a child process; started on entry once booted, stopped on exit."""
 
-    def __init__(self, stations_file: Path, latency_ms: int, log_dir: Path) -> None:
+    def __init__(
+        self, stations_file: Path, latency_ms: int, log_dir: Path, flags: Sequence[str] = ()
+    ) -> None:
         self.port, self.ocpp_port = _free_port(), _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}"
         self._out = log_dir / "sandbox.out"
@@ -173,6 +175,7 @@ class SandboxProcess:
             str(self.ocpp_port),
             "--latency-ms",
             str(latency_ms),
+            *flags,
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
