@@ -36,7 +36,7 @@ DOCUMENTED_EXIT_CODES = frozenset({0, 1, 2, 64})
 # Flags whose values a user types, by command, and values to type into them.
 FLAGS = {
     "schedule": ("--hours", "--from", "--connector", "--unit", "--format"),
-    "plan": ("--now", "--format"),
+    "plan": ("--now", "--format", "--unconfirmed-after", "--retry-rejected-after"),
     "payloads": ("--session-start", "--now"),
     "apply": ("--rate", "--concurrency", "--lock-timeout", "--now"),
 }
@@ -98,6 +98,7 @@ ODD_SCALARS = (
 FLAG_VALUES = (
     *ODD_SCALARS[:40],
     *("nan", "inf", "-inf", "1e999", "0", "-0", "24", "9000-12-31T23:59:59Z", "W", "json", ""),
+    *("0s", "90s", "99999999999d", "9" * 30 + "h", "never", "1.5m"),
 )
 ODD_KEYS = ("<<", "profils", "? [a]", "1", "''", "x" * 300, "chargingProfileId", "stations", "\t")
 ODD_LINES = (

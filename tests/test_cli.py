@@ -79,7 +79,15 @@ def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.Captu
 
 @pytest.mark.parametrize(
     "command",
-    [["plan"], ["apply", "--auto-approve"], ["state", "show"], ["payloads"], ["schedule"], ["sites"]],
+    [
+        ["plan"],
+        ["apply", "--auto-approve"],
+        ["state", "show"],
+        ["payloads"],
+        ["schedule"],
+        ["sites"],
+        ["ingest", "--inbox", "http://127.0.0.1:9"],
+    ],
     ids=lambda c: c[0],
 )
 def test_every_command_refuses_an_unknown_site(
@@ -155,3 +163,25 @@ def test_every_command_has_help_and_a_row_in_the_readme() -> None:
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
         assert f"`reconciler {name}" in readme, f"the README does not describe `reconciler {name}`"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["receive", "--replay-window", "nan"],  # would accept a signed delivery of any age
+        ["receive", "--retention-days", "1e999"],
+        ["plan", "--unconfirmed-after", "99999999999d"],
+        ["apply", "--retry-rejected-after", "9999999999999999999999h"],
+        ["schedule", "harbour-depot", "--hours", "nan"],
+        ["apply", "--rate", "inf"],
+    ],
+    ids=" ".join,
+)
+def test_numbers_no_wait_or_window_can_hold_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """nan, infinity and durations past a year are refused as usage errors (64), never a traceback."""
+    desired = [] if argv[0] == "receive" else ["--desired", str(DESIRED)]
+    code, _, err = _run(capsys, *argv, *desired)
+    assert code == EXIT_USAGE
+    assert "Invalid value for" in err

@@ -21,6 +21,7 @@ import click
 from reconciler.cli.options import (
     EXIT_OK,
     INBOX_VARIABLE,
+    Finite,
     clock,
     desired_option,
     inbox_option,
@@ -34,7 +35,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.render.confirm import ingest_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import site_ids
+from reconciler.shell.reconcile import known_sites
 
 if TYPE_CHECKING:  # the receiver's module loads aiohttp, only when `receive` runs
     from reconciler.shell.receiver import ReceiverConfig
@@ -93,7 +94,7 @@ def _json_log(message: str, fields: Mapping[str, Any]) -> None:
 )
 @click.option(
     "--replay-window",
-    type=click.FloatRange(min=1),
+    type=Finite(min=1),  # nan would pass every comparison, and accept a delivery of any age
     default=DEFAULT_TOLERANCE_S,
     show_default=True,
     help="Refuse signatures older or newer than this (s).",
@@ -104,7 +105,7 @@ def _json_log(message: str, fields: Mapping[str, Any]) -> None:
 )
 @click.option(
     "--retention-days",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, min_open=True, max=36_600),
     default=30.0,
     show_default=True,
     help="Delete events older than this.",
@@ -168,9 +169,7 @@ async def _serve(config: ReceiverConfig) -> None:
 @desired_option
 @state_dir_option
 @inbox_option
-@click.option(
-    "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for an apply."
-)
+@click.option("--lock-timeout", type=Finite(min=0), default=0, help="Wait this long (s) for an apply.")
 @now_option
 def ingest(
     *,
@@ -185,7 +184,7 @@ def ingest(
     if inbox is None:
         raise click.UsageError(f"give --inbox PATH|URL (or set {INBOX_VARIABLE})")
     moment = clock(now)
-    names = list(sites) or site_ids(desired_dir, state_dir)
+    names = known_sites(desired_dir, state_dir, sites)
     with open_inbox(inbox) as reader:
         if reader is None:  # a location was given, so an inbox is open
             raise click.UsageError("no inbox")

@@ -82,6 +82,9 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+_MAX_DURATION_S = 366 * 86_400
+
+
 class _Duration(click.ParamType):  # type: ignore[type-arg]
     """A duration such as `90`, `90s`, `15m`, `1h`, `2d`; with `never`, the word `never` too (None)."""
 
@@ -100,7 +103,10 @@ class _Duration(click.ParamType):  # type: ignore[type-arg]
         if match is None:
             also = ", or never" if self.never else ""
             self.fail(f"{value!r} is not a duration such as 90s, 15m, 1h or 2d{also}", param, ctx)
-        return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2) or "s"])
+        seconds = float(match.group(1)) * _UNIT_S[match.group(2) or "s"]
+        if seconds > _MAX_DURATION_S:  # a longer wait is "never", and date arithmetic would overflow
+            self.fail(f"{value!r} is longer than a year", param, ctx)
+        return timedelta(seconds=seconds)
 
 
 INBOX_VARIABLE = "RECONCILER_INBOX"
