@@ -147,14 +147,15 @@ def mutate_yaml(text: str, rng: random.Random, edits: int = 2) -> str:
     return text
 
 
-def _replace_value(text: str, rng: random.Random) -> str:
+def _replace_value(text: str, rng: random.Random, value: str | None = None) -> str:
+    """A random key's value replaced by `value`, or by an odd scalar."""
     lines = text.splitlines()
     valued = [i for i, line in enumerate(lines) if re.match(r"\s*[-\w\"' ]+:\s*\S", line)]
     if not valued:
         return text
     index = rng.choice(valued)
     key, _, _ = lines[index].partition(":")
-    lines[index] = f"{key}: {rng.choice(ODD_SCALARS)}"
+    lines[index] = f"{key}: {value if value is not None else rng.choice(ODD_SCALARS)}"
     return "\n".join(lines) + "\n"
 
 
@@ -199,18 +200,7 @@ def _alias_bomb(text: str, rng: random.Random) -> str:
     depth = rng.randint(2, 6)
     head = ['b0: &b0 ["x","x","x","x","x","x","x","x","x"]']
     head += [f"b{i}: &b{i} [{','.join([f'*b{i - 1}'] * 9)}]" for i in range(1, depth)]
-    return "\n".join(head) + "\n" + _replace_value(text, _ValueRng(rng, f"*b{depth - 1}"))
-
-
-class _ValueRng(random.Random):
-    """A Random whose every `choice` among scalars is one given value (used to place an alias)."""
-
-    def __init__(self, rng: random.Random, value: str) -> None:
-        super().__init__(rng.random())
-        self._value = value
-
-    def choice(self, seq: Any) -> Any:
-        return self._value if seq is ODD_SCALARS else super().choice(seq)
+    return "\n".join(head) + "\n" + _replace_value(text, rng, f"*b{depth - 1}")
 
 
 def _cut(text: str, rng: random.Random) -> str:
