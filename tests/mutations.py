@@ -21,7 +21,7 @@ import json
 import random
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -231,30 +231,40 @@ _YAML_EDITS: tuple[Callable[[str, random.Random], str], ...] = (
 
 def mutate_state(text: str, rng: random.Random, edits: int = 2) -> str:
     """A state file after random edits; most keep it JSON and recompute payload hashes to reach deeper."""
-    if rng.random() < 0.15:
-        return rng.choice(_TEXT_EDITS)(text, rng)
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    for _ in range(rng.randint(1, edits)):
-        rng.choice(_STATE_EDITS)(data, rng)
-    if rng.random() < 0.7:
-        _rehash(data)
-    return json.dumps(data, indent=2, sort_keys=rng.random() < 0.5) + "\n"
+
+    def rehash_mostly(data: Any) -> None:
+        if rng.random() < 0.7:
+            _rehash(data)
+
+    return _mutate_json(text, rng, edits, _STATE_EDITS, text_share=0.15, then=rehash_mostly)
 
 
 def mutate_plan(text: str, rng: random.Random, edits: int = 2) -> str:
     """A saved plan after random edits of its JSON, or of its text."""
-    if rng.random() < 0.2:
+    return _mutate_json(text, rng, edits, (_set_somewhere,), text_share=0.2)
+
+
+def _mutate_json(
+    text: str,
+    rng: random.Random,
+    edits: int,
+    choices: Sequence[Callable[[Any, random.Random], None]],
+    *,
+    text_share: float,
+    then: Callable[[Any], None] | None = None,
+) -> str:
+    """`text_share` of the time an edit of the text itself; else one to `edits` edits of its JSON."""
+    if rng.random() < text_share:
         return rng.choice(_TEXT_EDITS)(text, rng)
     try:
         data = json.loads(text)
     except ValueError:
         return text
     for _ in range(rng.randint(1, edits)):
-        _set_somewhere(data, rng)
-    return json.dumps(data, indent=2) + "\n"
+        rng.choice(choices)(data, rng)
+    if then is not None:
+        then(data)
+    return json.dumps(data, indent=2, sort_keys=rng.random() < 0.5) + "\n"
 
 
 def _records(data: Any) -> list[tuple[dict[str, Any], str]]:
