@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from reconciler.ocpp.schedule import CompositeOptions, Installed, RelativeStart, composite_schedule
+from reconciler.ocpp.firmware import CompositeOptions, RelativeStart
+from reconciler.ocpp.schedule import Installed, composite_schedule
 
 from .schedule_builders import at, on, profile, rows, run
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from reconciler.desired.model import Profile
 from reconciler.desired.payload import installed
-from reconciler.ocpp.schedule import CompositeOptions, Installed, Precedence
+from reconciler.ocpp.firmware import CompositeOptions, Precedence, StationTotal
+from reconciler.ocpp.schedule import Installed
 
 from .schedule_builders import at, on, profile, rows, run
 
@@ -140,6 +141,28 @@ def test_station_total_is_unlimited_when_a_connector_is() -> None:
     assert run(profiles, connector_id=0, connectors=2) == rows(("08:00", "14:00", None))
     cap = on(0, profile("ChargePointMaxProfile", periods=((0, 20000),)))
     assert run(profiles + cap, connector_id=0, connectors=2) == rows(("08:00", "14:00", 20000))
+
+
+def test_station_total_may_be_the_charge_point_max_alone() -> None:
+    """CHARGE_POINT_MAX: the station total is the 20 kW cap from 10:00 alone, whatever connectors add to."""
+    options = CompositeOptions(station_total=StationTotal.CHARGE_POINT_MAX)
+    cap = profile("ChargePointMaxProfile", start="10:00", periods=((0, 20000),))
+    profiles = on(0, profile(unit="A", periods=((0, 6),)), cap)
+    assert run(profiles, connector_id=0, connectors=2, options=options) == rows(
+        ("08:00", "10:00", None), ("10:00", "14:00", 20000)
+    )
+    assert run(profiles, connector_id=1, options=options) == rows(("08:00", "14:00", 4140))
+
+
+def test_min_charging_rate_lifts_lower_limits_only_when_the_firmware_applies_it() -> None:
+    """A 6 A minimum over 4 A then 10 A: informative by default; with min_rate_raises the 4 A becomes 6 A."""
+    lifted = profile(unit="A", start="08:00", periods=((0, 4), (7200, 10)))
+    lifted["chargingSchedule"]["minChargingRate"] = 6
+    assert run(on(1, lifted), unit="A") == rows(("08:00", "10:00", 4), ("10:00", "14:00", 10))
+    options = CompositeOptions(min_rate_raises=True)
+    assert run(on(1, lifted), unit="A", options=options) == rows(
+        ("08:00", "10:00", 6), ("10:00", "14:00", 10)
+    )
 
 
 def test_station_total_counts_to_the_highest_connector_named() -> None:

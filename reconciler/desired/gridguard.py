@@ -28,9 +28,10 @@ from reconciler.desired.model import Profile, SiteFile, Station
 from reconciler.desired.payload import installed
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity
+from reconciler.ocpp.firmware import DEFAULT_OPTIONS
 from reconciler.ocpp.profile import WEEK_S, Kind, Purpose, RateUnit, parse_timestamp
 from reconciler.ocpp.recurrence import RECURRENCE_PERIOD
-from reconciler.ocpp.schedule import DEFAULT_OPTIONS, CompositePeriod, composite_schedule
+from reconciler.ocpp.schedule import CompositePeriod, composite_schedule
 from reconciler.ocpp.steps import add_steps, capped
 
 # How many stations the message names before it says "and N more".

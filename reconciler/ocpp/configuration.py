@@ -1,4 +1,5 @@
-"""A charger's smart-charging configuration keys, as OCPP 1.6's GetConfiguration reports them."""
+"""A charger's smart-charging configuration keys, as OCPP 1.6's GetConfiguration reports them, and how
+its firmware computes its composite schedule (the station's `ocpp:` mapping in desired state)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,46 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
+from reconciler.ocpp.firmware import (
+    CompositeOptions,
+    NoLimit,
+    Precedence,
+    RelativeStart,
+    StationTotal,
+)
 from reconciler.ocpp.profile import RateUnit
 
 _Int = Annotated[int, Strict()]
+_Bool = Annotated[bool, Strict()]
+_FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+class CompositeRules(BaseModel):
+    """How this charger's firmware computes and reports GetCompositeSchedule (see `ocpp.firmware`).
+
+    Defaults are the composite engine's documented choices; declare what your firmware does so that
+    drift compares its report with what its own rules make of the recorded profiles.
+    """
+
+    model_config = _FROZEN
+    station_total: StationTotal = StationTotal.SUM
+    tx_default_precedence: Precedence = Precedence.STACK_LEVEL
+    tx_default_without_session: _Bool = True
+    relative_without_session: RelativeStart = RelativeStart.WINDOW_START
+    recur_before_start: _Bool = False
+    min_charging_rate_raises: _Bool = False
+    no_limit: NoLimit = NoLimit.RATED
+
+    def options(self) -> CompositeOptions:
+        return CompositeOptions(
+            precedence=self.tx_default_precedence,
+            tx_default_without_session=self.tx_default_without_session,
+            relative_without_session=self.relative_without_session,
+            recur_before_start=self.recur_before_start,
+            station_total=self.station_total,
+            min_rate_raises=self.min_charging_rate_raises,
+            no_limit=self.no_limit,
+        )
 
 
 RateUnitName = Literal["Current", "Power"]
@@ -26,7 +64,7 @@ class ChargerLimits(BaseModel):
     declare the real values of your hardware to lift them.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+    model_config = _FROZEN
     max_stack_level: _Int = Field(50, alias="ChargeProfileMaxStackLevel")
     allowed_rate_units: Annotated[
         tuple[RateUnitName, ...],
@@ -42,6 +80,7 @@ class ChargerLimits(BaseModel):
     ] = Field(("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit")
     max_periods: _Int = Field(24, alias="ChargingScheduleMaxPeriods")
     max_profiles_installed: _Int = Field(20, alias="MaxChargingProfilesInstalled")
+    composite: CompositeRules = CompositeRules()
 
     def allows(self, unit: RateUnit) -> bool:
         return ("Current" if unit is RateUnit.AMPERE else "Power") in self.allowed_rate_units

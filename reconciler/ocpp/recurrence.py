@@ -46,6 +46,7 @@ class TimedProfile:
     duration_s: int | None
     unit: str
     periods: tuple[TimedPeriod, ...]
+    min_rate: Fraction | None = None  # minChargingRate, in `unit`
 
     @property
     def needs_anchor(self) -> bool:
@@ -111,6 +112,7 @@ def read_profile(connector_id: int, payload: Mapping[str, Any]) -> TimedProfile:
             )
         start_schedule = schedule.get("startSchedule")
         duration = schedule.get("duration")
+        min_rate = schedule.get("minChargingRate")
         return TimedProfile(
             connector_id=connector_id,
             profile_id=int(payload["chargingProfileId"]),
@@ -124,6 +126,7 @@ def read_profile(connector_id: int, payload: Mapping[str, Any]) -> TimedProfile:
             duration_s=None if duration is None else int(duration),
             unit=str(schedule["chargingRateUnit"]),
             periods=tuple(periods),
+            min_rate=None if min_rate is None else read_number(min_rate),
         )
     except KeyError as err:
         raise ValueError(f"charging profile lacks {err.args[0]!r}") from None

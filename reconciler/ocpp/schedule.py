@@ -12,7 +12,8 @@ sets nothing (outside validFrom/validTo, before its start, after its duration). 
 transaction limit is its TxProfile where one applies, else its TxDefaultProfile. The composite of a
 connector is the minimum of that and the ChargePointMaxProfile, compared in the requested unit.
 
-Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* are `CompositeOptions`:
+Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* are `CompositeOptions`
+(`firmware`), which a station declares so that its own rules are the ones applied:
 
 - *setting* `precedence`: a connector's own TxDefaultProfile and one installed on connector 0 compete
   by stackLevel, the connector's own winning a tie (`STACK_LEVEL`, as libocpp); or the connector's own
@@ -29,9 +30,11 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
 - *setting* `recur_before_start`: a Recurring schedule is inactive before its `startSchedule` (False,
   MicroOcpp) or repeats backwards in time too (True, libocpp).
 - *setting* `default_phases`: the phases assumed for a period without `numberPhases` (OCPP says 3).
-- Station total (connector 0): the sum over connectors 1..N of each connector's transaction limit
-  (what the station may draw from the grid, as OCPP defines connector 0's composite), capped by the
-  ChargePointMaxProfile. A connector without a limit makes the sum unlimited, so the cap alone holds.
+- *setting* `station_total`: the station total (connector 0) is the sum over connectors 1..N of each
+  connector's transaction limit (what the station may draw from the grid, as OCPP defines connector 0's
+  composite), capped by the ChargePointMaxProfile (`SUM`); a connector without a limit makes the sum
+  unlimited, so the cap alone holds. Or it is the ChargePointMaxProfile alone (`CHARGE_POINT_MAX`, as
+  MicroOcpp).
 - "No limit" is None, never a rated maximum filled in; a caller may cap it with what it knows.
 - validFrom/validTo are half-open: a profile applies from validFrom up to, not at, validTo.
 - Daily and Weekly schedules repeat every 86,400 / 604,800 s after `startSchedule`, counted in UTC
@@ -47,7 +50,8 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
   matched: any TxProfile on a connector with a session applies.
 - Two profiles of one purpose, stackLevel and connector cannot both be installed; if given anyway,
   the higher chargingProfileId wins, so the result never depends on the order of the input.
-- `minChargingRate` does not raise a limit (it is informative; MicroOcpp alone applies it).
+- *setting* `min_rate_raises`: `minChargingRate` does not raise a limit (False: it is informative), or
+  lifts each of its profile's lower limits up to it (True, as MicroOcpp).
 - Values validation would refuse are taken as given rather than rejected: a negative limit stays
   negative, and a `numberPhases` of 0 counts as absent.
 - A and W convert with each period's own phases: W = A * voltage * phases. Limits are exact fractions
@@ -60,46 +64,23 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from reconciler.ocpp.firmware import (
+    DEFAULT_OPTIONS,
+    CompositeOptions,
+    Precedence,
+    RelativeStart,
+    StationTotal,
+)
 from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
-
-
-class Precedence(StrEnum):
-    """How a connector's own TxDefaultProfiles rank against those installed on connector 0."""
-
-    STACK_LEVEL = "stack_level"
-    CONNECTOR_FIRST = "connector_first"
-
-
-class RelativeStart(StrEnum):
-    """Where a Relative schedule starts when there is no session to start it."""
-
-    WINDOW_START = "window_start"
-    INACTIVE = "inactive"
-
-
-@dataclass(frozen=True, slots=True)
-class CompositeOptions:
-    """The points where chargers disagree (see the module docstring); defaults follow libocpp except
-    `recur_before_start`, where OCPP's own wording (a schedule starts at `startSchedule`) wins."""
-
-    precedence: Precedence = Precedence.STACK_LEVEL
-    tx_default_without_session: bool = True
-    relative_without_session: RelativeStart = RelativeStart.WINDOW_START
-    recur_before_start: bool = False
-    default_phases: int = 3
-
-
-DEFAULT_OPTIONS = CompositeOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +187,9 @@ def composite_schedules(
     for connector_id in asked:
         if connector_id > 0:
             out[connector_id] = window.periods(_combine(line(connector_id), cap, _lowest))
+            continue
+        if options.station_total is StationTotal.CHARGE_POINT_MAX:
+            out[0] = window.periods(cap)
             continue
         count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
         total: Steps = [(window.start, Fraction(0))]
@@ -341,6 +325,9 @@ def _stack(
         pieces = limit_pieces(
             profile, window.start, window.end, anchor, recur_before_start=options.recur_before_start
         )
+        floor = profile.min_rate if options.min_rate_raises else None
+        if floor is not None:
+            pieces = [replace(p, limit=floor) if p.limit < floor else p for p in pieces]
         covered = _fill_gaps(covered, pieces)
     return covered
 

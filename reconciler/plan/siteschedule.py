@@ -17,14 +17,9 @@ from reconciler.desired import ids
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.payload import installed
 from reconciler.desired.validate import DesiredSite
+from reconciler.ocpp.firmware import DEFAULT_OPTIONS, CompositeOptions
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.schedule import (
-    DEFAULT_OPTIONS,
-    CompositeOptions,
-    CompositePeriod,
-    Installed,
-    composite_schedule,
-)
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule
 
 
 @dataclass(frozen=True, slots=True)

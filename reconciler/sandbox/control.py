@@ -10,6 +10,15 @@
     POST   /_sandbox/faults     replace them (JSON as in `faults`); answered once offline stations are
                                 disconnected and the others connected again
     DELETE /_sandbox/faults     lift every fault
+    POST   /_sandbox/stations/{id}/reboot
+                                the charge point restarts losing profiles: {"lose": "all"} or
+                                {"lose": "top_stack_level"}; answers {"lost": [chargingProfileId...]}
+    POST   /_sandbox/stations/{id}/profiles
+                                install {"connectorId": N, "csChargingProfiles": {...}} on the charge
+                                point behind the reconciler's back (as eDRV's power management would);
+                                answers {"status": "Accepted" | "Rejected"}
+
+The last two wrong a charger on purpose, so that drift can be seen.
 
 They need no API key: the sandbox listens on loopback only, and these are its instruments.
 """
@@ -41,6 +50,9 @@ class Controlled(Protocol):
     async def set_faults(self, faults: Faults) -> None: ...
 
     async def settled(self, timeout_s: float) -> bool: ...
+    def reboot(self, station_id: str, lose: str) -> list[int]: ...
+
+    def install(self, station_id: str, connector_id: int, profile: Json) -> str: ...
 
 
 def routes(sandbox: Controlled) -> list[web.RouteDef]:
@@ -75,9 +87,28 @@ def routes(sandbox: Controlled) -> list[web.RouteDef]:
         done = await sandbox.settled(timeout_s)
         return web.json_response({"settled": done}, status=200 if done else 504)
 
+    async def reboot(request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read() or b"{}")
+            lost = sandbox.reboot(request.match_info["station"], str(body.get("lose", "all")))
+        except (ValueError, AttributeError, SandboxError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"lost": lost})
+
+    async def install(request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read() or b"{}")
+            connector_id, profile = int(body["connectorId"]), body["csChargingProfiles"]
+            status = sandbox.install(request.match_info["station"], connector_id, profile)
+        except (ValueError, KeyError, TypeError, SandboxError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"status": status})
+
     return [
         web.get(f"{PREFIX}/settled", settled),
         web.get(f"{PREFIX}/stations", stations),
+        web.post(f"{PREFIX}/stations/{{station}}/reboot", reboot),
+        web.post(f"{PREFIX}/stations/{{station}}/profiles", install),
         web.get(f"{PREFIX}/stats", stats),
         web.get(f"{PREFIX}/faults", faults),
         web.post(f"{PREFIX}/faults", set_faults),

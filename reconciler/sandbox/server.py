@@ -182,6 +182,20 @@ class Sandbox:
             out[station_id] = entry
         return {"stations": out}
 
+    def reboot(self, station_id: str, lose: str) -> list[int]:
+        """Make a simulated charge point lose profiles as if it restarted; the ids lost."""
+        return self._simulated(station_id).reboot(lose)
+
+    def install(self, station_id: str, connector_id: int, profile: Json) -> str:
+        """Install a profile on a simulated charge point without any API call; its answer."""
+        return self._simulated(station_id).install_behind_the_back(connector_id, profile)
+
+    def _simulated(self, station_id: str) -> SimulatedStation:
+        station = self.stations.get(station_id)
+        if station is None:
+            raise SandboxError(f"no simulated charge point {station_id!r}")
+        return station
+
     def stats(self) -> Json:
         requests = dict(sorted(self.guard.requests.items()))
         webhooks = self._webhooks

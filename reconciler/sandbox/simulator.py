@@ -12,7 +12,8 @@ Where OCPP leaves room, this charge point:
 - answers a set whose date-times are not ISO 8601 with an offset with a CALLERROR
   PropertyConstraintViolation (the OCPP schema does not check formats);
 - answers GetCompositeSchedule (`reconciler.ocpp.schedule.composite_schedule`, the station's nominal voltage)
-  in the requested unit, else the first unit it allows, with "no limit" filled in as the station's
+  in the requested unit, else the first unit it allows, by the rules its station declares under
+  `ocpp.composite` (`reconciler.ocpp.firmware`): by default with "no limit" filled in as the station's
   rated power, as a charger reports what it would allow; an unknown connector is Rejected;
 - takes RemoteStartTransaction only for a free connector it names, then starts the transaction at
   once (StartTransaction, meterStart 0); RemoteStopTransaction ends it (StopTransaction, reason Remote)
@@ -32,9 +33,10 @@ from ocpp import exceptions
 from ocpp.v16 import call, call_result
 
 from reconciler.ocpp.charger import Charger, Refusal
+from reconciler.ocpp.firmware import NoLimit
 from reconciler.ocpp.profile import Json, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import Installed, composite_schedule
-from reconciler.sandbox.config import StationSpec
+from reconciler.sandbox.config import SandboxError, StationSpec
 from reconciler.sandbox.link import Peer
 
 _CONFIGURATION_KEYS = (
@@ -125,6 +127,29 @@ class SimulatedStation:
         )
         return status.value
 
+    def reboot(self, lose: str) -> list[int]:
+        """Restart losing profiles, as chargers in the field do: `all` of them, or `top_stack_level`,
+        those at the highest stack level it holds (MicroOcpp reloads only the levels below its maximum).
+        Returns the ids lost."""
+        self.now()
+        held = self.charger.installed
+        if lose == "all":
+            doomed = sorted(held)
+        elif lose == "top_stack_level":
+            top = max((int(item.profile["stackLevel"]) for item in held.values()), default=None)
+            doomed = sorted(pid for pid, item in held.items() if int(item.profile["stackLevel"]) == top)
+        else:
+            raise SandboxError(f"lose must be 'all' or 'top_stack_level', not {lose!r}")
+        for profile_id in doomed:
+            self.charger.clear(profile_id, connector_id=None, purpose=None, stack_level=None)
+        self._log(f"charge point {self.station_id} rebooted and lost profiles {doomed}")
+        return doomed
+
+    def install_behind_the_back(self, connector_id: int, profile: Json) -> str:
+        """Install a profile no API call sent (as eDRV's own power management does): the status."""
+        self.now()
+        return self.charger.set_profile(connector_id, profile).status.value
+
     def connector_of(self, transaction_id: int) -> int | None:
         """The connector running `transaction_id`, if any."""
         running = {t: c for c, t in self._transaction_ids.items()}
@@ -203,6 +228,7 @@ class SimulatedStation:
         ]
         chosen = RateUnit(unit) if unit is not None else allowed[0]
         start = self.now().replace(microsecond=0)
+        rules = self.spec.ocpp.composite
         periods = composite_schedule(
             [Installed(item.connector_id, item.profile) for item in self.charger.installed.values()],
             connector_id,
@@ -212,15 +238,21 @@ class SimulatedStation:
             sessions=dict(self._started_at),
             connectors=self.spec.connectors,
             voltage_v=self.spec.nominal_voltage_v,
+            options=rules.options(),
         )
         rated = self._rated(chosen)
+        if rules.no_limit is NoLimit.OMITTED:
+            # Only a leading stretch without a limit can be left out; a later one needs a number.
+            while periods and periods[0].limit is None:
+                periods = periods[1:]
+        unlimited = Decimal(-1) if rules.no_limit is NoLimit.MINUS_ONE else rated
         schedule = {
             "duration": duration_s,
             "charging_rate_unit": chosen.value,
             "charging_schedule_period": [
                 {
                     "start_period": int((p.start - start).total_seconds()),
-                    "limit": json_number(rated if p.limit is None else p.limit),
+                    "limit": json_number(unlimited if p.limit is None else p.limit),
                 }
                 for p in periods
             ],
