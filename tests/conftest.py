@@ -1,13 +1,19 @@
-"""Shared fixtures: a fixed `now` so expiry rules do not drift with the calendar; the CLI run in-process."""
+"""Shared fixtures: a fixed `now` so expiry rules do not drift with the calendar; the CLI run in-process;
+and the example network running end to end against the sandbox (`network`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from reconciler.cli.main import main
+
+if TYPE_CHECKING:
+    from .sandbox_network import Network
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIRED = ROOT / "desired"
@@ -25,3 +31,11 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         main(list(argv))
     out, err = capsys.readouterr()
     return int(exited.value.code or 0), out, err
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[Network]:
+    """The example network, applied to nothing yet, with its sandbox and receiver running."""
+    from .sandbox_network import start_network
+
+    yield from start_network(tmp_path)

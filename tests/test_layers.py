@@ -33,6 +33,7 @@ EDGES = {
     "shell/receiver",  # aiohttp server
     "shell/inbox_workers",  # threads writing and reading the inbox
     "shell/ingest",  # reads the inbox, writes state files under their locks
+    "shell/drift",  # asks eDRV for composite schedules, reads the inbox, writes state files
 }
 FORBIDDEN_MODULES = {
     "httpx",

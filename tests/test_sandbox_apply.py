@@ -7,92 +7,21 @@ from __future__ import annotations
 
 import bisect
 import re
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import httpx
-import pytest
-
-from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
 from reconciler.edrv.webhook import COMPOSITE
 from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action
-from reconciler.plan.confirm import IngestReport
-from reconciler.plan.site import SitePlan
-from reconciler.sandbox.background import BackgroundSandbox
-from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.sandbox.faults import Faults
-from reconciler.shell.apply import SiteResult
-from reconciler.shell.ingest import ingest
-from reconciler.shell.reconcile import apply_with_client, plan_sites, site_ids
 from reconciler.state import store as state
-from reconciler.state.recorded import RecordedState, Status
+from reconciler.state.recorded import Status
 
-from .conftest import DESIRED, NOW
-from .sandbox_harness import Clock, receiver_config
+from .conftest import NOW
+from .sandbox_network import Network
 
 VAN_STATION, VAN_CAP = "65a1269ef2a74de452e6b438", "duty-van-cap"
 LAKESIDE_P1 = "6650a1c2e4b0a1d2c3e4f501"  # Wallbox P1 of desired/lakeside-offices.yaml
-
-
-@dataclass
-class Network:
-    """The example network's site files in a scratch directory, a sandbox simulating its stations, and
-    the receiver its webhooks go to."""
-
-    desired_dir: Path
-    inbox: Path
-    sandbox: BackgroundSandbox
-    http: httpx.Client
-
-    def plan(self, now: datetime = NOW) -> list[SitePlan]:
-        return plan_sites(self.desired_dir, [], now)
-
-    def apply(self) -> list[SiteResult]:
-        """Apply at NOW; return once the chargers answered every call and the webhooks are delivered."""
-        settings = EdrvSettings(
-            api_key=DEFAULT_API_KEY, api_url=self.sandbox.api_url, rate_per_s=1000, burst=100
-        )
-        results = apply_with_client(
-            self.plan(), settings, desired_dir=self.desired_dir, state_dir=None, now=NOW, source="the plan"
-        )
-        self.sandbox.settle()
-        return results
-
-    def ingest(self) -> IngestReport:
-        with Inbox(self.inbox) as inbox:
-            return ingest(inbox, self.desired_dir, site_ids(self.desired_dir), None, now=NOW)
-
-    def recorded(self, site: str) -> RecordedState:
-        found = state.load(state.state_path(self.desired_dir, site), site)
-        assert found is not None
-        return found
-
-    def truth(self) -> dict[str, Json]:
-        stations: dict[str, Json] = self.http.get("/_sandbox/stations").json()["stations"]
-        return stations
-
-    def requests(self) -> dict[str, int]:
-        counts: dict[str, int] = self.http.get("/_sandbox/stats").json()["requests"]
-        return counts
-
-
-@pytest.fixture
-def network(tmp_path: Path) -> Iterator[Network]:
-    desired_dir = tmp_path / "desired"
-    desired_dir.mkdir()
-    for path in DESIRED.glob("*.yaml"):
-        shutil.copy(path, desired_dir / path.name)
-    config = SandboxConfig(stations_from_desired(desired_dir, NOW), port=0, ocpp_port=0, clock=Clock(NOW))
-    hooks = receiver_config(tmp_path)
-    with BackgroundSandbox(config, receiver=hooks) as sandbox:
-        headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-        with httpx.Client(base_url=sandbox.api_url, headers=headers) as http:
-            yield Network(desired_dir, hooks.db_path, sandbox, http)
 
 
 def test_example_network_applied_equals_desired(network: Network) -> None:

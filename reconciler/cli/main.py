@@ -20,6 +20,7 @@ from typing import NoReturn
 import click
 
 from reconciler import __version__
+from reconciler.cli.drift import drift
 from reconciler.cli.inbox import ingest, receive
 from reconciler.cli.inspect import payloads, schedule, schema, sites_command
 from reconciler.cli.options import (
@@ -74,7 +75,7 @@ def cli() -> None:
     """Charging profiles as code: desired OCPP 1.6 profiles in YAML, planned and applied through eDRV."""
 
 
-for command in (payloads, schedule, sites_command, schema, sandbox, demo, receive, ingest):
+for command in (payloads, schedule, sites_command, schema, sandbox, demo, receive, ingest, drift):
     cli.add_command(command)
 
 

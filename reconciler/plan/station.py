@@ -27,6 +27,8 @@ from reconciler.state.recorded import ProfileRecord, Status, payload_hash
 _RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
 # Sets that may or may not have reached the charger; one that did replaced whatever held its slot.
 _UNSURE = frozenset({Status.FAILED, Status.PENDING})
+# Records a drift heal re-sends: those the charger had taken (the others are retried anyway).
+_HEALABLE = frozenset({Status.ACCEPTED, Status.REQUESTED})
 # What a change carries until `build` rates it by the composites of its station (`_rated`).
 _UNRATED = Effect.LOWERS
 
@@ -155,6 +157,8 @@ class _Station:
         """Why a profile recorded as desired is sent again, or None (with a note where one helps)."""
         if record.clearing is not None:
             return "desired again while a clear of it is on its way"
+        if record.heal_requested_at is not None and record.status in _HEALABLE:
+            return f"heal: drift found at {record.heal_requested_at} that the charger no longer enforces it"
         if record.status in (Status.PENDING, Status.FAILED):
             return f"retry: the last attempt was {record.status}"
         if record.status is Status.REJECTED:

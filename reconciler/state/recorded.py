@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from reconciler.desired.model import INT32_MAX, MAX_CONNECTORS, Int, ProfileId, Timestamp
 from reconciler.ocpp.profile import Json, Purpose
 
-# Version 2 added what confirmations need: `confirmed_at`, `attempts` and `clearing` per record.
+# Version 2 added what confirmations need (`confirmed_at`, `attempts` and `clearing` per record) and what
+# drift needs (`heal_requested_at` per record, `drift` per station).
 STATE_VERSION = 2
 # Versions `load` understands (a version 1 file reads as version 2 with those fields unset); a newer
 # file came from a newer reconciler and must not be rewritten.
@@ -88,6 +89,9 @@ class ProfileRecord(BaseModel):
     confirmed_at: Timestamp | None = None
     attempts: Int = Field(1, ge=1)
     clearing: ClearRequest | None = None
+    # Set by `reconciler drift --heal` when the charger no longer enforces this profile: the next plan
+    # sends it again under its id (which replaces, so it is safe), and that set's record drops the mark.
+    heal_requested_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _hash_matches_payload(self) -> Self:
@@ -106,13 +110,31 @@ class ProfileRecord(BaseModel):
         return self.clearing is not None or self.status is Status.REQUESTED
 
 
+class DriftCheck(BaseModel):
+    """The last time `reconciler drift` compared the station's composite schedule with its records.
+
+    `verdict` is one of `ocpp.drift.Verdict`'s values; `first_difference` when the charger's report
+    first departed from what was expected; `heals` the moments heals were asked for in the last day
+    (past a limit the station is flapping and left alone).
+    """
+
+    model_config = _FROZEN
+    checked_at: Timestamp
+    verdict: str
+    first_difference: Timestamp | None = None
+    detail: str | None = None
+    heals: tuple[Timestamp, ...] = ()
+
+
 class StationRecord(BaseModel):
-    """The profiles recorded on one eDRV station, and the highest chargingProfileId it ever got."""
+    """The profiles recorded on one eDRV station, the highest chargingProfileId it ever got, and its
+    last drift check."""
 
     model_config = _FROZEN
     # Kept even when every record is gone: ids are never reused on a charger (see `ids`).
     high_water_id: Int = Field(0, ge=0, le=INT32_MAX)
     profiles: dict[str, ProfileRecord] = {}
+    drift: DriftCheck | None = None
 
     @model_validator(mode="after")
     def _high_water_covers_every_id(self) -> Self:
@@ -163,6 +185,7 @@ class RecordedState(BaseModel):
         updated = StationRecord.model_construct(
             high_water_id=max(station.high_water_id, record.charging_profile_id),
             profiles={**station.profiles, name: record},
+            drift=station.drift,
         )
         return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
 
@@ -171,5 +194,15 @@ class RecordedState(BaseModel):
         station = self.stations[station_id]
         profiles = dict(station.profiles)
         del profiles[name]
-        updated = StationRecord.model_construct(high_water_id=station.high_water_id, profiles=profiles)
+        updated = StationRecord.model_construct(
+            high_water_id=station.high_water_id, profiles=profiles, drift=station.drift
+        )
+        return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
+
+    def with_drift(self, station_id: str, check: DriftCheck) -> RecordedState:
+        """This state with the station's last drift check replaced by `check`."""
+        station = self.stations.get(station_id, StationRecord())
+        updated = StationRecord.model_construct(
+            high_water_id=station.high_water_id, profiles=station.profiles, drift=check
+        )
         return self.model_copy(update={"stations": {**self.stations, station_id: updated}})
