@@ -193,8 +193,18 @@ def test_the_key_reaches_only_apply_jobs_in_the_environment_and_only_their_recon
     (apply_step,) = [s for s in jobs["apply"]["steps"] if s.get("name") == "Apply"]
     assert apply_step["with"]["edrv-api-key"] == "${{ secrets.EDRV_API_KEY }}"
     assert "env" not in apply_step
-    action_steps = [s for s in _steps(_action()) if "inputs.edrv-api-key" in str(s)]
-    assert [s.get("id") for s in action_steps] == ["run"]
+    assert apply_step["with"]["inbox-token"] == "${{ secrets.RECONCILER_INBOX_TOKEN }}"
+    for secret in ("RECONCILER_INBOX_TOKEN", "RECONCILER_APP_PRIVATE_KEY"):
+        readers = [
+            (path.name, step.get("name") or step.get("id"))
+            for path in WORKFLOW_FILES
+            for step in _steps(load_workflow(path))
+            if f"secrets.{secret}" in str(step)
+        ]
+        assert len(readers) == 1, readers
+    for given in ("inputs.edrv-api-key", "inputs.inbox-token"):
+        action_steps = [s for s in _steps(_action()) if given in str(s)]
+        assert [s.get("id") for s in action_steps] == ["run"], given
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:

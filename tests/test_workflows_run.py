@@ -11,7 +11,9 @@ checkout's reconciler.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -32,6 +34,7 @@ from .conftest import DESIRED, ROOT
 from .workflow_runner import ActionCall, JobResult, Runner, StepFailedError, load_workflow
 
 API_KEY = "test-key-not-a-secret"
+WEBHOOK_SECRET = "test-webhook-secret"
 SANDBOX_START_S = 60
 MARKER = "<!-- reconciler plan -->"
 BOT = "github-actions[bot]"
@@ -92,36 +95,65 @@ class Sandbox:
         httpx.post(f"{self.url}/_sandbox/faults", json=faults, timeout=30).raise_for_status()
 
 
-@pytest.fixture
-def edrv(tmp_path: Path) -> Iterator[Sandbox]:
-    """`reconciler sandbox` on free loopback ports, started as its README says, stopped with Ctrl-C."""
-    log = tmp_path / "sandbox.log"
+@contextlib.contextmanager
+def _process(command: list[str], log: Path, ready: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A reconciler command running in the background until the block ends (Ctrl-C, as its README says);
+    yields the first match of `ready` (a regular expression with one group) in its output."""
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "sandbox", "--desired", str(DESIRED), "--port", "0",
-             "--ocpp-port", "0", "--api-key", API_KEY],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
+            [sys.executable, "-m", "reconciler", *command], stdout=out, stderr=subprocess.STDOUT,
+            cwd=log.parent, env=env,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + SANDBOX_START_S
-        while not (found := re.search(r"eDRV API\s+(http://127\.0\.0\.1:\d+)", log.read_text())):
+        while not (found := re.search(ready, log.read_text())):
             assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"the sandbox did not start: {log.read_text()}"
+            assert time.monotonic() < deadline, f"{command[0]} did not start: {log.read_text()}"
             time.sleep(0.1)
-        sandbox = Sandbox(found.group(1))
-        while not all(s["online"] for s in sandbox.get("/_sandbox/stations")["stations"].values()):
-            assert time.monotonic() < deadline, "the simulated charge points did not all connect"
-            time.sleep(0.1)
-        yield sandbox
+        yield found.group(1)
     finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C, as its README says
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # it may have inherited SIGINT ignored: end it plainly
             process.kill()
             process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def _sandbox(tmp_path: Path, *extra: str) -> Iterator[Sandbox]:
+    """`reconciler sandbox` on free loopback ports, once every simulated charge point is online."""
+    command = ["sandbox", "--desired", str(DESIRED), "--port", "0", "--ocpp-port", "0", "--api-key", API_KEY]
+    with _process(
+        [*command, *extra], tmp_path / "sandbox.log", r"eDRV API\s+(http://127\.0\.0\.1:\d+)"
+    ) as url:
+        sandbox = Sandbox(url)
+        deadline = time.monotonic() + SANDBOX_START_S
+        while not all(s["online"] for s in sandbox.get("/_sandbox/stations")["stations"].values()):
+            assert time.monotonic() < deadline, "the simulated charge points did not all connect"
+            time.sleep(0.1)
+        yield sandbox
+
+
+@pytest.fixture
+def edrv(tmp_path: Path) -> Iterator[Sandbox]:
+    """`reconciler sandbox` on free loopback ports, started as its README says, stopped with Ctrl-C."""
+    with _sandbox(tmp_path) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
+    """The sandbox sending its webhooks to `reconciler receive`, and the receiver's inbox database."""
+    db = tmp_path / "inbox.sqlite3"
+    env = {**os.environ, "EDRV_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    command = ["receive", "--db", str(db), "--port", "0"]
+    with _process(
+        command, tmp_path / "receiver.log", r"Health (http://127\.0\.0\.1:\d+)/healthz", env
+    ) as url:
+        hooks = ["--webhook-url", f"{url}/webhooks/edrv", "--webhook-secret", WEBHOOK_SECRET]
+        with _sandbox(tmp_path, *hooks) as sandbox:
+            yield sandbox, db
 
 
 @dataclass
@@ -695,3 +727,39 @@ def test_apply_runs_from_the_default_branch_only(operator: Operator) -> None:
         "workflow_dispatch", inputs={"sites": "", "force": False}, ref="refs/heads/feature"
     )
     assert run.sites is None
+
+
+BAY = "65a10c5ca6a3a4506513270e"
+
+
+def test_the_schedule_checks_drift_when_due_heals_it_and_folds_answers_from_the_inbox(
+    operator: Operator, inbox: tuple[Sandbox, Path]
+) -> None:
+    """With an inbox and a drift interval, each scheduled apply folds the chargers' answers, checks the
+    stations due, heals a charger that lost its profiles in the same job, and reports it in the summary."""
+    edrv, db = inbox
+    operator.edrv_url = edrv.url
+    operator.variables |= {"RECONCILER_INBOX": str(db), "RECONCILER_DRIFT_EVERY": "6h"}
+    first = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
+    assert all(job.status == "success" for job in first.jobs.values()), [j.log for j in first.jobs.values()]
+    assert all("0 station(s) checked" in job.summary for job in first.jobs.values())  # nothing sent before
+
+    httpx.post(
+        f"{edrv.url}/_sandbox/stations/{BAY}/reboot", json={"lose": "all"}, timeout=10
+    ).raise_for_status()
+    second = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
+    assert second.sites is not None
+    assert "drift check(s) due" in second.sites.summary
+    harbour = second.jobs[HARBOUR]
+    assert harbour.status == "success", harbour.log
+    assert "### Drift" in harbour.summary
+    assert f"| {HARBOUR} | {BAY} (AC bay 02) | allows MORE than recorded |" in harbour.summary
+    assert "heal: drift found at" in harbour.log
+    assert harbour.step("commit").outputs["committed"] == "true"
+    assert _installed(edrv, HARBOUR) > 0
+    held = edrv.get("/_sandbox/stations")["stations"][BAY]["profiles"]
+    assert any(held.values()), "the heal sent the lost profiles again"
+
+    third = operator.run_apply("schedule", {"schedule": "17,47 * * * *"})
+    assert third.sites is not None
+    assert "drift check(s) due" not in third.sites.summary

@@ -8,6 +8,7 @@ not be checked (a lookup that failed is a failure).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from reconciler.cli.options import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    Duration,
     clock,
     desired_option,
     format_option,
@@ -69,6 +71,10 @@ from reconciler.shell.reconcile import site_ids
     help="A difference lasting at most this many seconds is clocks apart, not drift.",
 )  # fmt: skip
 @click.option(
+    "--due-after", type=Duration(), default=None, metavar="DURATION",
+    help="Check only stations whose last check is older than this (such as 6h), or that were never checked.",
+)  # fmt: skip
+@click.option(
     "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for another apply."
 )
 @click.option(
@@ -90,6 +96,7 @@ def drift(
     timeout_s: float,
     tolerance_percent: float,
     align_s: int,
+    due_after: timedelta | None,
     lock_timeout: float,
     key_file: Path | None,
     now: str | None,
@@ -98,7 +105,9 @@ def drift(
     records should give: in sync, allows more than recorded (profiles missing), allows less (a limit
     nobody here sent), or unreachable. With --heal, the next apply sends the missing profiles again."""
     tolerance = Tolerance(Decimal(str(tolerance_percent)) / 100, align_s)
-    settings = DriftSettings(hours, timeout_s, tolerance, heal, max_heals_per_day, station, lock_timeout)
+    settings = DriftSettings(
+        hours, timeout_s, tolerance, heal, max_heals_per_day, station, lock_timeout, due_after
+    )
     names = list(sites) or site_ids(desired_dir, state_dir)
     client_settings = EdrvSettings.from_environment(key_file)
     with open_inbox(inbox) as reader:

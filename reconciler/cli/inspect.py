@@ -6,6 +6,7 @@ Registered on the `reconciler` group by `cli.main`.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ import click
 from reconciler.cli.options import (
     EXIT_OK,
     TIMESTAMP,
+    Duration,
     Finite,
     clock,
     desired_option,
@@ -137,6 +139,13 @@ def schedule(
     "to check, answers to fold (with --inbox), or a plan that fails (decided offline, from desired and "
     "recorded state).",
 )
+@click.option(
+    "--drift-due-after",
+    type=Duration(),
+    default=None,
+    metavar="DURATION",
+    help="With --needs-work: a site with a station not drift-checked within this long (6h, say) needs work.",
+)
 @inbox_option
 @now_option
 def sites_command(
@@ -149,6 +158,7 @@ def sites_command(
     max_jobs: int,
     needs_work: bool,
     inbox: str | None,
+    drift_due_after: timedelta | None,
     now: str | None,
 ) -> int:
     """List the sites (desired files and recorded state): all, changed since a git ref, or needing work.
@@ -165,6 +175,7 @@ def sites_command(
         max_jobs=max_jobs,
         needs_work_at=moment,
         confirmations=Confirmations(inbox=inbox) if inbox else None,
+        drift_due_after=drift_due_after,
     )
     click.echo((sitelist.render_json if fmt == "json" else sitelist.render_text)(found), nl=False)
     return EXIT_OK

@@ -85,7 +85,7 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _MAX_DURATION_S = 366 * 86_400
 
 
-class _Duration(click.ParamType):  # type: ignore[type-arg]
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """A duration such as `90`, `90s`, `15m`, `1h`, `2d`; with `never`, the word `never` too (None)."""
 
     name = "DURATION"
@@ -126,7 +126,7 @@ def confirmation_options(command: FC) -> FC:
     """`--unconfirmed-after` and `--retry-rejected-after`: how plans treat unanswered and rejected calls."""
     command = click.option(
         "--retry-rejected-after",
-        type=_Duration(never=True),
+        type=Duration(never=True),
         default="1h",
         show_default=True,
         help="Send a rejected profile again this long after the rejection, doubling with each further "
@@ -134,7 +134,7 @@ def confirmation_options(command: FC) -> FC:
     )(command)
     return click.option(
         "--unconfirmed-after",
-        type=_Duration(),
+        type=Duration(),
         default="15m",
         show_default=True,
         help="With --inbox: a call still unanswered this long after it was sent is sent once more.",

@@ -57,10 +57,14 @@ class Target:
 
 
 def targets(
-    desired: DesiredSite | None, recorded: RecordedState | None, station: str | None = None
+    desired: DesiredSite | None,
+    recorded: RecordedState | None,
+    station: str | None = None,
+    checked_since: datetime | None = None,
 ) -> list[Target]:
-    """The stations of a site to check, by id; `station` narrows to one. A station no longer desired is
-    left out: its records are the plan's to clear, and its rated power is not known."""
+    """The stations of a site to check, by id; `station` narrows to one, and `checked_since` leaves out
+    those checked since then. A station no longer desired is left out: its records are the plan's to
+    clear, and its rated power is not known."""
     if desired is None or recorded is None:
         return []
     found = []
@@ -68,11 +72,9 @@ def targets(
         spec = desired.stations.get(station_id)
         if spec is None or (station is not None and station_id != station):
             continue
-        live = {
-            name: r
-            for name, r in record.profiles.items()
-            if not r.is_retired and r.clearing is None and r.status in _EXPECTED
-        }
+        if checked_since is not None and _checked_since(record.drift, checked_since):
+            continue
+        live = _live(record.profiles)
         if not live:
             continue
         connectors = tuple(sorted({0, *(r.connector_id for r in live.values())}))
@@ -90,6 +92,29 @@ def targets(
             )
         )
     return found
+
+
+def _live(profiles: Mapping[str, ProfileRecord]) -> dict[str, ProfileRecord]:
+    return {
+        name: r
+        for name, r in profiles.items()
+        if not r.is_retired and r.clearing is None and r.status in _EXPECTED
+    }
+
+
+def _checked_since(check: DriftCheck | None, moment: datetime) -> bool:
+    return check is not None and parse_timestamp(check.checked_at) >= moment
+
+
+def checks_due(recorded: RecordedState | None, checked_since: datetime) -> int:
+    """How many stations with live records were not checked since `checked_since` (never, or before)."""
+    if recorded is None:
+        return 0
+    return sum(
+        1
+        for station in recorded.stations.values()
+        if _live(station.profiles) and not _checked_since(station.drift, checked_since)
+    )
 
 
 def expected(

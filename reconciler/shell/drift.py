@@ -56,6 +56,7 @@ class DriftSettings:
     max_heals_per_day: int = DEFAULT_MAX_HEALS_PER_DAY
     station: str | None = None
     lock_timeout_s: float = 0.0
+    due_after: timedelta | None = None  # check only stations not checked within this long
 
     @property
     def duration_s(self) -> int:
@@ -94,7 +95,10 @@ def drift_sites(
     with locked(desired_dir, sites, state_dir, settings.lock_timeout_s):
         paths = {site: store.state_path(desired_dir, site, state_dir) for site in sites}
         recorded = {site: store.load(paths[site], site) for site in sites}
-        targets = {site: targets_of(desired.get(site), recorded[site], settings.station) for site in sites}
+        since = now - settings.due_after if settings.due_after is not None else None
+        targets = {
+            site: targets_of(desired.get(site), recorded[site], settings.station, since) for site in sites
+        }
         checked = asyncio.run(_check(targets, client_settings, reader, settings, now, transport))
         out = []
         for site in sites:
@@ -120,7 +124,7 @@ def _notes(no_state: bool, no_desired: bool) -> tuple[str, ...]:
         return ("nothing recorded: nothing was sent to check",)
     if no_desired:
         return ("no desired file: its stations' rated power and rules are unknown; not checked",)
-    return ("no live records: nothing to check",)
+    return ("no station with live records is due a check",)
 
 
 async def _check(  # noqa: PLR0917 - one call site, every argument named there

@@ -8,7 +8,8 @@ mapping paths to sites and cutting the list into jobs are pure functions.
 Needing work is decided offline, from desired and recorded state alone: a site is applied when its plan
 has calls to send or records to retire, when it has session caps (only eDRV knows whether a session runs),
 when an inbox is configured and calls of the site await the charger's answer (its apply folds them, and
-sends once more what is overdue), or when it cannot be planned (its apply then reports why). Every other
+sends once more what is overdue), when a station's drift check is due (with a drift interval), or when
+it cannot be planned (its apply then reports why). Every other
 site is idle and left out.
 
 Jobs: at most `max_jobs` listed sites get one job each; more are dealt into `max_jobs` batches of nearly
@@ -21,12 +22,13 @@ import json
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePath
 
 from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES
 from reconciler.errors import ReconcilerError
 from reconciler.plan.confirm import Confirmations
+from reconciler.plan.drift import checks_due
 from reconciler.plan.site import SitePlan
 from reconciler.shell.reconcile import known_sites, plan_sites, site_ids
 from reconciler.state import store as state
@@ -62,6 +64,7 @@ def listing(
     max_jobs: int = MATRIX_LIMIT,
     needs_work_at: datetime | None = None,
     confirmations: Confirmations | None = None,
+    drift_due_after: timedelta | None = None,
 ) -> Listing:
     """The sites of the network (only `named` ones, when given; only changed ones, with a ref; only those
     that need work at a moment, with `needs_work_at`), as jobs."""
@@ -81,7 +84,9 @@ def listing(
     idle: list[str] = []
     if needs_work_at is not None:
         for site in sorted(chosen):
-            reason = needs_work(desired_dir, state_dir, site, needs_work_at, confirmations)
+            reason = needs_work(
+                desired_dir, state_dir, site, needs_work_at, confirmations, drift_due_after=drift_due_after
+            )
             if reason is None:
                 idle.append(site)
             else:
@@ -97,17 +102,25 @@ def needs_work(
     site: str,
     now: datetime,
     confirmations: Confirmations | None = None,
+    *,
+    drift_due_after: timedelta | None = None,
 ) -> str | None:
     """Why applying `site` at `now` would do anything, decided offline; None when it would do nothing.
 
-    `confirmations` names the inbox apply will read, if any (it is not read here).
+    `confirmations` names the inbox apply will read, if any (it is not read here); with
+    `drift_due_after`, stations not drift-checked within that long are work too.
     """
     try:
         (plan,) = plan_sites(desired_dir, [site], now, state_dir, force=True, confirmations=confirmations)
+        due = 0
+        if drift_due_after is not None:
+            recorded = state.load(state.state_path(desired_dir, site, state_dir), site)
+            due = checks_due(recorded, now - drift_due_after)
     except ReconcilerError as err:
         # Applying it fails the same way, and that failure is what the operator must see.
         return f"cannot be planned: {str(err).splitlines()[0]}"
-    return work_of(plan)
+    reasons = [r for r in (work_of(plan), f"{due} drift check(s) due" if due else None) if r]
+    return "; ".join(reasons) or None
 
 
 def work_of(plan: SitePlan) -> str | None:

@@ -2,7 +2,8 @@
 # The commands of the reconcile action: validate, plan, apply and sites.
 #
 # Inputs arrive as environment variables (action.yml sets them): SITES (space-separated, empty for all),
-# DESIRED, STATE_DIR, FORCE, CHANGED_SINCE, MAX_JOBS, NEEDS_WORK, OUT_DIR. Results go to $GITHUB_OUTPUT, to the job
+# DESIRED, STATE_DIR, FORCE, CHANGED_SINCE, MAX_JOBS, NEEDS_WORK, DRIFT_DUE_AFTER, DRIFT_EVERY, OUT_DIR;
+# the reconciler reads RECONCILER_INBOX (and its token) and the eDRV settings from the environment itself. Results go to $GITHUB_OUTPUT, to the job
 # summary ($GITHUB_STEP_SUMMARY) and to files in the output directory. A failed validate or plan still
 # writes comment.md, saying why there is no plan, so the pull request never keeps a stale one. A failed
 # apply exits 0 with its code in the `exit-code` output: the action commits what was recorded first and
@@ -92,22 +93,35 @@ plan() {
 }
 
 apply() {
-  local code=0 headline
+  local code=0 drift_code=0 headline
+  if [ -n "${DRIFT_EVERY:-}" ]; then
+    # The stations due a check first: their heal marks make this apply send what a charger lost.
+    reconciler drift "${sites[@]}" "${options[@]}" --heal --due-after "$DRIFT_EVERY" --format markdown \
+      >"$out/drift.md" 2>"$out/drift.err" || drift_code=$?
+    cat "$out/drift.md" "$out/drift.err"
+    {
+      cat "$out/drift.md"
+      as_code <"$out/drift.err"
+    } >>"$GITHUB_STEP_SUMMARY"
+  fi
   reconciler apply "${sites[@]}" "${options[@]}" "${force[@]}" --auto-approve >"$out/apply.txt" 2>&1 || code=$?
   cat "$out/apply.txt"
-  output exit-code "$code"
   if [ "$code" -eq 0 ]; then headline="Applied"; else headline="Apply failed (exit $code)"; fi
   {
     echo "### $headline: ${sites[*]:-every site}"
     echo
     tail -c 900000 "$out/apply.txt" | as_code
   } >>"$GITHUB_STEP_SUMMARY"
+  # A station that could not be checked fails the job too, once the state is committed.
+  if [ "$code" -eq 0 ] && [ "$drift_code" -ne 0 ]; then code=$drift_code; fi
+  output exit-code "$code"
 }
 
 list_sites() {
   local options_json=(--format json --max-jobs "${MAX_JOBS:-256}")
   if [ -n "${CHANGED_SINCE:-}" ]; then options_json+=(--changed-since "$CHANGED_SINCE"); fi
   if [ "${NEEDS_WORK:-false}" = "true" ]; then options_json+=(--needs-work); fi
+  if [ -n "${DRIFT_DUE_AFTER:-}" ]; then options_json+=(--drift-due-after "$DRIFT_DUE_AFTER"); fi
   reconciler sites "${sites[@]}" "${options[@]}" "${options_json[@]}" >"$out/sites.json"
   python - "$out/sites.json" "$GITHUB_OUTPUT" "$GITHUB_STEP_SUMMARY" "${CHANGED_SINCE:-}" <<'PY'
 import json
