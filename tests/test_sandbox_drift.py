@@ -15,7 +15,7 @@ from reconciler.cli.main import main
 from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
 from reconciler.ocpp.drift import Verdict
-from reconciler.plan.drift import Heal, SiteDrift, StationResult, last_verified
+from reconciler.plan.drift import Heal, SiteDrift, StationResult, Verified, last_verified
 from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.shell.drift import DriftSettings, drift_sites
 
@@ -61,7 +61,7 @@ def test_chargers_holding_what_was_recorded_are_in_sync_with_one_request_per_con
     assert {s.verdict for s in stations.values()} == {Verdict.IN_SYNC}
     asked = sum(len(s.target.connectors) for s in stations.values())
     assert network.requests()["get_composite_schedule"] - before == asked
-    assert last_verified(network.recorded(HARBOUR)) == (NOW, Verdict.IN_SYNC)
+    assert last_verified(network.recorded(HARBOUR)) == Verified(NOW, Verdict.IN_SYNC)
 
 
 def test_a_reboot_losing_the_top_stack_level_allows_more_and_heal_sends_exactly_the_lost_connectors(

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.drift import SEVERITY, Comparison, Verdict
 from reconciler.ocpp.firmware import CompositeOptions
@@ -46,6 +47,7 @@ class Target:
     voltage_v: Decimal
     options: CompositeOptions
     records: Mapping[str, ProfileRecord]  # the live records expected on the charger, by name
+    clock: SiteClock = UTC_CLOCK  # the site's, for the report
 
     @property
     def unconfirmed(self) -> int:
@@ -89,6 +91,7 @@ def targets(
                 desired.doc.site.nominal_voltage_v,
                 spec.ocpp.composite.options(),
                 live,
+                desired.clock,
             )
         )
     return found
@@ -188,6 +191,7 @@ class SiteDrift:
     site_id: str
     stations: tuple[StationResult, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    clock: SiteClock = UTC_CLOCK
 
     @property
     def verdict(self) -> Verdict:
@@ -230,7 +234,15 @@ def heal(
     return recorded.with_drift(station_id, check), done
 
 
-def last_verified(recorded: RecordedState | None) -> tuple[datetime, Verdict] | None:
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """When a site's chargers were last all checked for drift, and the worst they were found then."""
+
+    at: datetime
+    verdict: Verdict
+
+
+def last_verified(recorded: RecordedState | None) -> Verified | None:
     """When the site's chargers were last all checked, and the worst verdict then: the oldest of the
     stations' last checks; None when a station with live records was never checked."""
     if recorded is None:
@@ -246,7 +258,7 @@ def last_verified(recorded: RecordedState | None) -> tuple[datetime, Verdict] | 
         return None
     oldest = min(parse_timestamp(c.checked_at) for c in checks)
     worst = max((Verdict(c.verdict) for c in checks), key=SEVERITY.__getitem__)
-    return oldest, worst
+    return Verified(oldest, worst)
 
 
 def station_verdicts(results: Sequence[StationResult]) -> dict[Verdict, int]:

@@ -39,6 +39,7 @@ from reconciler.desired.validate import DesiredSite
 from reconciler.errors import ReconcilerError
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.plan.confirm import Confirmations, Standing, standing
+from reconciler.plan.drift import Verified, last_verified
 from reconciler.plan.power import (
     PowerBasis,
     Station,
@@ -73,6 +74,8 @@ class SitePlan:
     clock: SiteClock = UTC_CLOCK
     descriptions: Mapping[str, str] = field(default_factory=dict)
     planned_at: datetime | None = None
+    # When `reconciler drift` last verified every charger of the site (recorded state), if it did.
+    verified: Verified | None = None
 
     @property
     def sets(self) -> int:
@@ -164,6 +167,7 @@ def build(
         clock=desired.clock if desired else UTC_CLOCK,
         descriptions=descriptions(desired),
         planned_at=now,
+        verified=last_verified(recorded),
     )
 
 

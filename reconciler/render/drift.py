@@ -2,7 +2,8 @@
 
 Text and Markdown name each station that is not in sync, with its description, what it reports against
 what was expected from the first moment they differ, and what healing did; stations in sync are counted.
-JSON (format_version 1) has every station and connector, periods in UTC with `limit` null for no limit.
+Moments are in the site's time (`desired.clock`). JSON (format_version 1) has every station and
+connector, periods in UTC with `limit` null for no limit, and each site's timezone.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
+from reconciler.desired.clock import SiteClock
 from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
@@ -50,25 +52,26 @@ def _heal(result: StationResult) -> str | None:
     return None
 
 
-def _difference(connector: ConnectorResult, difference: Difference) -> str:
+def _difference(clock: SiteClock, connector: ConnectorResult, difference: Difference) -> str:
     return (
-        f"connector {connector.connector_id}: from {format_timestamp(difference.start)} to "
-        f"{format_timestamp(difference.end)} reports {_watts(difference.reported_w)}, "
+        f"connector {connector.connector_id}: from {clock.stamp(difference.start, weekday=True)} to "
+        f"{clock.stamp(difference.end, weekday=True)} reports {_watts(difference.reported_w)}, "
         f"expected {_watts(difference.expected_w)}"
     )
 
 
 def _station_lines(result: StationResult) -> list[str]:
     first = result.first_difference
+    clock = result.target.clock
     head = f"{_station(result)}: {_SAYS[result.verdict]}"
     if first is not None:
-        head += f" from {format_timestamp(first)}"
+        head += f" from {clock.mention(first)}"
     lines = [head]
     if result.verdict is Verdict.UNREACHABLE:
         lines.append(f"  {result.reason}")
     for connector in result.connectors:
         differences = connector.comparison.differences if connector.comparison is not None else ()
-        lines += [f"  {_difference(connector, d)}" for d in differences[:_SHOWN_DIFFERENCES]]
+        lines += [f"  {_difference(clock, connector, d)}" for d in differences[:_SHOWN_DIFFERENCES]]
         if len(differences) > _SHOWN_DIFFERENCES:
             lines.append(
                 f"  connector {connector.connector_id}: and {len(differences) - _SHOWN_DIFFERENCES} more"
@@ -97,7 +100,8 @@ def render_text(sites: Sequence[SiteDrift]) -> str:
     for site in sites:
         drifted = [s for s in site.stations if s.verdict is not Verdict.IN_SYNC]
         in_sync = len(site.stations) - len(drifted)
-        lines.append(f"{site.site_id}: {in_sync} of {len(site.stations)} station(s) in sync")
+        zone = f" (times {site.clock.zone(site.stations[0].checked_at)})" if drifted else ""
+        lines.append(f"{site.site_id}: {in_sync} of {len(site.stations)} station(s) in sync{zone}")
         lines += [f"  {note}" for note in site.notes]
         for result in drifted:
             lines += [f"  {line}" for line in _station_lines(result)]
@@ -116,7 +120,7 @@ def render_markdown(sites: Sequence[SiteDrift]) -> str:
             detail = "; ".join(_station_lines(result)[1:]).replace("|", "\\|").strip()
             lines.append(
                 f"| {site.site_id} | {_station(result)} | {_SAYS[result.verdict]} | "
-                f"{format_timestamp(first) if first else ''} | {detail} |"
+                f"{site.clock.short(first) if first else ''} | {detail} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -161,6 +165,7 @@ def render_json(sites: Sequence[SiteDrift]) -> str:
         "sites": [
             {
                 "site": site.site_id,
+                "timezone": site.clock.name,
                 "verdict": site.verdict.value,
                 "notes": list(site.notes),
                 "stations": [

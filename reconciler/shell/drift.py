@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.desired.clock import UTC_CLOCK
 from reconciler.desired.loader import load
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
@@ -104,8 +105,10 @@ def drift_sites(
         for site in sites:
             state = recorded[site]
             results = checked.get(site, [])
+            site_desired = desired.get(site)
+            clock = site_desired.clock if site_desired is not None else UTC_CLOCK
             if state is None or not results:
-                out.append(SiteDrift(site, (), _notes(state is None, desired.get(site) is None)))
+                out.append(SiteDrift(site, (), _notes(state is None, site_desired is None), clock))
                 continue
             done = []
             updated = state
@@ -115,7 +118,7 @@ def drift_sites(
                 )
                 done.append(healed)
             store.save(paths[site], updated, state)
-            out.append(SiteDrift(site, tuple(done)))
+            out.append(SiteDrift(site, tuple(done), clock=clock))
         return out
 
 
