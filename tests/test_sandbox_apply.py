@@ -9,10 +9,13 @@ import bisect
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from reconciler.edrv.inbox import Inbox
 from reconciler.edrv.webhook import COMPOSITE
 from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action
+from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.sandbox.faults import Faults
 from reconciler.state import store as state
 from reconciler.state.recorded import Status

@@ -16,6 +16,7 @@ from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
 from reconciler.ocpp.drift import Verdict
 from reconciler.plan.drift import Heal, SiteDrift, StationResult, Verified, last_verified
+from reconciler.render.text import no_changes
 from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.shell.drift import DriftSettings, drift_sites
 
@@ -62,6 +63,11 @@ def test_chargers_holding_what_was_recorded_are_in_sync_with_one_request_per_con
     asked = sum(len(s.target.connectors) for s in stations.values())
     assert network.requests()["get_composite_schedule"] - before == asked
     assert last_verified(network.recorded(HARBOUR)) == Verified(NOW, Verdict.IN_SYNC)
+    (plan,) = [p for p in network.plan() if p.site_id == HARBOUR]
+    assert no_changes(plan) == (
+        "No changes: recorded state matches desired state. The chargers were last verified "
+        f"{plan.clock.mention(NOW)} (all in sync)."
+    )
 
 
 def test_a_reboot_losing_the_top_stack_level_allows_more_and_heal_sends_exactly_the_lost_connectors(

@@ -27,7 +27,7 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.text import EFFECT_WORDS, NO_CHANGES, payload_lines, zone_of
+from reconciler.render.text import EFFECT_WORDS, no_changes, payload_lines, zone_of
 
 DEFAULT_MAX_CHARS = 65_000
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
@@ -207,7 +207,7 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
     if power:
         parts.append(_Part(power))
     if not plan.changes:
-        prefix += f"{NO_CHANGES}\n\n"
+        prefix += f"{_escape(no_changes(plan))}\n\n"
     opening = f"<details><summary>{len(plan.notes)} without a call</summary>\n\n"
     closing = "\n</details>\n\n"
     for index, note in enumerate(plan.notes):

@@ -32,6 +32,22 @@ EFFECT_WORDS = {
 }
 # What a plan without changes compared, and all it can say: the chargers themselves were not asked.
 NO_CHANGES = "No changes: recorded state matches desired state."
+_VERDICT_WORDS = {
+    "in_sync": "all in sync",
+    "allows_less": "some allow less than recorded",
+    "allows_more": "some allow more than recorded",
+    "unreachable": "some unreachable",
+}
+
+
+def no_changes(plan: SitePlan) -> str:
+    """The no-change sentence, and when `reconciler drift` last checked what the chargers enforce."""
+    if plan.verified is None:
+        return NO_CHANGES
+    found = _VERDICT_WORDS[plan.verified.verdict.value]
+    return f"{NO_CHANGES} The chargers were last verified {plan.clock.mention(plan.verified.at)} ({found})."
+
+
 _COLOURS = {"set": "\x1b[33m", "clear": "\x1b[31m", "dim": "\x1b[2m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
 
@@ -116,7 +132,7 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
                 paint(f"   · no call  {note.station_id}/{note.name}{ident}{on}: {note.reason}{retire}", "dim")
             )
         if not plan.changes:
-            lines.append(f"   {NO_CHANGES}")
+            lines.append(f"   {no_changes(plan)}")
         lines.extend(f"   {line}" for line in standing_lines(plan.standing, plan.clock))
         lines.extend(render_power.text_lines(plan.power, plan.clock, plan.descriptions))
         lines.append(f"   {plan.sets} to set, {plan.clears} to clear, {len(plan.notes)} without a call.")
