@@ -19,7 +19,7 @@ def test_demo_applies_the_example_network_and_leaves_files_alone(
 ) -> None:
     """The demo applies every profile (requested), ingests the answers (accepted, one rejected with the
     charger's answer), finds nothing left to send, shows stations by their descriptions and times in the
-    sites' zone, and changes no file of the user's."""
+    sites' zone, finds a rebooted charger allowing more and heals it, and changes no file of the user's."""
     desired_dir = tmp_path / "desired"
     shutil.copytree(DESIRED, desired_dir, ignore=shutil.ignore_patterns(".*"))
     before = {p: p.read_bytes() for p in desired_dir.rglob("*")}
@@ -39,6 +39,10 @@ def test_demo_applies_the_example_network_and_leaves_files_alone(
     assert "A second plan now finds 0 change(s) to make." in out
     assert "station total, times Europe/Berlin, " in out  # every example site with varied limits is there
     assert "  6650a1c2e4b0a1d2c3e4f501 (Wallbox P1): " in out
+    drifted = re.search(r"\n  (\w+) \([^)]*\): allows MORE than recorded from ", out)
+    assert drifted is not None, out
+    assert re.search(rf"set   {drifted.group(1)}/\S+ .*\(heal: drift found at ", out)
+    assert re.search(r"After the heal, drift again: (\d+) station\(s\) checked: \1 in sync,", out)
     assert {p: p.read_bytes() for p in desired_dir.rglob("*")} == before
 
 

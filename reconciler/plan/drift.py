@@ -214,7 +214,7 @@ def heal(
         else:
             drifted = {c.connector_id for c in result.connectors if c.verdict is Verdict.ALLOWS_MORE}
             marked = tuple(sorted(n for n, r in result.target.records.items() if r.connector_id in drifted))
-            stamp = format_timestamp(now)
+            stamp = format_timestamp(now.replace(microsecond=0))  # a moment people read in plans
             for name in marked:
                 record = result.target.records[name]
                 recorded = recorded.with_record(

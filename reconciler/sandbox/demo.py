@@ -10,7 +10,9 @@ through the real eDRV client, shows the records `requested`, waits for the webho
 (requested → accepted, and the one rejection with the charger's answer), shows what every station
 holds and the composite schedule of the station with the most varied one (asked through the API,
 its answer read back from the inbox), and plans once more: nothing left to send, the rejection
-waiting for its back-off. The user's files, recorded state included, are never touched.
+waiting for its back-off. Last, that station reboots losing the profiles at its top stack level: drift
+finds it allowing more than recorded, heals it (the next apply sends them again) and then finds every
+charger in sync. The user's files, recorded state included, are never touched.
 """
 
 from __future__ import annotations
@@ -33,17 +35,21 @@ from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.edrv.inbox import Inbox
 from reconciler.edrv.webhook import COMPOSITE, Verification
+from reconciler.ocpp.drift import Verdict
 from reconciler.ocpp.profile import Json, RateUnit, parse_timestamp
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.site import SitePlan
 from reconciler.plan.siteschedule import StationSchedule
 from reconciler.render.confirm import ingest_text
+from reconciler.render.drift import render_text as render_drift
+from reconciler.render.drift import summary as drift_summary
 from reconciler.render.schedule import render_text as render_schedule
 from reconciler.render.state import render_text as render_state
 from reconciler.render.text import render_text
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import SandboxConfig, StationSpec, stations_from_desired
 from reconciler.shell.apply import summary
+from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import ingest
 from reconciler.shell.receiver import ReceiverConfig
 from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
@@ -108,15 +114,47 @@ def run_demo(desired_dir: Path, echo: Echo) -> int:
                 schedules = _composites(settings, sorted(truth), inbox)
             echo("\nThe charge point's own composite schedule (GetCompositeSchedule via the eDRV API; its")
             echo("answer came back by webhook, read from the inbox by its action id):")
-            echo(render_schedule([_most_varied(schedules, _site_of(plans))]))
+            shown = _most_varied(schedules, _site_of(plans))
+            echo(render_schedule([shown]))
             again = plan_sites(work, sites, now)
             pending = sum(len(p.changes) for p in again)
             waiting = [n for p in again for n in p.notes if "rejected" in n.reason]
             echo(f"A second plan now finds {pending} change(s) to make.")
             for note in waiting:
                 echo(f"  {note.station_id}/{note.name}: {note.reason}")
+            healed = _drift(work, sites, settings, sandbox, hooks.db_path, shown.station_id, echo)
     echo(f"Sandbox and receiver stopped; nothing under {desired_dir}/ was changed.")
-    return 1 if any(r.failed for r in results) else 0
+    return 1 if any(r.failed for r in results) or not healed else 0
+
+
+def _drift(  # noqa: PLR0917 - one call site, in the order the demo has them
+    work: Path, sites: list[str], settings: EdrvSettings, sandbox: BackgroundSandbox, db: Path, station: str,
+    echo: Echo,
+) -> bool:  # fmt: skip
+    """A charger loses profiles in a reboot; drift finds it, heals it, and finds it in sync again."""
+    lost = httpx.post(
+        f"{sandbox.api_url}/_sandbox/stations/{station}/reboot", json={"lose": "top_stack_level"}
+    )
+    echo(
+        f"\nDrift. Charge point {station} reboots and loses the profiles at its top stack level "
+        f"({lost.json()['lost']}), as some firmware does. `reconciler drift --heal` asks every charger for "
+        "its composite schedule (answers by webhook) and compares it with what its records give:"
+    )
+    with Inbox(db) as inbox:
+        found = drift_sites(
+            work, sites, datetime.now(UTC), settings, inbox, settings=DriftSettings(heal=True)
+        )
+        echo(render_drift(found))
+        with locked(work, sites, None, 0):
+            now = datetime.now(UTC)
+            plans = plan_sites(work, sites, now)
+            echo(render_text([p for p in plans if p.changes], colour=False))
+            apply_with_client(plans, settings, desired_dir=work, state_dir=None, now=now, source="the plan")
+        sandbox.settle()
+        ingest(inbox, work, sites, None, now=datetime.now(UTC))
+        again = drift_sites(work, sites, datetime.now(UTC), settings, inbox)
+    echo(f"After the heal, drift again: {drift_summary(again)}")
+    return all(s.verdict is Verdict.IN_SYNC for site in again for s in site.stations)
 
 
 def _copy_sites(desired_dir: Path, work: Path) -> Path:
