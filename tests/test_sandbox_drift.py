@@ -20,7 +20,7 @@ from reconciler.render.text import no_changes
 from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.shell.drift import DriftSettings, drift_sites
 
-from .conftest import NOW
+from .conftest import DESIRED, NOW, run_cli
 from .sandbox_network import Network, start_network
 
 HARBOUR = "harbour-depot"
@@ -244,3 +244,10 @@ def test_the_command_reports_in_each_format_and_exits_by_what_it_found(
     assert code == 1
     assert "1 station(s) checked: 0 in sync" in out
     assert "is offline" in out
+
+
+def test_an_unknown_site_is_an_error_before_anything_is_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in a site name exits 1 naming it, without asking eDRV anything."""
+    code, _, err = run_cli(capsys, "drift", "harbor-depot", "--desired", str(DESIRED))
+    assert code == 1
+    assert "no such site: harbor-depot" in err

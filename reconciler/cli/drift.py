@@ -32,7 +32,7 @@ from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import site_ids
+from reconciler.shell.reconcile import known_sites
 
 
 @click.command()
@@ -108,7 +108,7 @@ def drift(
     settings = DriftSettings(
         hours, timeout_s, tolerance, heal, max_heals_per_day, station, lock_timeout, due_after
     )
-    names = list(sites) or site_ids(desired_dir, state_dir)
+    names = known_sites(desired_dir, state_dir, sites)
     client_settings = EdrvSettings.from_environment(key_file)
     with open_inbox(inbox) as reader:
         found = drift_sites(

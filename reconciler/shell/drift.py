@@ -25,18 +25,16 @@ from typing import Any
 import httpx
 
 from reconciler.desired.clock import UTC_CLOCK
-from reconciler.desired.loader import load
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.edrv.inbox import Query, Reader
-from reconciler.errors import DesiredStateError, EdrvError, InboxError
+from reconciler.errors import EdrvError, InboxError
 from reconciler.ocpp.drift import ReportError, Tolerance, Verdict, compare, read_reported
 from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY, ConnectorResult, SiteDrift, StationResult, Target
 from reconciler.plan.drift import expected as expected_composites
 from reconciler.plan.drift import heal as heal_station
 from reconciler.plan.drift import targets as targets_of
-from reconciler.shell.reconcile import _site_file as site_file
-from reconciler.shell.reconcile import locked
+from reconciler.shell.reconcile import load_desired, locked
 from reconciler.state import store
 
 COMPOSITE = "chargestation.get_composite_schedule"
@@ -88,11 +86,7 @@ def drift_sites(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[SiteDrift]:
     """Check the named sites' chargers (the caller names existing sites) and record what was found."""
-    files = [path for site in sites if (path := site_file(desired_dir, site)) is not None]
-    loaded = load(files, now)
-    if loaded.has_errors:
-        raise DesiredStateError(loaded.problems)
-    desired = {site.site_id: site for site in loaded.sites}
+    desired = load_desired(desired_dir, sites, now)
     with locked(desired_dir, sites, state_dir, settings.lock_timeout_s):
         paths = {site: store.state_path(desired_dir, site, state_dir) for site in sites}
         recorded = {site: store.load(paths[site], site) for site in sites}

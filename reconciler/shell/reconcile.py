@@ -20,6 +20,7 @@ import httpx
 from reconciler.desired import bounds
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES, load, load_site, zone
+from reconciler.desired.validate import DesiredSite
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.plan import saved as savedplan
@@ -136,11 +137,7 @@ def _plan_sites(
     confirmations: Confirmations | None,
     read: Mapping[str, RecordedState | None],
 ) -> list[SitePlan]:
-    files = [path for site in chosen if (path := _site_file(desired_dir, site)) is not None]
-    loaded = load(files, now)
-    if loaded.has_errors:
-        raise DesiredStateError(loaded.problems)
-    desired = {site.site_id: site for site in loaded.sites}
+    desired = load_desired(desired_dir, chosen, now)
     plans = []
     for site_id in chosen:
         if site_id in read:
@@ -160,6 +157,16 @@ class SiteFacts:
     clock: SiteClock
     descriptions: Mapping[str, str]
     note: str | None = None  # why they could not be read, when they could not
+
+
+def load_desired(desired_dir: Path, sites: Sequence[str], now: datetime) -> dict[str, DesiredSite]:
+    """The checked desired state of the named sites that have a file, by site; DesiredStateError when any
+    file has an error (every problem of every file at once)."""
+    files = [path for site in sites if (path := _site_file(desired_dir, site)) is not None]
+    loaded = load(files, now)
+    if loaded.has_errors:
+        raise DesiredStateError(loaded.problems)
+    return {site.site_id: site for site in loaded.sites}
 
 
 def site_facts(desired_dir: Path, site: str, now: datetime) -> SiteFacts:
