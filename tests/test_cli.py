@@ -83,12 +83,14 @@ def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.Captu
         ["plan"],
         ["apply", "--auto-approve"],
         ["state", "show"],
+        ["state", "list"],
+        ["drift"],
         ["payloads"],
         ["schedule"],
         ["sites"],
         ["ingest", "--inbox", "http://127.0.0.1:9"],
     ],
-    ids=lambda c: c[0],
+    ids=" ".join,
 )
 def test_every_command_refuses_an_unknown_site(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]

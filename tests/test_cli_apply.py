@@ -31,12 +31,13 @@ def desired(tmp_path: Path) -> Path:
 def test_apply_without_a_terminal_needs_auto_approve(
     desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With no terminal to ask on, apply shows the plan, refuses without --auto-approve, records nothing."""
+    """With no terminal to ask on, apply refuses without --auto-approve before any plan output, and
+    records nothing."""
     monkeypatch.setenv("EDRV_API_KEY", "k")
     monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
     code, out, err = _run(capsys, "apply", "--desired", str(desired), "--now", NOW)
     assert code == EXIT_ERROR
-    assert "to set" in out, "the plan is shown before the refusal"
+    assert out == "", "a refusal comes before the plan"
     assert "--auto-approve" in err
     assert list(desired.glob(".state/*.json")) == []
 
@@ -66,7 +67,8 @@ def test_apply_takes_sites_or_a_saved_plan_not_both(
 def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
     desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A plan saved before the state it was made from changed is refused, naming the site."""
+    """A plan saved before the state it was made from changed is refused, naming the site, before any of
+    it is shown."""
     saved = tmp_path / "plan.json"
     assert _run(capsys, "plan", "--desired", str(desired), "--out", str(saved), "--now", NOW)[0] == 0
     state_dir = desired / ".state"
@@ -78,10 +80,11 @@ def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
     )
     monkeypatch.setenv("EDRV_API_KEY", "k")
     monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
-    code, _, err = _run(
+    code, out, err = _run(
         capsys, "apply", "--plan", str(saved), "--desired", str(desired), "--auto-approve", "--now", NOW
     )
     assert code == EXIT_ERROR
+    assert out == "", "no plan and no progress before the refusal"
     assert "stale: site harbour-depot had no recorded state when planned" in err
 
 

@@ -9,11 +9,12 @@ commands share (options, exit codes, the clock, problem display) is in `cli.opti
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,38 +32,45 @@ from reconciler.cli.options import (
     EXIT_USAGE,
     Finite,
     clock,
+    colour,
     confirmation_options,
     desired_option,
     error_annotation,
     force_option,
     format_option,
     inbox_option,
+    no_color_option,
     now_option,
     report,
+    sites_argument,
     state_dir_option,
+    station_option,
+    verbose_option,
     warn,
 )
 from reconciler.cli.sandbox import demo, sandbox
+from reconciler.cli.state import state_group
 from reconciler.desired.loader import load
 from reconciler.edrv.settings import EdrvSettings, key_file_exposure
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
+from reconciler.plan.site import SitePlan
 from reconciler.render.confirm import ingest_text
 from reconciler.render.markdown import render_markdown
-from reconciler.render.state import render_text as render_state
-from reconciler.render.text import render_json, render_text
+from reconciler.render.text import render_json, render_text, waiting_caps
 from reconciler.shell import ingest as ingesting
+from reconciler.shell.apply import Progress, SiteResult, sent_line
 from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.reconcile import (
     apply_with_client,
+    check_saved_plan,
     known_sites,
     locked,
     plan_sites,
     read_saved_plan,
-    site_facts,
+    station_sites,
 )
-from reconciler.state import store as state
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 # Each call in flight holds a connection of its own (see `edrv.client`).
@@ -75,7 +83,18 @@ def cli() -> None:
     """Charging profiles as code: desired OCPP 1.6 profiles in YAML, planned and applied through eDRV."""
 
 
-for command in (payloads, schedule, sites_command, schema, sandbox, demo, receive, ingest, drift):
+for command in (
+    payloads,
+    schedule,
+    sites_command,
+    schema,
+    sandbox,
+    demo,
+    receive,
+    ingest,
+    drift,
+    state_group,
+):
     cli.add_command(command)
 
 
@@ -94,9 +113,10 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
 
 
 @cli.command()
-@click.argument("sites", nargs=-1)
+@sites_argument
 @desired_option
 @state_dir_option
+@station_option("Plan")
 @format_option(
     "text", "json", "markdown", help="markdown: a pull-request comment, cut to fit GitHub's comment limit."
 )
@@ -110,6 +130,8 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     default=None,
     help="Also save the plan (as JSON) for `apply --plan`, bound to each site's recorded serial.",
 )
+@no_color_option
+@verbose_option
 @inbox_option
 @confirmation_options
 @now_option
@@ -118,10 +140,13 @@ def plan(
     sites: tuple[str, ...],
     desired_dir: Path,
     state_dir: Path | None,
+    station: str | None,
     fmt: str,
     detailed_exitcode: bool,
     force: bool,
     out: Path | None,
+    no_color: bool,
+    verbose: bool,
     inbox: str | None,
     unconfirmed_after: timedelta,
     retry_rejected_after: timedelta | None,
@@ -132,19 +157,23 @@ def plan(
     With --inbox, the chargers' answers are folded in first, in memory only (nothing is written).
     """
     moment = clock(now)
+    names = station_sites(desired_dir, state_dir, sites, station) if station else list(sites)
     with open_inbox(inbox) as reader:
         confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
         if reader is None:
-            plans = plan_sites(desired_dir, sites, moment, state_dir, force, confirmations=confirmations)
+            plans = plan_sites(
+                desired_dir, names, moment, state_dir, force, confirmations=confirmations, station=station
+            )
         else:
             plans = ingesting.plan_folded(
                 reader,
                 desired_dir,
-                sites,
+                names,
                 now=moment,
                 state_dir=state_dir,
                 force=force,
                 confirmations=confirmations,
+                station=station,
             )
     if out is not None:
         out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
@@ -153,15 +182,16 @@ def plan(
     elif fmt == "markdown":
         click.echo(render_markdown(plans, format_timestamp(moment)), nl=False)
     else:
-        click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
+        click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
     pending = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
 
 
 @cli.command()
-@click.argument("sites", nargs=-1)
+@sites_argument
 @desired_option
 @state_dir_option
+@station_option("Apply")
 @click.option(
     "--plan",
     "plan_file",
@@ -189,6 +219,8 @@ def plan(
     show_default=True,
     help="Calls per s.",
 )
+@no_color_option
+@verbose_option
 @inbox_option
 @confirmation_options
 @now_option
@@ -197,6 +229,7 @@ def apply(
     sites: tuple[str, ...],
     desired_dir: Path,
     state_dir: Path | None,
+    station: str | None,
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
@@ -204,6 +237,8 @@ def apply(
     key_file: Path | None,
     concurrency: int,
     rate: float,
+    no_color: bool,
+    verbose: bool,
     inbox: str | None,
     unconfirmed_after: timedelta,
     retry_rejected_after: timedelta | None,
@@ -211,14 +246,20 @@ def apply(
 ) -> int:
     """Send the planned calls to eDRV (lowering limits first) and record every outcome.
 
-    With --inbox, the chargers' answers are folded into recorded state first (after sending, for a
-    saved plan, which must apply to the state it was made from).
+    On a terminal it asks first and shows a progress bar; otherwise (--auto-approve) it prints a line
+    per call as its answer is recorded. With --inbox, the chargers' answers are folded into recorded
+    state first (after sending, for a saved plan, which must apply to the state it was made from).
     """
-    if plan_file is not None and sites:
-        raise click.UsageError("give SITES or --plan FILE, not both")
+    if plan_file is not None and (sites or station):
+        raise click.UsageError("give SITES (or --station) or --plan FILE, not both")
     moment = clock(now)
     saved = read_saved_plan(plan_file) if plan_file is not None else None
-    names = [p.site_id for p in saved] if saved is not None else known_sites(desired_dir, state_dir, sites)
+    if saved is not None:
+        names = [p.site_id for p in saved]
+    elif station is not None:
+        names = station_sites(desired_dir, state_dir, sites, station)
+    else:
+        names = known_sites(desired_dir, state_dir, sites)
     # Calls are spread evenly over each second (no burst): kinder to eDRV and its chargers, and a crash
     # then finds few calls in flight to send again.
     settings = replace(
@@ -226,6 +267,12 @@ def apply(
     )
     if key_file is not None and (exposed := key_file_exposure(key_file)) is not None:
         warn(exposed)
+    # Every refusal comes before the plan is shown: a plan that cannot be applied is not worth reading.
+    if not auto_approve and not sys.stdin.isatty():
+        raise ReconcilerError(
+            "no terminal to confirm on; review the plan (`reconciler plan`) and rerun with --auto-approve"
+        )
+    source = str(plan_file) if plan_file else "the plan"
     with locked(desired_dir, names, state_dir, lock_timeout), open_inbox(inbox) as reader:
         confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
 
@@ -236,60 +283,65 @@ def apply(
 
         if saved is None:
             fold()
-        plans = saved or plan_sites(desired_dir, names, moment, state_dir, force, confirmations=confirmations)
-        click.echo(render_text(plans, colour=sys.stdout.isatty()), nl=False)
+        else:
+            check_saved_plan(saved, desired_dir, state_dir, source)
+        plans = saved or plan_sites(
+            desired_dir, names, moment, state_dir, force, confirmations=confirmations, station=station
+        )
+        click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
         if not any(p.has_changes or p.has_session_caps for p in plans):
             if saved is not None:
                 fold()
             click.echo("Nothing to apply.")
             return EXIT_OK
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise ReconcilerError(
-                    "no terminal to confirm on; review the plan and rerun with --auto-approve"
-                )
-            click.confirm("Send these calls to eDRV?", abort=True)
-        total = sum(len(p.changes) for p in plans)
-        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-            results = apply_with_client(
-                plans,
-                settings,
-                desired_dir=desired_dir,
-                state_dir=state_dir,
-                now=moment,
-                source=str(plan_file) if plan_file else "the plan",
-                progress=lambda _sent: bar.update(1),
-            )
+        if not auto_approve and not click.confirm("Send these calls to eDRV?"):
+            click.echo("Apply cancelled: nothing was sent.", err=True)
+            return EXIT_ERROR
+        results = _send(
+            plans,
+            settings=settings,
+            desired_dir=desired_dir,
+            state_dir=state_dir,
+            moment=moment,
+            source=source,
+        )
         if saved is not None:
             fold()
     click.echo(apply_summary(results), nl=False)
     return EXIT_OK if all(r.complete for r in results) else EXIT_ERROR
 
 
-@cli.group("state")
-def state_group() -> None:
-    """Inspect recorded state: what was sent to each station and what came of it."""
+def _send(
+    plans: Sequence[SitePlan],
+    *,
+    settings: EdrvSettings,
+    desired_dir: Path,
+    state_dir: Path | None,
+    moment: datetime,
+    source: str,
+) -> list[SiteResult]:
+    """Apply with a progress bar on a terminal, else a line per call as its answer is recorded."""
+    calls = sum(len(p.changes) for p in plans)
+    # A session cap is sent only for a running session, which apply looks up: the count is then unknown.
+    total = None if any(p.has_session_caps for p in plans) else calls
 
+    def run(progress: Progress) -> list[SiteResult]:
+        return apply_with_client(
+            plans,
+            settings,
+            desired_dir=desired_dir,
+            state_dir=state_dir,
+            now=moment,
+            source=source,
+            progress=progress,
+        )
 
-@state_group.command("show")
-@click.argument("site")
-@desired_option
-@state_dir_option
-@now_option
-def state_show(site: str, desired_dir: Path, state_dir: Path | None, now: str | None) -> int:
-    """Print a site's recorded state for people, in the site's local time."""
-    known_sites(desired_dir, state_dir, [site])
-    path = state.state_path(desired_dir, site, state_dir)
-    recorded = state.load(path, site)
-    if recorded is None:
-        click.echo(f"{path}: nothing recorded for site {site} yet", err=True)
-        return EXIT_OK
-    moment = clock(now)
-    facts = site_facts(desired_dir, site, moment)
-    if facts.note is not None:
-        click.echo(f"note: {facts.note}", err=True)
-    click.echo(render_state(recorded, facts.clock, facts.descriptions, moment), nl=False)
-    return EXIT_OK
+    if not sys.stdout.isatty():
+        counted = itertools.count(1)
+        return run(lambda sent: click.echo(sent_line(sent, next(counted), total)))
+    caps = sum(waiting_caps(p) for p in plans)
+    with click.progressbar(length=calls + caps, label="Applying", file=sys.stdout) as bar:
+        return run(lambda _sent: bar.update(1))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -1,6 +1,7 @@
 """The operator's language: what `desired/<site>.yaml` may say, and every check it must pass.
 
-Holds the site models, the YAML loader that places each problem at file:line:column, the bounds every
+Holds the site models, the YAML loader that places each problem at file:line:column, a glance at a
+site file's station ids and zone without checking it (`glance`), the bounds every
 input file is held to (`bounds`: size, nesting, alias expansion; used by the other wings' readers too),
 templates and overrides, the validation rules (the grid guard and the rules of local-time profiles
 among them), the site's clock (its time zone, how outputs write a moment, its UTC-offset periods),

@@ -123,6 +123,15 @@ def parse(text: str) -> Any:
     return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader without timestamps
 
 
+def compose(path: Path) -> yaml.Node | None:
+    """The node tree of a site file, composed as site files are (nothing is built from it, so no alias
+    is expanded), read within the size bound; None when it cannot be read or parsed."""
+    try:
+        return yaml.compose(_read(path), Loader=_PlainLoader)
+    except (bounds.TooLargeError, OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
+        return None
+
+
 @dataclass
 class Loaded:
     """Every site that could be checked, and every problem found, in file order."""

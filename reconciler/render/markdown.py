@@ -27,7 +27,15 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.text import EFFECT_WORDS, no_changes, payload_lines, zone_of
+from reconciler.render.text import (
+    EFFECT_WORDS,
+    caps_waiting,
+    listed_notes,
+    no_changes,
+    payload_lines,
+    waiting_caps,
+    zone_of,
+)
 
 DEFAULT_MAX_CHARS = 65_000
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
@@ -208,12 +216,16 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
         parts.append(_Part(power))
     if not plan.changes:
         prefix += f"{_escape(no_changes(plan))}\n\n"
+    # Session caps waiting for a session are one line (a large network has thousands), the rest one each.
+    entries = [(_note_line(note, plan), 1) for note in listed_notes(plan)]
+    if caps := waiting_caps(plan):
+        entries.append((f"- {_escape(caps_waiting(caps))}\n", caps))
     opening = f"<details><summary>{len(plan.notes)} without a call</summary>\n\n"
     closing = "\n</details>\n\n"
-    for index, note in enumerate(plan.notes):
-        first, last = index == 0, index == len(plan.notes) - 1
-        text = (prefix + opening if first else "") + _note_line(note, plan) + (closing if last else "")
-        parts.append(_Part(text, notes=1, close="" if last else closing))
+    for index, (line, count) in enumerate(entries):
+        first, last = index == 0, index == len(entries) - 1
+        text = (prefix + opening if first else "") + line + (closing if last else "")
+        parts.append(_Part(text, notes=count, close="" if last else closing))
         prefix = ""
     return parts
 

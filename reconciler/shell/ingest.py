@@ -133,12 +133,22 @@ def plan_folded(
     state_dir: Path | None = None,
     force: bool = False,
     confirmations: Confirmations,
+    station: str | None = None,
 ) -> list[SitePlan]:
-    """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing."""
+    """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing.
+
+    `station` narrows the plan to one station, as `plan_sites` does."""
     read: dict[str, RecordedState | None] = {}
     for site_id in list(sites) or site_ids(desired_dir, state_dir):
         recorded = store.load(store.state_path(desired_dir, site_id, state_dir), site_id)
         read[site_id] = fold_site(reader, recorded, now).state if recorded is not None else None
     return plan_sites(
-        desired_dir, list(read), now, state_dir, force, confirmations=confirmations, recorded=read
+        desired_dir,
+        list(read),
+        now,
+        state_dir,
+        force,
+        confirmations=confirmations,
+        recorded=read,
+        station=station,
     )
