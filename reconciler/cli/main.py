@@ -341,7 +341,9 @@ def _send(
         return run(lambda sent: click.echo(sent_line(sent, next(counted), total)))
     caps = sum(waiting_caps(p) for p in plans)
     with click.progressbar(length=calls + caps, label="Applying", file=sys.stdout) as bar:
-        return run(lambda _sent: bar.update(1))
+        results = run(lambda _sent: bar.update(1))
+        bar.update(calls + caps - bar.pos)  # the caps left without a session are done too: nothing to send
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
