@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from reconciler import __version__
@@ -20,6 +19,7 @@ from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
 
 from .conftest import DESIRED, NOW, ROOT
+from .site_schema import errors
 
 NOW_ARG = "2026-11-23T12:00:00Z"
 
@@ -64,7 +64,7 @@ def test_desired_files_carry_the_modeline_and_satisfy_the_schema(path: Path) -> 
     """Each desired file points editors at the schema and is itself valid by that schema."""
     first_line = path.read_text().splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=../schema/site.schema.json"
-    jsonschema.validate(parse(path.read_text()), json.loads(SCHEMA_FILE.read_text()))
+    assert errors(parse(path.read_text())) == []
 
 
 def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,7 @@ from reconciler.cli.options import (
     sites_argument,
     state_dir_option,
 )
-from reconciler.desired.model import SiteFile
+from reconciler.desired.schema import site_schema
 from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
@@ -40,7 +40,7 @@ HOURS_A_YEAR = 366 * 24
 @click.command()
 def schema() -> int:
     """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
-    click.echo(json.dumps(SiteFile.model_json_schema(by_alias=True), indent=2))
+    click.echo(json.dumps(site_schema(), indent=2))
     return EXIT_OK
 
 
