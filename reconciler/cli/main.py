@@ -3,24 +3,24 @@
 Exit codes: 0 success, 1 error, 2 changes pending (`plan --detailed-exitcode`), 64 usage error (click's
 own 2 is remapped so that a typo in a workflow never reads as "changes pending"). Expected errors
 (`ReconcilerError`) print one line, plus a GitHub annotation under Actions; anything else is a bug and
-keeps its traceback. The commands that only look at desired state are in `cli.inspect`; what all
-commands share (options, exit codes, the clock, problem display) is in `cli.options`.
+keeps its traceback. Apply is in `cli.apply`, recorded state in `cli.state`, the commands that only
+look at desired state in `cli.inspect`; what all commands share (options, exit codes, the clock,
+problem display) is in `cli.options`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from reconciler import __version__
+from reconciler.cli.apply import apply
 from reconciler.cli.drift import drift
 from reconciler.cli.inbox import ingest, receive
 from reconciler.cli.inspect import payloads, schedule, schema, sites_command
@@ -30,7 +30,6 @@ from reconciler.cli.options import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
-    Finite,
     clock,
     colour,
     confirmation_options,
@@ -46,35 +45,24 @@ from reconciler.cli.options import (
     state_dir_option,
     station_option,
     verbose_option,
-    warn,
 )
 from reconciler.cli.sandbox import demo, sandbox
 from reconciler.cli.state import state_group
 from reconciler.desired.loader import load
-from reconciler.edrv.settings import EdrvSettings, key_file_exposure
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
-from reconciler.render.confirm import ingest_text
 from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_json, render_text, waiting_caps
+from reconciler.render.svg import plan_charts
+from reconciler.render.text import render_json, render_text
 from reconciler.shell import ingest as ingesting
-from reconciler.shell.apply import Progress, SiteResult, sent_line
-from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.reconcile import (
-    apply_with_client,
-    check_saved_plan,
-    known_sites,
-    locked,
     plan_sites,
-    read_saved_plan,
     station_sites,
 )
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
-# Each call in flight holds a connection of its own (see `edrv.client`).
-MAX_CONCURRENCY = 256
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -94,6 +82,7 @@ for command in (
     ingest,
     drift,
     state_group,
+    apply,
 ):
     cli.add_command(command)
 
@@ -130,6 +119,14 @@ def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     default=None,
     help="Also save the plan (as JSON) for `apply --plan`, bound to each site's recorded serial.",
 )
+@click.option(
+    "--chart",
+    "chart_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also draw SVG charts here: per site with changes its combined limit before and after "
+    "(<site>.svg), and each station it sends to (<site>/<station>.svg).",
+)
 @no_color_option
 @verbose_option
 @inbox_option
@@ -145,6 +142,7 @@ def plan(
     detailed_exitcode: bool,
     force: bool,
     out: Path | None,
+    chart_dir: Path | None,
     no_color: bool,
     verbose: bool,
     inbox: str | None,
@@ -177,173 +175,29 @@ def plan(
             )
     if out is not None:
         out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
+    charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
         click.echo(render_json(plans, format_timestamp(moment)), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plans, format_timestamp(moment)), nl=False)
+        click.echo(render_markdown(plans, format_timestamp(moment), charts=charts), nl=False)
     else:
         click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
     pending = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
 
 
-@cli.command()
-@sites_argument
-@desired_option
-@state_dir_option
-@station_option("Apply")
-@click.option(
-    "--plan",
-    "plan_file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help="Apply this saved plan (from `plan --out`) instead of planning now; refused when stale.",
-)
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
-@force_option
-@click.option("--lock-timeout", type=Finite(min=0), default=0, help="Wait this long (s) for another apply.")
-@click.option(
-    "--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Read the API key here."
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=MAX_CONCURRENCY),
-    default=16,
-    show_default=True,
-    help="Calls in flight.",
-)
-@click.option(
-    "--rate",
-    type=Finite(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Calls per s.",
-)
-@no_color_option
-@verbose_option
-@inbox_option
-@confirmation_options
-@now_option
-def apply(
-    *,
-    sites: tuple[str, ...],
-    desired_dir: Path,
-    state_dir: Path | None,
-    station: str | None,
-    plan_file: Path | None,
-    auto_approve: bool,
-    force: bool,
-    lock_timeout: float,
-    key_file: Path | None,
-    concurrency: int,
-    rate: float,
-    no_color: bool,
-    verbose: bool,
-    inbox: str | None,
-    unconfirmed_after: timedelta,
-    retry_rejected_after: timedelta | None,
-    now: str | None,
-) -> int:
-    """Send the planned calls to eDRV (lowering limits first) and record every outcome.
-
-    On a terminal it asks first and shows a progress bar; otherwise (--auto-approve) it prints a line
-    per call as its answer is recorded. With --inbox, the chargers' answers are folded into recorded
-    state first (after sending, for a saved plan, which must apply to the state it was made from).
-    """
-    if plan_file is not None and (sites or station):
-        raise click.UsageError("give SITES (or --station) or --plan FILE, not both")
-    moment = clock(now)
-    saved = read_saved_plan(plan_file) if plan_file is not None else None
-    if saved is not None:
-        names = [p.site_id for p in saved]
-    elif station is not None:
-        names = station_sites(desired_dir, state_dir, sites, station)
-    else:
-        names = known_sites(desired_dir, state_dir, sites)
-    # Calls are spread evenly over each second (no burst): kinder to eDRV and its chargers, and a crash
-    # then finds few calls in flight to send again.
-    settings = replace(
-        EdrvSettings.from_environment(key_file), max_concurrent=concurrency, rate_per_s=rate, burst=1
-    )
-    if key_file is not None and (exposed := key_file_exposure(key_file)) is not None:
-        warn(exposed)
-    # Every refusal comes before the plan is shown: a plan that cannot be applied is not worth reading.
-    if not auto_approve and not sys.stdin.isatty():
-        raise ReconcilerError(
-            "no terminal to confirm on; review the plan (`reconciler plan`) and rerun with --auto-approve"
-        )
-    source = str(plan_file) if plan_file else "the plan"
-    with locked(desired_dir, names, state_dir, lock_timeout), open_inbox(inbox) as reader:
-        confirmations = ingesting.policy(reader, unconfirmed_after, retry_rejected_after)
-
-        def fold() -> None:
-            if reader is not None:
-                done = ingesting.ingest(reader, desired_dir, names, state_dir, now=moment, locks_held=True)
-                click.echo(ingest_text(done))
-
-        if saved is None:
-            fold()
-        else:
-            check_saved_plan(saved, desired_dir, state_dir, source)
-        plans = saved or plan_sites(
-            desired_dir, names, moment, state_dir, force, confirmations=confirmations, station=station
-        )
-        click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
-        if not any(p.has_changes or p.has_session_caps for p in plans):
-            if saved is not None:
-                fold()
-            click.echo("Nothing to apply.")
-            return EXIT_OK
-        if not auto_approve and not click.confirm("Send these calls to eDRV?"):
-            click.echo("Apply cancelled: nothing was sent.", err=True)
-            return EXIT_ERROR
-        results = _send(
-            plans,
-            settings=settings,
-            desired_dir=desired_dir,
-            state_dir=state_dir,
-            moment=moment,
-            source=source,
-        )
-        if saved is not None:
-            fold()
-    click.echo(apply_summary(results), nl=False)
-    return EXIT_OK if all(r.complete for r in results) else EXIT_ERROR
-
-
-def _send(
-    plans: Sequence[SitePlan],
-    *,
-    settings: EdrvSettings,
-    desired_dir: Path,
-    state_dir: Path | None,
-    moment: datetime,
-    source: str,
-) -> list[SiteResult]:
-    """Apply with a progress bar on a terminal, else a line per call as its answer is recorded."""
-    calls = sum(len(p.changes) for p in plans)
-    # A session cap is sent only for a running session, which apply looks up: the count is then unknown.
-    total = None if any(p.has_session_caps for p in plans) else calls
-
-    def run(progress: Progress) -> list[SiteResult]:
-        return apply_with_client(
-            plans,
-            settings,
-            desired_dir=desired_dir,
-            state_dir=state_dir,
-            now=moment,
-            source=source,
-            progress=progress,
-        )
-
-    if not sys.stdout.isatty():
-        counted = itertools.count(1)
-        return run(lambda sent: click.echo(sent_line(sent, next(counted), total)))
-    caps = sum(waiting_caps(p) for p in plans)
-    with click.progressbar(length=calls + caps, label="Applying", file=sys.stdout) as bar:
-        results = run(lambda _sent: bar.update(1))
-        bar.update(calls + caps - bar.pos)  # the caps left without a session are done too: nothing to send
-    return results
+def _write_charts(plans: Sequence[SitePlan], chart_dir: Path) -> dict[str, list[str]]:
+    """Write each site's SVG charts under `chart_dir`; the file names by site."""
+    written: dict[str, list[str]] = {}
+    for site_plan in plans:
+        for name, text in plan_charts(site_plan).items():
+            path = chart_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.setdefault(site_plan.site_id, []).append(name)
+    count = sum(map(len, written.values()))
+    click.echo(f"{count} chart(s) written to {chart_dir}", err=True)
+    return written
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -271,4 +271,5 @@ def _power_basis(
         station = _power_station(desired, station_id, records)
         held_before, held_after = tuple(before.values()), tuple(after.values())
         stations.append(StationBasis(station_id, station, rated_w, held_before, held_after, bool(own)))
-    return PowerBasis(now, tuple(stations))
+    grid_limit_kw = desired.doc.site.grid_limit_kw if desired is not None else None
+    return PowerBasis(now, tuple(stations), None if grid_limit_kw is None else grid_limit_kw * 1000)

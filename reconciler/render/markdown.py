@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.ocpp.profile import Json
@@ -92,7 +92,12 @@ class _Part:
     close: str = ""  # what must follow if the comment is cut right after this part (an open <details>)
 
 
-def render_markdown(plans: Sequence[SitePlan], generated_at: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+def render_markdown(
+    plans: Sequence[SitePlan],
+    generated_at: str,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    charts: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """The plan as a pull-request comment of at most `max_chars` characters.
 
     When the whole comment is longer, details are dropped from the end (changes and entries without a
@@ -101,7 +106,7 @@ def render_markdown(plans: Sequence[SitePlan], generated_at: str, max_chars: int
     ValueError when `max_chars` cannot hold the heading, the totals and the note.
     """
     intro = f"{COMMENT_MARKER}\n{HEADING}\n\n{_totals(plans, generated_at)}\n\n"
-    parts = [part for plan in plans for part in _site_parts(plan)]
+    parts = [part for plan in plans for part in _site_parts(plan, (charts or {}).get(plan.site_id, ()))]
     full = intro + _TABLE_HEAD + "".join(map(_row, plans)) + "\n" + "".join(part.text for part in parts)
     if len(full) <= max_chars:
         return full
@@ -193,7 +198,7 @@ def _table(plans: Sequence[SitePlan], budget_chars: int) -> tuple[str, int]:
     return text + _unlisted(len(plans) - shown, quiet), len(plans) - shown
 
 
-def _site_parts(plan: SitePlan) -> list[_Part]:
+def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
     """One part per change and per entry without a call; the site's heading rides on its first part."""
     if not plan.changes and not plan.notes:
         return []  # the summary row already says "No changes"
@@ -211,7 +216,9 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
     for order, change in enumerate(plan.changes, 1):
         parts.append(_Part(prefix + _change_block(order, change, plan), changes=1))
         prefix = ""
-    power = render_power.markdown(plan.power, plan.site_id, _escape, plan.clock, plan.descriptions)
+    power = render_power.markdown(
+        plan.power, plan.site_id, _escape, plan.clock, plan.descriptions, charts=charts
+    )
     if power:
         parts.append(_Part(power))
     if not plan.changes:
