@@ -10,10 +10,12 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.desired.clock import SiteClock
 from reconciler.desired.loader import load_site, zone
@@ -256,3 +258,32 @@ def test_plan_chart_writes_the_images_and_the_comment_names_them(
     assert written == ["edrv-examples.svg", "edrv-examples/64f0c1a2b3c4d5e6f7a8b9c0.svg"]
     assert f"2 chart(s) written to {charts}" in err
     assert "SVG charts: <code>edrv-examples.svg</code> (the site), 1 station total(s) in" in out
+
+
+# Hypothesis bounds naive datetimes, then attaches the zone.
+EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)  # noqa: DTZ001
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.datetimes(EARLIEST, LATEST, timezones=st.just(UTC)),
+    hours=st.integers(1, 24 * 14),
+    name=st.sampled_from(["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe"]),
+    most=st.integers(1, 20),
+)
+def test_time_labels_are_round_local_hours_inside_the_window(
+    start: datetime, hours: int, name: str, most: int
+) -> None:
+    """However long the window and whatever the zone: at most `most` labels, in order, inside the window,
+    each at a round hour of the site's wall clock, midnight named by its weekday and day."""
+    clock = SiteClock(name, zone(name) or UTC)
+    end = start + timedelta(hours=hours)
+    found = ticks(start, end, clock, most)
+    assert len(found) <= most
+    assert all(start <= t.moment <= end for t in found)
+    assert all(a.moment < b.moment for a, b in itertools.pairwise(found))
+    for tick in found:
+        local = clock.local(tick.moment)
+        assert (local.minute, local.second) == (0, 0)
+        expected = f"{local:%a} {local.day}" if local.hour == 0 else f"{local.hour:02d}:00"
+        assert (tick.label, tick.day) == (expected, local.hour == 0)

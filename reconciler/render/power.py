@@ -113,8 +113,8 @@ def _combined_chart(view: PowerView, site_id: str, clock: SiteClock, grid_limit_
     buckets = 168 if weekly else 96  # an hour, or a quarter of an hour: steps show as steps
     step = timedelta(seconds=view.duration_s / buckets)
     starts = [view.start + step * i for i in range(buckets)]
-    before = [_highest(view.combined_before, t, t + step) for t in starts]
-    after = [_highest(view.combined_after, t, t + step) for t in starts]
+    before = _highest(view.combined_before, starts, step)
+    after = _highest(view.combined_after, starts, step)
     top = max((*before, *after, grid_limit_w or Decimal(0)))
     marks: dict[int, str] = {}
     for tick in ticks(view.start, view.end - step, clock, 14 if weekly else 12):
@@ -203,17 +203,20 @@ def _period_json(start: datetime, end: datetime, limit: Decimal | None) -> dict[
     }
 
 
-def _highest(steps: Steps, start: datetime, end: datetime) -> Decimal:
-    # The most the site may draw within the bucket: what a grid connection has to carry.
-    at_start, inside = steps[0][1], []
-    for moment, value in steps:
-        if moment <= start:
-            at_start = value
-        elif moment < end:
-            inside.append(value)
-        else:
-            break
-    return max([at_start, *inside])
+def _highest(steps: Steps, starts: Sequence[datetime], length: timedelta) -> list[Decimal]:
+    """The highest value in each bucket [start, start + length): the most the site may draw then, what a
+    grid connection has to carry. One pass over the steps, however many buckets."""
+    out: list[Decimal] = []
+    i = 0
+    for start in starts:
+        while i + 1 < len(steps) and steps[i + 1][0] <= start:
+            i += 1
+        value, j = steps[i][1], i + 1
+        while j < len(steps) and steps[j][0] < start + length:
+            value = max(value, steps[j][1])
+            j += 1
+        out.append(value)
+    return out
 
 
 def _span(periods: Sequence[CompositePeriod]) -> str:
