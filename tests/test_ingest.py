@@ -101,6 +101,9 @@ def test_apply_ingest_and_plan_close_the_loop(loop: Loop, capsys: pytest.Capture
         in out
     )
     assert out.count("\naccepted ") + out.startswith("accepted ") == sent
+    # Each answer's moment on its site's clock: the depot is in Berlin, the examples site in UTC.
+    assert re.search(r"^accepted +harbour-depot/.* \(answered 2026-11-23 13:0\d CET\)$", out, re.M)
+    assert re.search(r"^accepted +edrv-examples/.* \(answered 2026-11-23T12:0\d:\d\dZ\)$", out, re.M)
     after = loop.state_text()
     assert after != before
     code, out, _ = _run(capsys, "ingest", "--inbox", str(loop.inbox), *where)

@@ -150,7 +150,7 @@ def apply(
         def fold() -> None:
             if reader is not None:
                 done = ingesting.ingest(reader, desired_dir, names, state_dir, now=moment, locks_held=True)
-                click.echo(ingest_text(done))
+                click.echo(ingest_text(done, ingesting.clocks(desired_dir, done)))
 
         if saved is None:
             fold()

@@ -192,7 +192,7 @@ def ingest(
         report = ingesting.ingest(
             reader, desired_dir, names, state_dir, now=moment, lock_timeout_s=lock_timeout
         )
-    click.echo(ingest_text(report), nl=False)
+    click.echo(ingest_text(report, ingesting.clocks(desired_dir, report)), nl=False)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from reconciler.desired.clock import SiteClock
 from reconciler.edrv import inbox as inboxes
 from reconciler.edrv.inbox import Inbox, Query, Reader
 from reconciler.edrv.remote_inbox import TOKEN_VARIABLE, RemoteInbox, is_url
@@ -35,7 +36,7 @@ from reconciler.plan.confirm import (
     oldest_call,
 )
 from reconciler.plan.site import SitePlan
-from reconciler.shell.reconcile import plan_sites, site_ids
+from reconciler.shell.reconcile import declared_clock, plan_sites, site_ids
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
 
@@ -111,6 +112,11 @@ def ingest(
         with contextlib.nullcontext() if locks_held else store.lock(path, lock_timeout_s):
             done.extend(fold_sites(reader, desired_dir, [site_id], state_dir, now))
     return IngestReport(reader.label, done, last_received_at(reader))
+
+
+def clocks(desired_dir: Path, report: IngestReport) -> dict[str, SiteClock]:
+    """The clock each site that took answers names in its file, so an ingest report speaks its time."""
+    return {s.site_id: declared_clock(desired_dir, s.site_id) for s in report.sites if s.folded}
 
 
 def policy(
