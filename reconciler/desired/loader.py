@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 import yaml
 
 from reconciler.desired import bounds
-from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.desired.schemacache import schema_passes
+from reconciler.desired.validate import DesiredSite, check_site, schema_identity
 from reconciler.errors import Finding, Problem, Severity, YamlPath, excerpt
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -271,7 +272,10 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
 
 
 def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
-    return check_site(path.stem, str(path), raw, now, zone)
+    passes = schema_passes(schema_identity())
+    checked = check_site(path.stem, str(path), raw, now, zone, passes=passes)
+    passes.save()
+    return checked
 
 
 def _duplicates(root: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:

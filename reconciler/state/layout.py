@@ -26,14 +26,9 @@ import hashlib
 import json
 from typing import Any
 
+from reconciler.ocpp.profile import canonical_json
 from reconciler.state.check import MIRRORED
-from reconciler.state.recorded import (
-    STATE_VERSION,
-    ProfileRecord,
-    RecordedState,
-    StationRecord,
-    canonical_json,
-)
+from reconciler.state.recorded import STATE_VERSION, ProfileRecord, RecordedState, StationRecord
 
 CHECKSUM_KEY = "checksum"
 

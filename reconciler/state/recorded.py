@@ -7,8 +7,6 @@ them; `store` reads and writes them as files; `render.state` shows them for `rec
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Iterator
 from enum import StrEnum
@@ -17,7 +15,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from reconciler.desired.model import INT32_MAX, MAX_CONNECTORS, Int, ProfileId, Timestamp
-from reconciler.ocpp.profile import Json, Purpose
+from reconciler.ocpp.profile import Json, Purpose, canonical_json, text_hash
 
 # Version 2 added what confirmations need (`confirmed_at`, `attempts` and `clearing` per record) and what
 # drift needs (`heal_requested_at` per record, `drift` per station). Version 3 holds the same records,
@@ -49,16 +47,6 @@ class Status(StrEnum):
 RETIRED = frozenset({Status.EXPIRED, Status.REPLACED, Status.CLEARED})
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-def canonical_json(payload: Json) -> str:
-    """The payload's canonical JSON: sorted keys, no spaces; what its hash is taken of."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def text_hash(canonical: str) -> str:
-    """`sha256:<hex>` of a canonical JSON text."""
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def payload_hash(payload: Json) -> str:
