@@ -127,10 +127,12 @@ def parse(text: str) -> Any:
 
 @dataclass
 class Loaded:
-    """Every site that could be checked, and every problem found, in file order."""
+    """Every site that could be checked (kept unless `load` was asked not to), how many there were, and
+    every problem found, in file order."""
 
     sites: list[DesiredSite] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    valid: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -150,17 +152,20 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-def load(paths: Sequence[Path], now: datetime) -> Loaded:
+def load(paths: Sequence[Path], now: datetime, *, keep: bool = True) -> Loaded:
     """Load and check every site file under `paths`; problems are collected, never raised.
 
-    Every site is kept: for a large network, `each_site` goes through them one at a time instead.
+    With `keep` false the sites are counted but not kept, so that memory is bounded by the largest
+    site (`reconciler validate`); `each_site` goes through them one at a time.
     """
     result = Loaded()
     with paused_collector():
         for _, site, problems in each_site(paths, now):
             result.problems.extend(problems)
             if site is not None:
-                result.sites.append(site)
+                result.valid += 1
+                if keep:
+                    result.sites.append(site)
     return result
 
 
