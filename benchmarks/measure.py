@@ -115,11 +115,30 @@ class Process:
     stderr: str
 
 
+# `python -m reconciler ARGV`, which then reports its own peak resident memory on its way out. The peak
+# of the process, not of what it forked from: `ru_maxrss` would count the pages a child shares with this
+# (large) benchmark process between fork and exec, while `VmHWM` is of the program it runs.
+_PEAK_MARK = "\nreconciler-peak-kib "
+_REPORTING_PEAK = f"""
+import atexit, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write({_PEAK_MARK!r} + kib)
+
+atexit.register(_peak)
+sys.argv[0] = "reconciler"
+from reconciler.cli.main import main
+main(sys.argv[1:])
+"""
+
+
 def cli_run(
     argv: Sequence[str], env: Mapping[str, str] | None = None, accept: Sequence[int] = (0,)
 ) -> Process:
-    """`python -m reconciler ARGV` as a user runs it, output captured; exits when its code is unexpected."""
-    command = [sys.executable, "-m", "reconciler", *argv]
+    """`reconciler ARGV` as a user runs it, output captured; exits when its exit code is unexpected."""
+    command = [sys.executable, "-c", _REPORTING_PEAK, *argv]
     root = str(Path(reconciler.__file__).resolve().parent.parent)
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, (root, environment.get("PYTHONPATH"))))
@@ -128,8 +147,7 @@ def cli_run(
         child = subprocess.Popen(  # noqa: S603 - this interpreter, arguments of our own
             command, stdout=out, stderr=err, env=environment, text=True
         )
-        # wait4 gives this child's own resource use, its peak resident memory among it.
-        _, status, usage = os.wait4(child.pid, 0)
+        _, status = os.waitpid(child.pid, 0)
         wall_s = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -137,7 +155,8 @@ def cli_run(
         stdout, stderr = out.read(), err.read()
     if child.returncode not in accept:
         sys.exit(f"{' '.join(command)} exited {child.returncode}:\n{stdout[-2000:]}{stderr[-2000:]}")
-    return Process(wall_s, usage.ru_maxrss / 1024, child.returncode, stdout, stderr)
+    stderr, _, peak = stderr.rpartition(_PEAK_MARK)
+    return Process(wall_s, int(peak) / 1024, child.returncode, stdout, stderr)
 
 
 def profile_work(work: Callable[[], object], top: int = 25) -> None:
