@@ -19,9 +19,14 @@ DAY_S = 86_400
 WEEK_S = 7 * DAY_S
 
 
+# One encoder for every payload: `json.dumps` with these options builds a new one per call, a fifth of
+# the cost of a payload's text.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(payload: Json) -> str:
     """A payload's canonical JSON: sorted keys, no spaces; what its hash is taken of."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _CANONICAL.encode(payload)
 
 
 def text_hash(canonical: str) -> str:
