@@ -195,6 +195,17 @@ def test_a_version_2_file_reads_as_the_same_state(path: Path) -> None:
         load(path, SITE)
 
 
+def test_a_record_without_its_payload_is_refused_naming_the_payload_first(path: Path) -> None:
+    """Format 3 leaves the id, stack level and purpose to the payload, so a record that lost it is
+    refused with the payload named first, not only the fields it would have given."""
+    _saved(path)
+    _edit(path, lambda d: d["stations"]["CP-1"]["profiles"]["night"].pop("payload"))
+    with pytest.raises(
+        StateFileError, match=r"not a valid state file: stations\.CP-1\.profiles\.night\.payload: "
+    ):
+        load(path, SITE)
+
+
 def test_hashes_are_not_computed_again_while_the_checksum_holds(path: Path) -> None:
     """A file whose checksum holds is taken as the reconciler wrote it, its payload hashes unread; an edit
     anywhere breaks the checksum, and then every hash is computed and checked again."""

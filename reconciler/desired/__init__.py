@@ -5,7 +5,8 @@ input file is held to (`bounds`: size, nesting, alias expansion; used by the oth
 templates and overrides, the validation rules (the grid guard and the rules of local-time profiles
 among them), the site's clock (its time zone, how outputs write a moment, its UTC-offset periods),
 local-time schedules compiled into OCPP profiles per UTC offset, the OCPP payload a desired profile
-becomes, and id allocation.
+becomes (built once, for validation and the plan), the cache of bodies that passed OCPP's schema
+(`schemacache`, kept in the user's cache directory), and id allocation.
 
 May import: `reconciler.errors`, `reconciler.ocpp`.
 """

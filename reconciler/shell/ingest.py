@@ -134,11 +134,16 @@ def plan_folded(
     force: bool = False,
     confirmations: Confirmations,
 ) -> list[SitePlan]:
-    """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing."""
-    read: dict[str, RecordedState | None] = {}
-    for site_id in list(sites) or site_ids(desired_dir, state_dir):
+    """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing.
+
+    Each site's state is read and folded as its turn comes, so memory stays bounded by the largest site.
+    """
+
+    def folded(site_id: str) -> RecordedState | None:
         recorded = store.load(store.state_path(desired_dir, site_id, state_dir), site_id)
-        read[site_id] = fold_site(reader, recorded, now).state if recorded is not None else None
+        return fold_site(reader, recorded, now).state if recorded is not None else None
+
+    chosen = list(sites) or site_ids(desired_dir, state_dir)
     return plan_sites(
-        desired_dir, list(read), now, state_dir, force, confirmations=confirmations, recorded=read
+        desired_dir, chosen, now, state_dir, force, confirmations=confirmations, recorded=folded
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -112,18 +112,18 @@ def plan_sites(
     force: bool = False,
     *,
     confirmations: Confirmations | None = None,
-    recorded: Mapping[str, RecordedState | None] | None = None,
+    recorded: Callable[[str], RecordedState | None] | None = None,
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty); refuse unknown sites, bad desired state and unsafe plans.
 
-    `recorded` gives the recorded state of sites already read (and folded, as `plan --inbox` does
-    in memory); the others are read from their files.
+    `recorded` reads a site's recorded state when its turn comes (and folds answers in, as `plan
+    --inbox` does in memory); by default it is read from its file.
     """
     chosen = known_sites(desired_dir, state_dir, sites)
     # As in `loader.load`; planning and reading state make no cycles either.
     with paused_collector():
         return _plan_sites(
-            desired_dir, chosen, now, state_dir, force, confirmations=confirmations, read=recorded or {}
+            desired_dir, chosen, now, state_dir, force, confirmations=confirmations, read=recorded
         )
 
 
@@ -135,7 +135,7 @@ def _plan_sites(
     force: bool,
     *,
     confirmations: Confirmations | None,
-    read: Mapping[str, RecordedState | None],
+    read: Callable[[str], RecordedState | None] | None,
 ) -> list[SitePlan]:
     """Site by site: its desired file checked, its state read, its plan made, then both let go, so that
     memory is bounded by the largest site. Every file is still checked before anything is refused:
@@ -156,11 +156,10 @@ def _plan_sites(
         if failed or refused is not None:
             continue
         try:
-            recorded = (
-                read[site_id]
-                if site_id in read
-                else state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
-            )
+            if read is not None:
+                recorded = read(site_id)
+            else:
+                recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
             plan = build(site_id, desired, recorded, now, confirmations)
             check_safety(plan, force)
         except ReconcilerError as err:

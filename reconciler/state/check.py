@@ -8,7 +8,8 @@ read (a hand edit that recomputed the hash). `first_problem` names the first suc
 refuses the file with it, so nothing is planned or sent from it.
 
 Checks are generic over record fields: `MIRRORED` lists each record field that repeats a payload
-field, and a field added to records is checked by adding it there.
+field, and a field added to records is checked by adding it there (format 3 files leave those fields
+out and `layout` fills them in from the payload, so there they agree unless a record states them).
 """
 
 from __future__ import annotations

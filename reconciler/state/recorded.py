@@ -77,11 +77,12 @@ class ProfileRecord(BaseModel):
 
     model_config = _FROZEN
     connector_id: Int = Field(ge=0, le=MAX_CONNECTORS)
+    # Before the fields that repeat it, which format 3 leaves to it: a missing payload is named first.
+    payload: Json
+    payload_hash: str
     charging_profile_id: ProfileId
     purpose: Purpose
     stack_level: Int = Field(ge=0, le=INT32_MAX)
-    payload: Json
-    payload_hash: str
     status: Status
     action_id: str | None = None
     session_id: str | None = None

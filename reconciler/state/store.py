@@ -1,8 +1,9 @@
 """The recorded-state store: `.state/<site>.json` files for the models of `recorded`.
 
-`load` (bounded in size, checked for consistency by `check`) and `save` (atomic: temporary file,
-fsync, rename; always the whole file; refusing a file someone else changed since it was loaded, by
-lineage, serial and content), and `StateWriter` (the same save, cheap when repeated, for apply). The
+`load` (bounded in size, checked for consistency by `check`; a file whose checksum holds is taken as
+written, see `layout`) and `save` (the text `layout` gives, atomic: temporary file, fsync, rename;
+always the whole file; refusing a file someone else changed since it was loaded, by lineage, serial
+and content), and `StateWriter` (the same save, cheap when repeated, for apply). The
 reconcile shell loads, locks (`lock`) and saves after every eDRV call that changed anything. Every
 failure a person can fix is a `StateFileError` naming the file (and the line, where there is one),
 and a refused file is never modified.
