@@ -8,53 +8,46 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from reconciler import __version__
-from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, cli, main
+from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, cli
 from reconciler.desired.loader import parse
 from reconciler.plan.outcome import assume_applied
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
 
-from .conftest import DESIRED, NOW, ROOT
+from .conftest import DESIRED, NOW, ROOT, run_cli
+from .site_schema import errors
 
 NOW_ARG = "2026-11-23T12:00:00Z"
 
 SCHEMA_FILE = ROOT / "schema" / "site.schema.json"
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
-
-
 def test_usage_errors_exit_64_not_2(capsys: pytest.CaptureFixture[str]) -> None:
     """A mistyped flag exits 64, so a workflow never mistakes it for 'changes pending' (2)."""
-    code, _, err = _run(capsys, "validate", "--no-such-flag")
+    code, _, err = run_cli(capsys, "validate", "--no-such-flag")
     assert code == EXIT_USAGE
     assert "no-such-flag" in err
 
 
 def test_unknown_command_exits_64(capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown command is a usage error too."""
-    assert _run(capsys, "planx")[0] == EXIT_USAGE
+    assert run_cli(capsys, "planx")[0] == EXIT_USAGE
 
 
 def test_validate_of_the_example_network_passes(capsys: pytest.CaptureFixture[str]) -> None:
     """The shipped desired/ has no errors, so the README's first command succeeds."""
-    code, _, err = _run(capsys, "validate", str(DESIRED), "--now", "2026-11-23T12:00:00Z")
+    code, _, err = run_cli(capsys, "validate", str(DESIRED), "--now", "2026-11-23T12:00:00Z")
     assert code == 0
     assert "0 error(s)" in err
 
 
 def test_schema_command_matches_the_published_file(capsys: pytest.CaptureFixture[str]) -> None:
     """`reconciler schema` prints exactly schema/site.schema.json (regenerate it when the models change)."""
-    code, out, _ = _run(capsys, "schema")
+    code, out, _ = run_cli(capsys, "schema")
     assert code == 0
     assert json.loads(out) == json.loads(SCHEMA_FILE.read_text())
 
@@ -64,12 +57,12 @@ def test_desired_files_carry_the_modeline_and_satisfy_the_schema(path: Path) -> 
     """Each desired file points editors at the schema and is itself valid by that schema."""
     first_line = path.read_text().splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=../schema/site.schema.json"
-    jsonschema.validate(parse(path.read_text()), json.loads(SCHEMA_FILE.read_text()))
+    assert errors(parse(path.read_text())) == []
 
 
 def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.CaptureFixture[str]) -> None:
     """`payloads --format json` carries a format version and, per profile, method, path and body."""
-    code, out, _ = _run(capsys, "payloads", "edrv-examples", "--desired", str(DESIRED), "--format", "json")
+    code, out, _ = run_cli(capsys, "payloads", "edrv-examples", "--desired", str(DESIRED), "--format", "json")
     assert code == 0
     document = json.loads(out)
     assert document["format_version"] == 1
@@ -83,12 +76,14 @@ def test_payloads_json_is_versioned_and_names_every_request(capsys: pytest.Captu
         ["plan"],
         ["apply", "--auto-approve"],
         ["state", "show"],
+        ["state", "list"],
+        ["drift"],
         ["payloads"],
         ["schedule"],
         ["sites"],
         ["ingest", "--inbox", "http://127.0.0.1:9"],
     ],
-    ids=lambda c: c[0],
+    ids=" ".join,
 )
 def test_every_command_refuses_an_unknown_site(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
@@ -97,7 +92,7 @@ def test_every_command_refuses_an_unknown_site(
     desired = tmp_path / "desired"
     shutil.copytree(DESIRED, desired)
     before = sorted(tmp_path.rglob("*"))
-    code, out, err = _run(capsys, *command, "office-prak", "--desired", str(desired))
+    code, out, err = run_cli(capsys, *command, "office-prak", "--desired", str(desired))
     assert code == EXIT_ERROR
     assert "office-prak" in err
     assert "No changes" not in out
@@ -122,7 +117,7 @@ def test_a_plan_without_changes_says_what_it_compared(
         ("text", "   No changes: recorded state matches desired state.\n", sites),
         ("markdown", "\nNo changes: recorded state matches desired state.\n", 1),
     ):
-        code, out, _ = _run(capsys, "plan", "--desired", str(desired), "--now", NOW_ARG, "--format", fmt)
+        code, out, _ = run_cli(capsys, "plan", "--desired", str(desired), "--now", NOW_ARG, "--format", fmt)
         assert code == 0
         assert least <= out.count(expected) <= sites, out
         assert "chargers hold" not in out
@@ -147,14 +142,14 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
 ) -> None:
     """With nothing recorded the example network has changes: exit 2, and JSON lists each request."""
     args = ["plan", "--desired", str(DESIRED), "--state-dir", str(tmp_path), "--now", "2026-11-23T12:00:00Z"]
-    code, out, _ = _run(capsys, *args, "--format", "json", "--detailed-exitcode")
+    code, out, _ = run_cli(capsys, *args, "--format", "json", "--detailed-exitcode")
     assert code == 2
     document = json.loads(out)
     assert document["format_version"] == 1
     changes = [c for site in document["sites"] for c in site["changes"]]
     assert changes
     assert all(c["request"]["path"].endswith("/set_charging_profile") for c in changes)
-    assert _run(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
+    assert run_cli(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
 
 
 def test_every_command_has_help_and_a_row_in_the_readme() -> None:
@@ -182,6 +177,6 @@ def test_numbers_no_wait_or_window_can_hold_are_usage_errors(
 ) -> None:
     """nan, infinity and durations past a year are refused as usage errors (64), never a traceback."""
     desired = [] if argv[0] == "receive" else ["--desired", str(DESIRED)]
-    code, _, err = _run(capsys, *argv, *desired)
+    code, _, err = run_cli(capsys, *argv, *desired)
     assert code == EXIT_USAGE
     assert "Invalid value for" in err

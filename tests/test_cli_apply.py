@@ -7,18 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, main
+from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE
 
-from .conftest import DESIRED
+from .conftest import DESIRED, run_cli
 
 NOW = "2026-11-23T12:00:00Z"
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 @pytest.fixture
@@ -31,12 +24,13 @@ def desired(tmp_path: Path) -> Path:
 def test_apply_without_a_terminal_needs_auto_approve(
     desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With no terminal to ask on, apply shows the plan, refuses without --auto-approve, records nothing."""
+    """With no terminal to ask on, apply refuses without --auto-approve before any plan output, and
+    records nothing."""
     monkeypatch.setenv("EDRV_API_KEY", "k")
     monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
-    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--now", NOW)
+    code, out, err = run_cli(capsys, "apply", "--desired", str(desired), "--now", NOW)
     assert code == EXIT_ERROR
-    assert "to set" in out, "the plan is shown before the refusal"
+    assert out == "", "a refusal comes before the plan"
     assert "--auto-approve" in err
     assert list(desired.glob(".state/*.json")) == []
 
@@ -46,7 +40,7 @@ def test_apply_without_a_key_fails_before_planning(
 ) -> None:
     """No EDRV_API_KEY and no --key-file is one clear error, before any plan is shown."""
     monkeypatch.delenv("EDRV_API_KEY", raising=False)
-    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--auto-approve", "--now", NOW)
+    code, out, err = run_cli(capsys, "apply", "--desired", str(desired), "--auto-approve", "--now", NOW)
     assert code == EXIT_ERROR
     assert out == ""
     assert "EDRV_API_KEY" in err
@@ -58,7 +52,7 @@ def test_apply_takes_sites_or_a_saved_plan_not_both(
     """Naming sites and --plan together is a usage error (64)."""
     saved = tmp_path / "plan.json"
     saved.write_text("{}")
-    code, _, err = _run(capsys, "apply", "harbour-depot", "--plan", str(saved), "--desired", str(desired))
+    code, _, err = run_cli(capsys, "apply", "harbour-depot", "--plan", str(saved), "--desired", str(desired))
     assert code == EXIT_USAGE
     assert "not both" in err
 
@@ -66,9 +60,10 @@ def test_apply_takes_sites_or_a_saved_plan_not_both(
 def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
     desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A plan saved before the state it was made from changed is refused, naming the site."""
+    """A plan saved before the state it was made from changed is refused, naming the site, before any of
+    it is shown."""
     saved = tmp_path / "plan.json"
-    assert _run(capsys, "plan", "--desired", str(desired), "--out", str(saved), "--now", NOW)[0] == 0
+    assert run_cli(capsys, "plan", "--desired", str(desired), "--out", str(saved), "--now", NOW)[0] == 0
     state_dir = desired / ".state"
     state_dir.mkdir()
     (state_dir / "harbour-depot.json").write_text(
@@ -78,10 +73,11 @@ def test_apply_refuses_a_stale_saved_plan_and_sends_nothing(
     )
     monkeypatch.setenv("EDRV_API_KEY", "k")
     monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached
-    code, _, err = _run(
+    code, out, err = run_cli(
         capsys, "apply", "--plan", str(saved), "--desired", str(desired), "--auto-approve", "--now", NOW
     )
     assert code == EXIT_ERROR
+    assert out == "", "no plan and no progress before the refusal"
     assert "stale: site harbour-depot had no recorded state when planned" in err
 
 
@@ -103,7 +99,7 @@ def test_a_key_file_others_may_read_draws_a_warning(
     key.chmod(mode)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("EDRV_API_URL", "http://127.0.0.1:9")  # never reached: no terminal to confirm on
-    code, _, err = _run(capsys, "apply", "--desired", str(desired), "--key-file", str(key), "--now", NOW)
+    code, _, err = run_cli(capsys, "apply", "--desired", str(desired), "--key-file", str(key), "--now", NOW)
     assert code == EXIT_ERROR
     warnings = [line for line in err.splitlines() if "warning" in line]
     if warned is None:
@@ -125,7 +121,7 @@ def test_a_key_file_of_the_wrong_size_is_refused_unread(
     key = tmp_path / "huge.key"
     with key.open("wb") as handle:
         handle.truncate(10 * 1024**3)  # sparse: reading it whole would take minutes
-    code, out, err = _run(capsys, "apply", "--desired", str(desired), "--key-file", str(key))
+    code, out, err = run_cli(capsys, "apply", "--desired", str(desired), "--key-file", str(key))
     assert code == EXIT_ERROR
     assert out == ""
     assert f"the eDRV API key file {key} is over 4,096 bytes" in err

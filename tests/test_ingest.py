@@ -75,6 +75,14 @@ def test_apply_ingest_and_plan_close_the_loop(loop: Loop, capsys: pytest.Capture
     assert code == EXIT_OK, out
     sent = int(re.search(r"Apply: (\d+) sent", out).group(1))  # type: ignore[union-attr]
     assert out.startswith(f"Ingest from {loop.inbox}: 0 answer(s) folded")
+    # Without a terminal, a line per call as its answer is recorded, then the summary.
+    calls = re.findall(
+        r"^\[(\d+)\] (?:set|clear) .*: requested \(eDRV action \S+\), the charger's answer to come$",
+        out,
+        re.M,
+    )
+    assert [int(n) for n in calls] == list(range(1, sent + 1))
+    assert out.rindex("the charger's answer to come") < out.index("Apply: ")
     loop.sandbox.settle()
 
     before = loop.state_text()

@@ -26,10 +26,9 @@ AUTUMN_2026 = datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
 AUTUMN_2027 = datetime(2027, 10, 31, 1, 0, tzinfo=UTC)
 
 
-def _site(
-    timezone: str, now: datetime, local: str = '[{at: "07:00", limit: 10}, {at: "19:00", limit: 16}]'
-) -> DesiredSite:
-    text = f"""
+def _site_text(timezone: str, local: str = '[{at: "07:00", limit: 10}, {at: "19:00", limit: 16}]') -> str:
+    """A one-station depot in `timezone` whose daily default gives its periods as wall-clock times."""
+    return f"""
 site: {{name: Depot, timezone: {timezone}}}
 stations:
   CS-1:
@@ -44,7 +43,12 @@ stations:
         recurrencyKind: Daily
         chargingSchedule: {{chargingRateUnit: A, local: {local}}}
 """
-    site, findings = check_site("depot", "depot.yaml", parse(text), now, zone)
+
+
+def _site(
+    timezone: str, now: datetime, local: str = '[{at: "07:00", limit: 10}, {at: "19:00", limit: 16}]'
+) -> DesiredSite:
+    site, findings = check_site("depot", "depot.yaml", parse(_site_text(timezone, local)), now, zone)
     assert not findings, findings
     assert site is not None
     return site
@@ -191,21 +195,7 @@ def test_a_window_names_each_change_of_offset_in_it() -> None:
 def test_a_moment_outside_the_years_periods_are_known_for_is_an_error_not_a_crash() -> None:
     """Checked as of 2300 (a --now far off), a local-time profile is an error at its `local` list, found
     at once, rather than a scan of three centuries or an overflow."""
-    text = """
-site: {name: Depot, timezone: Europe/Berlin}
-stations:
-  CS-1:
-    connectors: 1
-    rated_power_kw: 22
-    profiles:
-      office-hours:
-        connectorId: 0
-        stackLevel: 20
-        chargingProfilePurpose: TxDefaultProfile
-        chargingProfileKind: Recurring
-        recurrencyKind: Daily
-        chargingSchedule: {chargingRateUnit: A, local: [{at: "07:00", limit: 10}]}
-"""
+    text = _site_text("Europe/Berlin", '[{at: "07:00", limit: 10}]')
     site, findings = check_site("depot", "depot.yaml", parse(text), datetime(2300, 1, 1, tzinfo=UTC), zone)
     assert [(f.field, f.message) for f in findings] == [
         (

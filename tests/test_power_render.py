@@ -44,9 +44,12 @@ DAILY = CAP.format(recurrency="Daily", duration=86400)
 WEEKLY = CAP.format(recurrency="Weekly", duration=604800)
 
 
-def _plan(tmp_path: Path, cap: str = DAILY, recorded: RecordedState | None = None) -> SitePlan:
+def _plan(
+    tmp_path: Path, cap: str = DAILY, recorded: RecordedState | None = None, grid_limit_kw: int | None = None
+) -> SitePlan:
+    grid = "" if grid_limit_kw is None else f"  grid_limit_kw: {grid_limit_kw}\n"
     text = (
-        "site:\n  name: Depot\nstations:\n"
+        f"site:\n  name: Depot\n{grid}stations:\n"
         f"  CS-1:\n    connectors: 2\n    rated_power_kw: 22\n    profiles:\n{cap}"
         "  CS-2:\n    connectors: 2\n    rated_power_kw: 22\n"
     )
@@ -59,17 +62,19 @@ def _plan(tmp_path: Path, cap: str = DAILY, recorded: RecordedState | None = Non
 
 def test_text_shows_each_touched_station_before_and_after(tmp_path: Path) -> None:
     """The text plan charts CS-1's total before (no limit) and after (7 kW by day, 11 kW by night) on
-    one scale, lists where the limit changes, and leaves out CS-2, which nothing is sent to."""
+    the station's own scale, lists where the limit changes, names the day at midnight on the axis, and
+    leaves out CS-2, which nothing is sent to."""
     out = render_text([_plan(tmp_path)])
     lines = out.splitlines()
     start = lines.index(
-        "   Power: station totals in kW at 230 V, 24 h from Mon 2026-11-23 12:00 (UTC; ░ no limit, █ 11 kW):"
+        "   Power: station totals in kW at 230 V, 24 h from Mon 2026-11-23 12:00 "
+        "(UTC; ░ no limit, █ the station's highest limit shown):"
     )
     assert lines[start + 1 : start + 5] == [
-        "     CS-1 (rated 22 kW)",
+        "     CS-1 (rated 22 kW, █ 11 kW)",
         "       before " + "░" * 48 + "  12:00 no limit",
         "       after  " + "▅" * 16 + "█" * 24 + "▅" * 8 + "  12:00 7 kW, 20:00 11 kW, 08:00 7 kW",
-        "              12:00       18:00       00:00       06:00",
+        "              12:00       18:00       Tue 24      06:00",
     ]
     assert "CS-2" not in out
 
@@ -82,23 +87,59 @@ def test_text_names_weekdays_over_a_week(tmp_path: Path) -> None:
     assert "Mon 23 12:00 7 kW, Mon 23 20:00 11 kW, Mon 30 08:00 7 kW" in out
 
 
-def test_markdown_draws_the_sites_combined_limit_as_a_mermaid_line_chart(tmp_path: Path) -> None:
-    """The comment holds an xychart-beta chart: 48 half hours, 44 kW before; after 29 kW until 20:00,
-    33 kW until 08:00, then 29 kW; the y axis a tenth above the top; and a table of CS-1's totals."""
+def _mermaid(out: str) -> list[str]:
+    start = out.index("```mermaid\n")
+    return out[start : out.index("```\n", start + 3) + 4].splitlines()[1:]
+
+
+def test_markdown_draws_the_sites_combined_limit_as_a_mermaid_chart(tmp_path: Path) -> None:
+    """The comment holds an xychart-beta chart of 96 quarter hours: 44 kW before as bars; after as a line,
+    29 kW until 20:00, 33 kW until 08:00, then 29 kW; a label every two hours, the day at midnight; the y
+    axis a tenth above the top; and a table of CS-1's totals."""
     out = render_markdown([_plan(tmp_path)], "2026-11-23T12:00:00Z")
-    chart = out[out.index("```mermaid\n") : out.index("```\n", out.index("```mermaid\n") + 3) + 4]
-    lines = chart.splitlines()
+    lines = _mermaid(out)
+    assert lines[0].startswith('%%{init: {"xyChart": {"width": 900')
+    assert '"plotColorPalette": "#56B4E9, #D55E00"' in lines[0]
     assert lines[1:3] == ["xychart-beta", '  title "depot: combined limit, kW"']
-    assert lines[3].startswith('  x-axis ["12:00", "12:30", "13:00"')
-    assert lines[3].endswith('"11:30"]')
+    labels = json.loads(lines[3].removeprefix("  x-axis "))
+    assert len(labels) == len(set(labels)) == 96, "every category is its own, or Mermaid merges them"
+    shown = [label.strip("\u200b\u200c") for label in labels]
+    assert [(i, text) for i, text in enumerate(shown) if text] == [
+        (8 * i, text)
+        for i, text in enumerate(
+            [
+                "12:00",
+                "14:00",
+                "16:00",
+                "18:00",
+                "20:00",
+                "22:00",
+                "Tue 24",
+                "02:00",
+                "04:00",
+                "06:00",
+                "08:00",
+                "10:00",
+            ]
+        )
+    ]
     assert lines[4:] == [
         '  y-axis "kW" 0 --> 49',
-        "  line [" + ", ".join(["44"] * 48) + "]",
-        "  line [" + ", ".join(["29"] * 16 + ["33"] * 24 + ["29"] * 8) + "]",
+        "  bar [" + ", ".join(["44"] * 96) + "]",
+        "  line [" + ", ".join(["29"] * 32 + ["33"] * 48 + ["29"] * 16) + "]",
         "```",
     ]
-    assert "The first line is before the plan (44 kW), the second after it (29–33 kW)." in out
+    assert "Blue bars: before the plan (44 kW); orange line: after it (29–33 kW)." in out
     assert "| <code>CS-1</code> | no limit | 7–11 kW |" in out
+
+
+def test_markdown_draws_the_grid_limit_when_the_site_declares_one(tmp_path: Path) -> None:
+    """A site with a grid limit gets it as a third series, a flat black line, and the caption says so."""
+    out = render_markdown([_plan(tmp_path, grid_limit_kw=40)], "2026-11-23T12:00:00Z")
+    lines = _mermaid(out)
+    assert '"plotColorPalette": "#56B4E9, #D55E00, #000000"' in lines[0]
+    assert lines[-2] == "  line [" + ", ".join(["40"] * 96) + "]"
+    assert "black line: the grid limit, 40 kW." in out
 
 
 def test_markdown_drops_the_chart_whole_when_the_comment_must_be_cut(tmp_path: Path) -> None:

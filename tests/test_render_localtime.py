@@ -68,7 +68,7 @@ def test_the_first_plan_reads_in_local_time_with_stations_by_name(
     assert (
         "   Power: station totals in kW at 230 V, 7 days from Mon 2026-11-23 13:00 (Europe/Berlin, CET" in out
     )
-    assert f"     {P1} (Wallbox P1, rated 22 kW)\n" in out
+    assert f"     {P1} (Wallbox P1, rated 22 kW, █ 11.04 kW)\n" in out
     assert "Mon 23 13:00 6.9 kW, Mon 23 19:00 7.4 kW, Mon 23 20:00 11.04 kW, Tue 24 07:00 6.9 kW" in out
 
 
@@ -125,14 +125,16 @@ def test_markdown_gives_the_zone_and_draws_the_chart_on_the_wall_clock(
     desired_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The comment says which time its times are in, names wallboxes by description, and labels the
-    Mermaid chart's time axis in CEST (09:13 UTC is 11:13 in Berlin in April)."""
+    Mermaid chart's time axis in CEST (09:13 UTC is 11:13 in Berlin in April: the first label is noon,
+    an hour on, and midnight is named by its day)."""
     code, out, _ = run_cli(
         capsys, "plan", SITE, "--desired", str(desired_dir), "--now", SPRING, "--format", "markdown"
     )
     assert code == 0
     assert "24 profile(s) desired. Times Europe/Berlin, CEST (UTC+02:00).\n" in out
     assert f"<code>{P1}</code> (Wallbox P1) / <code>evening-peak@30</code>" in out
-    assert '  x-axis ["Sat 10 11:13", "Sat 10 13:13",' in out
+    assert '  x-axis ["12:00\u200b", "\u200c",' in out
+    assert '"Sun 11\u200c\u200c\u200b\u200b"' in out  # category 12 (binary 1100): 00:00 CEST
     assert "7 days from Sat 2027-04-10 11:13, times Europe/Berlin, CEST (UTC+02:00)." in out
 
 

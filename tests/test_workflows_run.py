@@ -406,7 +406,7 @@ class Operator:
         if "/" not in ref and len(ref) != 40:  # a branch name: check it out as that branch
             self.git(workspace, "checkout", "-q", "-B", ref)
 
-    def _upload(self, run_id: str, call: ActionCall) -> None:
+    def _upload(self, run_id: str, call: ActionCall) -> dict[str, str]:
         name = call.inputs["name"]
         assert (run_id, name) not in self.artifacts, f"artifact {name} uploaded twice in one run"
         pattern = Path(call.inputs["path"])
@@ -419,7 +419,7 @@ class Operator:
         if not matches:
             if call.inputs.get("if-no-files-found") == "error":
                 raise StepFailedError(f"no files for artifact {name} at {pattern}")
-            return
+            return {}
         store = self.root / "artifacts" / run_id / name
         store.mkdir(parents=True)
         for match in matches:
@@ -428,6 +428,8 @@ class Operator:
             else:
                 shutil.copy(match, store / match.name)
         self.artifacts[(run_id, name)] = store
+        # As upload-artifact answers: where a reviewer downloads it.
+        return {"artifact-url": f"https://github.example/actions/runs/{run_id}/artifacts/{name}"}
 
     def _download(self, call: ActionCall) -> None:
         key = (call.inputs["run-id"], call.inputs["name"])
@@ -494,8 +496,12 @@ HARBOUR_ONE_STATION = _replace(
 HARBOUR_TYPO = _replace("desired/harbour-depot.yaml", "\nsite:\n", "\nsite:\n  grid_limt_kw: 300\n")
 
 
+LINK_TAIL = ", one SVG image per site with changes and per station it sends to, before and after."
+
+
 def test_a_pull_request_gets_its_plan_as_one_comment_updated_in_place(operator: Operator) -> None:
-    """Plan validates, plans the changed sites, fills summary and artifacts; the relay keeps one comment."""
+    """Plan validates, plans the changed sites, fills summary and artifacts (the JSON plan, the comment, the
+    SVG charts, linked under the comment's heading); the relay keeps one comment."""
     head = operator.change("Lower the depot's peak", HARBOUR_PEAK, branch="peak")
     runner, plan = operator.run_plan(7, "peak")
     assert plan.status == "success", plan.log
@@ -511,6 +517,11 @@ def test_a_pull_request_gets_its_plan_as_one_comment_updated_in_place(operator: 
     saved = json.loads((operator.artifacts[(run_id, "plan")] / "plan.json").read_text())
     assert saved["format_version"] == 1
     assert [site["site"] for site in saved["sites"]] == [HARBOUR]
+    charts = operator.artifacts[(run_id, "plan-charts")]
+    assert (charts / f"{HARBOUR}.svg").read_text().startswith("<svg ")
+    assert list((charts / HARBOUR).glob("*.svg")), "the stations the plan sends to are drawn too"
+    link = f"**Charts**: [plan-charts](https://github.example/actions/runs/{run_id}/artifacts/plan-charts)"
+    assert (comment_dir / "comment.md").read_text().splitlines()[2:4] == ["", link + LINK_TAIL]
 
     operator.set_pull_request_head(head)
     relay = operator.run_comment(runner, head)

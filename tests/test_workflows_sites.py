@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli.main import main
 from reconciler.ocpp.profile import parse_timestamp
 from reconciler.plan.outcome import assume_applied, record_change
 from reconciler.shell.reconcile import plan_sites
@@ -19,17 +18,10 @@ from reconciler.shell.sites import sites_touched, split_into_jobs
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState, Status
 
-from .conftest import DESIRED
+from .conftest import DESIRED, run_cli
 
 DESIRED_DIR = PurePath("/repo/desired")
 STATE_DIR = PurePath("/repo/desired/.state")
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -59,7 +51,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _listed(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
-    code, out, err = _run(capsys, "sites", "--format", "json", *argv)
+    code, out, err = run_cli(capsys, "sites", "--format", "json", *argv)
     assert code == 0, err
     sites: list[str] = json.loads(out)["sites"]
     return sites
@@ -117,7 +109,7 @@ def test_sites_lists_desired_files_and_state_files_together(
     """A site with only recorded state left (its file deleted) is listed beside those with files."""
     (repo / "desired" / "spare.yml").unlink()
     (repo / "desired" / ".state" / "gone.json").write_text("{}\n")
-    code, out, _ = _run(capsys, "sites")
+    code, out, _ = run_cli(capsys, "sites")
     assert code == 0
     assert out == "edrv-examples\ngone\nharbour-depot\n"
 
@@ -126,7 +118,7 @@ def test_json_listing_is_one_versioned_line_with_the_jobs(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The JSON form is a single line a workflow can put in an output, with each job's name and sites."""
-    code, out, _ = _run(capsys, "sites", "--format", "json", "--max-jobs", "2")
+    code, out, _ = run_cli(capsys, "sites", "--format", "json", "--max-jobs", "2")
     assert code == 0
     assert out.count("\n") == 1
     document = json.loads(out)
@@ -183,14 +175,14 @@ def test_named_sites_narrow_the_listing_and_unknown_ones_are_refused(
 ) -> None:
     """Named sites are checked against the network, so a typo in a manual run fails before anything runs."""
     assert _listed(capsys, "spare", "harbour-depot") == ["harbour-depot", "spare"]
-    code, _, err = _run(capsys, "sites", "harbor-depot")
+    code, _, err = run_cli(capsys, "sites", "harbor-depot")
     assert code == 1
     assert "no such site: harbor-depot" in err
 
 
 def test_an_unknown_ref_is_one_clean_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A ref git cannot resolve fails with git's own words, not a traceback."""
-    code, out, err = _run(capsys, "sites", "--changed-since", "no-such-ref")
+    code, out, err = run_cli(capsys, "sites", "--changed-since", "no-such-ref")
     assert code == 1
     assert out == ""
     assert "git diff failed" in err
@@ -202,7 +194,7 @@ def test_an_unusable_site_id_in_the_state_directory_is_refused(
 ) -> None:
     """A state file whose name could not be a site id (so could not travel safely in a job) is an error."""
     (repo / "desired" / ".state" / "bad name.json").write_text("{}\n")
-    code, _, err = _run(capsys, "sites")
+    code, _, err = run_cli(capsys, "sites")
     assert code == 1
     assert "'bad name' is not a usable site id" in err
 
@@ -230,7 +222,7 @@ def _applied_offline(repo: Path, site: str) -> None:
 
 
 def _needing_work(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    code, out, err = _run(capsys, "sites", "--needs-work", "--now", NOW, "--format", "json", *argv)
+    code, out, err = run_cli(capsys, "sites", "--needs-work", "--now", NOW, "--format", "json", *argv)
     assert code == 0, err
     document: dict[str, Any] = json.loads(out)
     return document
@@ -261,7 +253,7 @@ def test_an_applied_site_without_session_caps_is_idle_and_left_out(
     assert found["idle"] == ["harbour-depot"]
     assert [job["sites"] for job in found["jobs"]] == [["edrv-examples"]]
 
-    text = _run(capsys, "sites", "--needs-work", "--now", NOW)[1]
+    text = run_cli(capsys, "sites", "--needs-work", "--now", NOW)[1]
     assert text == "edrv-examples  (2 session cap(s) to check)\n"
 
 
@@ -312,7 +304,7 @@ def test_calls_awaiting_answers_are_work_only_when_apply_reads_an_inbox(
     found = _needing_work(capsys, "harbour-depot", "--inbox", "https://hooks.example")
     assert re.fullmatch(r"(\d+) answer\(s\) to fold", found["work"]["harbour-depot"])
     later = "2026-12-04T12:20:00Z"
-    overdue = _run(
+    overdue = run_cli(
         capsys, "sites", "harbour-depot", "--needs-work", "--now", later, "--inbox", "inbox.sqlite3"
     )[1]
     assert re.fullmatch(r"harbour-depot  \((\d+) call\(s\) to send; \1 answer\(s\) to fold\)\n", overdue)

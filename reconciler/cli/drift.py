@@ -24,7 +24,9 @@ from reconciler.cli.options import (
     format_option,
     inbox_option,
     now_option,
+    sites_argument,
     state_dir_option,
+    station_option,
 )
 from reconciler.edrv.client import EdrvSettings
 from reconciler.ocpp.drift import Tolerance, Verdict
@@ -32,14 +34,14 @@ from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import known_sites
+from reconciler.shell.reconcile import known_sites, station_sites
 
 
 @click.command()
-@click.argument("sites", nargs=-1)
+@sites_argument
 @desired_option
 @state_dir_option
-@click.option("--station", default=None, metavar="ID", help="Check only this station.")
+@station_option("Check")
 @click.option(
     "--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
     help="How far ahead to compare the composite schedules.",
@@ -108,7 +110,10 @@ def drift(
     settings = DriftSettings(
         hours, timeout_s, tolerance, heal, max_heals_per_day, station, lock_timeout, due_after
     )
-    names = known_sites(desired_dir, state_dir, sites)
+    if station is not None:
+        names = station_sites(desired_dir, state_dir, sites, station)
+    else:
+        names = known_sites(desired_dir, state_dir, sites)
     client_settings = EdrvSettings.from_environment(key_file)
     with open_inbox(inbox) as reader:
         found = drift_sites(

@@ -27,6 +27,7 @@ from reconciler.cli.options import (
     inbox_option,
     interrupted,
     now_option,
+    sites_argument,
     state_dir_option,
 )
 from reconciler.edrv.remote_inbox import TOKEN_VARIABLE
@@ -165,7 +166,7 @@ async def _serve(config: ReceiverConfig) -> None:
 
 
 @click.command()
-@click.argument("sites", nargs=-1)
+@sites_argument
 @desired_option
 @state_dir_option
 @inbox_option

@@ -17,14 +17,17 @@ from reconciler.cli.options import (
     Duration,
     Finite,
     clock,
+    complete_sites,
+    complete_stations,
     desired_option,
     format_option,
     inbox_option,
     load_sites,
     now_option,
+    sites_argument,
     state_dir_option,
 )
-from reconciler.desired.model import SiteFile
+from reconciler.desired.schema import site_schema
 from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
@@ -37,12 +40,12 @@ HOURS_A_YEAR = 366 * 24
 @click.command()
 def schema() -> int:
     """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
-    click.echo(json.dumps(SiteFile.model_json_schema(by_alias=True), indent=2))
+    click.echo(json.dumps(site_schema(), indent=2))
     return EXIT_OK
 
 
 @click.command()
-@click.argument("sites", nargs=-1)
+@sites_argument
 @desired_option
 @format_option("text", "json")
 @click.option(
@@ -73,13 +76,13 @@ def payloads(
 
 
 @click.command()
-@click.argument("site")
-@click.argument("station", required=False)
+@click.argument("site", shell_complete=complete_sites)
+@click.argument("station", required=False, shell_complete=complete_stations)
 @desired_option
 @click.option(
     "--connector", type=click.IntRange(min=0), default=0, show_default=True, help="0 is the station total."
 )
-@click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: now]")
+@click.option("--from", "start", type=TIMESTAMP, default=None, help="Window start.  [default: --now]")
 @click.option(
     "--hours",
     type=Finite(min=0, min_open=True, max=HOURS_A_YEAR),
@@ -89,6 +92,7 @@ def payloads(
 )
 @click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
 @format_option("text", "json")
+@now_option
 def schedule(
     *,
     site: str,
@@ -99,10 +103,16 @@ def schedule(
     hours: float,
     unit: str,
     fmt: str,
+    now: str | None,
 ) -> int:
-    """Show the limit over time that desired state gives each station (OCPP 1.6 composite schedule)."""
-    moment = clock(start) if start else clock(None).replace(microsecond=0)
-    desired = load_sites(desired_dir, [site], moment).sites[0]
+    """Show the limit over time that desired state gives each station (OCPP 1.6 composite schedule).
+
+    Desired state is read as of --now (what has expired, which UTC-offset period a local-time schedule
+    is compiled for); the window starts at --from, by default then.
+    """
+    today = clock(now).replace(microsecond=0)
+    moment = clock(start) if start else today
+    desired = load_sites(desired_dir, [site], today).sites[0]
     duration_s = max(1, round(hours * 3600))
     try:
         found = siteschedule.site_schedules(
@@ -115,7 +125,7 @@ def schedule(
 
 
 @click.command("sites")
-@click.argument("names", nargs=-1, metavar="[SITES]...")
+@click.argument("names", nargs=-1, metavar="[SITES]...", shell_complete=complete_sites)
 @desired_option
 @state_dir_option
 @format_option("text", "json", help="json: one line with the sites and the CI jobs to apply them in.")

@@ -23,7 +23,7 @@ from reconciler.desired.loader import Loaded, load
 from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError, StateFileError
 from reconciler.ocpp.profile import parse_timestamp
-from reconciler.shell.reconcile import site_files
+from reconciler.shell.reconcile import site_files, site_ids, site_stations
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
@@ -139,6 +139,72 @@ def confirmation_options(command: FC) -> FC:
         show_default=True,
         help="With --inbox: a call still unanswered this long after it was sent is sent once more.",
     )(command)
+
+
+def _inputs(ctx: click.Context) -> tuple[Path, Path | None]:
+    # While completing, the flags typed so far are parsed (defaults included) into ctx.params.
+    return Path(ctx.params.get("desired_dir") or DEFAULT_DESIRED), ctx.params.get("state_dir")
+
+
+def complete_sites(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of site ids: the site files and recorded state under --desired / --state-dir."""
+    desired_dir, state_dir = _inputs(ctx)
+    try:
+        return [site for site in site_ids(desired_dir, state_dir) if site.startswith(incomplete)]
+    except OSError:
+        return []
+
+
+def complete_stations(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of station ids: those of the sites named so far (or of every site), read from
+    their files' station keys alone."""
+    desired_dir, state_dir = _inputs(ctx)
+    site = ctx.params.get("site")
+    # Sites typed before an option still waiting for its value are left unparsed, in ctx.args.
+    named = [site] if site else [*(ctx.params.get("sites") or ()), *ctx.args]
+    try:
+        every = site_ids(desired_dir, state_dir)
+        sites = [s for s in named if s in every] or every
+        found = set().union(*(site_stations(desired_dir, state_dir, s) or () for s in sites))
+    except OSError:
+        return []
+    return sorted(station for station in found if station.startswith(incomplete))
+
+
+def sites_argument(command: FC) -> FC:
+    """The `SITES` argument (none: every site), completing site ids."""
+    return click.argument("sites", nargs=-1, shell_complete=complete_sites)(command)
+
+
+def station_option(what: str) -> Callable[[FC], FC]:
+    """`--station ID`: only that station (`what` says what is done to it); completes station ids."""
+    return click.option(
+        "--station",
+        default=None,
+        metavar="ID",
+        shell_complete=complete_stations,
+        help=f"{what} only this station (of the sites named, or of whichever site holds it); an unknown "
+        "station is an error.",
+    )
+
+
+no_color_option = click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour, even on a terminal (as when the NO_COLOR environment variable is set).",
+)
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="List every session cap waiting for a session, not only their count.",
+)
+
+
+def colour(no_color: bool) -> bool:
+    """Whether to colour standard output: only on a terminal, never with --no-color or a non-empty
+    NO_COLOR (no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:

@@ -125,6 +125,15 @@ def parse(text: str) -> Any:
     return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader without timestamps
 
 
+def compose(path: Path) -> yaml.Node | None:
+    """The node tree of a site file, composed as site files are (nothing is built from it, so no alias
+    is expanded), read within the size bound; None when it cannot be read or parsed."""
+    try:
+        return yaml.compose(_read(path), Loader=_PlainLoader)
+    except (bounds.TooLargeError, OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
+        return None
+
+
 @dataclass
 class Loaded:
     """Every site that could be checked (kept unless `load` was asked not to), how many there were, and
@@ -173,10 +182,9 @@ def load(paths: Sequence[Path], now: datetime, *, keep: bool = True) -> Loaded:
 def paused_collector() -> Iterator[None]:
     """Pause the cyclic garbage collector for the block, as every reader of a network does.
 
-    Each file's parse makes many objects that die young, and kept sites add thousands that live; the
-    cyclic collector would walk them again and again (half the time on a large network). Reference
-    counting frees the parse garbage (PyYAML's dispose() breaks its cycles).
-    """
+    A parse makes many objects that die young, and kept sites thousands that live, which the collector
+    would walk again and again (half the time on a large network); reference counting frees the parse
+    garbage (PyYAML's dispose() breaks its cycles)."""
     collecting = gc.isenabled()
     gc.disable()
     try:

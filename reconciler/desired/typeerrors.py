@@ -38,7 +38,7 @@ def _finding(detail: ErrorDetails, root: type[BaseModel], origins: tuple[YamlPat
     if kind == "extra_forbidden":
         allowed = allowed_keys(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "remove it"
+        hint = f"did you mean {close[0]!r}?" if close else "remove it."
         fix = f"{hint} Allowed here: {', '.join(allowed)}" if allowed else hint
         return Finding(origins, loc, Severity.ERROR, f"unknown key {excerpt(loc[-1])}", fix)
     if "fix" in ctx:

@@ -1,7 +1,8 @@
 """Checking one site's desired state: types, templates, OCPP and eDRV rules, and the official schema.
 
 `check_site` is the one entry: parsed YAML in, a `DesiredSite` (when the types hold) and every finding
-out. Every request body is checked against OCPP 1.6's own `SetChargingProfile.json`, shipped in the
+out, in one pass: parts with type errors are set aside (`prune`) and the rest is checked in full.
+Every request body is checked against OCPP 1.6's own `SetChargingProfile.json`, shipped in the
 `ocpp` package, compiled once by fastjsonschema; its `multipleOf: 0.1` check runs on the decimal digits
 as written, so 8.1 passes and 8.15 fails, and `date-time` is enforced as RFC 3339. Pure apart from
 reading that schema from the installed package.
@@ -26,6 +27,7 @@ from reconciler.desired.gridguard import check_grid
 from reconciler.desired.localrules import check_local
 from reconciler.desired.localtime import expand
 from reconciler.desired.model import SiteFile, Station
+from reconciler.desired.prune import prune
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
 from reconciler.desired.typeerrors import findings_from
@@ -107,8 +109,16 @@ def check_site(
         ]
     try:
         doc = SiteFile.model_validate(raw)
+        type_findings: list[Finding] = []
     except ValidationError as err:
-        return None, findings_from(err, SiteFile, ((),))
+        # Every problem in one pass: the parts with type errors are set aside and the rest is checked.
+        type_findings = findings_from(err, SiteFile, ((),))
+        pruned = prune(raw, [(tuple(e["loc"]), e["type"]) for e in err.errors(include_url=False)])
+        try:
+            doc = SiteFile.model_validate(pruned)
+        except ValidationError:
+            return None, type_findings
+        raw = pruned
     count = _profile_count(doc)
     if count > MAX_PROFILES_PER_SITE:
         return None, [
@@ -122,6 +132,7 @@ def check_site(
             )
         ]
     placed, findings = place(doc, raw)
+    findings[:0] = type_findings
     tz = zones(doc.site.timezone)
     if tz is None:
         findings.append(
@@ -176,7 +187,7 @@ def check_site(
     if not any(f.is_error for f in findings):
         # Sums composite schedules, which only mean something once every profile is sound.
         findings.extend(check_grid(doc, placed, now, clock))
-    return DesiredSite(site_id, source, doc, placed, clock), findings
+    return (None if type_findings else DesiredSite(site_id, source, doc, placed, clock)), findings
 
 
 def _profile_count(doc: SiteFile) -> int:

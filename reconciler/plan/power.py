@@ -265,6 +265,7 @@ class PowerBasis:
 
     start: datetime
     stations: tuple[StationBasis, ...]
+    grid_limit_w: Decimal | None = None  # the site's grid connection, when its desired state declares one
 
     @functools.cached_property
     def view(self) -> PowerView:

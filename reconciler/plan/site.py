@@ -105,11 +105,15 @@ def build(
     recorded: RecordedState | None,
     now: datetime,
     confirmations: Confirmations | None = None,
+    *,
+    station: str | None = None,
 ) -> SitePlan:
     """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply.
 
     `confirmations` says where the charger's answers are read from and how long to wait for them
-    (by default: nowhere, so nothing is sent again for want of an answer).
+    (by default: nowhere, so nothing is sent again for want of an answer). With `station`, only that
+    station's calls and entries are planned; the site's counts (and so its safety rails) and its
+    combined power view still take in every station.
     """
     confirmations = confirmations or Confirmations()
     changes: list[Change] = []
@@ -127,6 +131,10 @@ def build(
         }
         high_water = station_record.high_water_id if station_record else 0
         placed = desired_profiles.get(station_id, ())
+        # A clear on its way counts as done, as a requested set counts as installed.
+        held[station_id] = {n: r for n, r in records.items() if r.clearing is None}
+        if station is not None and station_id != station:
+            continue  # not targeted: its records still count, and still add to the combined limit
         ids_for = _assign_ids(site_id, station_id, placed, records, high_water)
         allocated.update({(station_id, n): i for n, i in ids_for.items() if n not in records})
         station_changes, station_notes = plan_station(
@@ -139,12 +147,10 @@ def build(
             confirmations=confirmations,
             clock=desired.clock if desired else UTC_CLOCK,
         )
-        # A clear on its way counts as done, as a requested set counts as installed.
-        records = {n: r for n, r in records.items() if r.clearing is None}
-        held[station_id] = records
         if station_changes:  # a no-op plan computes no composite
-            station = _power_station(desired, station_id, records)
-            station_changes = _rated(station_changes, StationRater(station, store_of(records.values()), now))
+            live = held[station_id]
+            rater = StationRater(_power_station(desired, station_id, live), store_of(live.values()), now)
+            station_changes = _rated(station_changes, rater)
         changes.extend(station_changes)
         notes.extend(station_notes)
     changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
@@ -269,4 +275,5 @@ def _power_basis(
         station = _power_station(desired, station_id, records)
         held_before, held_after = tuple(before.values()), tuple(after.values())
         stations.append(StationBasis(station_id, station, rated_w, held_before, held_after, bool(own)))
-    return PowerBasis(now, tuple(stations))
+    grid_limit_kw = desired.doc.site.grid_limit_kw if desired is not None else None
+    return PowerBasis(now, tuple(stations), None if grid_limit_kw is None else grid_limit_kw * 1000)

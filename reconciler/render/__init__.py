@@ -1,8 +1,9 @@
-"""What people and programs read: plans, schedules and recorded state as text, JSON and Markdown.
+"""What people and programs read: plans, schedules and recorded state as text, JSON, Markdown and SVG.
 
 Pure functions from values to strings; nothing here prints or writes files. Text for people is in
 each site's wall-clock time (moments are written by `desired.clock.SiteClock`; `walltime` places a
-payload's periods on the wall clock); JSON stays UTC and names the site's timezone.
+payload's periods on the wall clock, `timeaxis` places a chart's labels on it); JSON stays UTC and
+names the site's timezone. `svg` draws a plan's charts as images for a browser.
 
 May import every wing below it: `errors`, `ocpp`, `desired`, `state`, `edrv.wire`, `edrv.webhook`,
 `plan`; never an edge.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.ocpp.profile import Json
@@ -27,7 +27,15 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.text import EFFECT_WORDS, no_changes, payload_lines, zone_of
+from reconciler.render.text import (
+    EFFECT_WORDS,
+    caps_waiting,
+    listed_notes,
+    no_changes,
+    payload_lines,
+    waiting_caps,
+    zone_of,
+)
 
 DEFAULT_MAX_CHARS = 65_000
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
@@ -84,7 +92,12 @@ class _Part:
     close: str = ""  # what must follow if the comment is cut right after this part (an open <details>)
 
 
-def render_markdown(plans: Sequence[SitePlan], generated_at: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+def render_markdown(
+    plans: Sequence[SitePlan],
+    generated_at: str,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    charts: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """The plan as a pull-request comment of at most `max_chars` characters.
 
     When the whole comment is longer, details are dropped from the end (changes and entries without a
@@ -93,7 +106,7 @@ def render_markdown(plans: Sequence[SitePlan], generated_at: str, max_chars: int
     ValueError when `max_chars` cannot hold the heading, the totals and the note.
     """
     intro = f"{COMMENT_MARKER}\n{HEADING}\n\n{_totals(plans, generated_at)}\n\n"
-    parts = [part for plan in plans for part in _site_parts(plan)]
+    parts = [part for plan in plans for part in _site_parts(plan, (charts or {}).get(plan.site_id, ()))]
     full = intro + _TABLE_HEAD + "".join(map(_row, plans)) + "\n" + "".join(part.text for part in parts)
     if len(full) <= max_chars:
         return full
@@ -185,7 +198,7 @@ def _table(plans: Sequence[SitePlan], budget_chars: int) -> tuple[str, int]:
     return text + _unlisted(len(plans) - shown, quiet), len(plans) - shown
 
 
-def _site_parts(plan: SitePlan) -> list[_Part]:
+def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
     """One part per change and per entry without a call; the site's heading rides on its first part."""
     if not plan.changes and not plan.notes:
         return []  # the summary row already says "No changes"
@@ -203,17 +216,23 @@ def _site_parts(plan: SitePlan) -> list[_Part]:
     for order, change in enumerate(plan.changes, 1):
         parts.append(_Part(prefix + _change_block(order, change, plan), changes=1))
         prefix = ""
-    power = render_power.markdown(plan.power, plan.site_id, _escape, plan.clock, plan.descriptions)
+    power = render_power.markdown(
+        plan.power, plan.site_id, _escape, plan.clock, plan.descriptions, charts=charts
+    )
     if power:
         parts.append(_Part(power))
     if not plan.changes:
         prefix += f"{_escape(no_changes(plan))}\n\n"
+    # Session caps waiting for a session are one line (a large network has thousands), the rest one each.
+    entries = [(_note_line(note, plan), 1) for note in listed_notes(plan)]
+    if caps := waiting_caps(plan):
+        entries.append((f"- {_escape(caps_waiting(caps))}\n", caps))
     opening = f"<details><summary>{len(plan.notes)} without a call</summary>\n\n"
     closing = "\n</details>\n\n"
-    for index, note in enumerate(plan.notes):
-        first, last = index == 0, index == len(plan.notes) - 1
-        text = (prefix + opening if first else "") + _note_line(note, plan) + (closing if last else "")
-        parts.append(_Part(text, notes=1, close="" if last else closing))
+    for index, (line, count) in enumerate(entries):
+        first, last = index == 0, index == len(entries) - 1
+        text = (prefix + opening if first else "") + line + (closing if last else "")
+        parts.append(_Part(text, notes=count, close="" if last else closing))
         prefix = ""
     return parts
 

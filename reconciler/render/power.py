@@ -1,9 +1,10 @@
 """A plan's power view for its readers: text lines, a Markdown block with a Mermaid chart, JSON. Pure.
 
 `render.text.render_text` adds `text_lines` under each site (every station the plan sends to: its total
-before and after, as one-line charts on a shared scale with the moments the limit changes);
+before and after, as one-line charts on the station's own scale with the moments the limit changes);
 `render.markdown` adds `markdown` (the site's combined limit before and after as a Mermaid
-`xychart-beta` line chart, which GitHub draws, and a table of the stations); `render.text.render_json`
+`xychart-beta` chart, which GitHub draws: before as bars, after as a line, the grid limit as another,
+and a table of the stations); `render.text.render_json`
 adds `as_json`. The numbers come from `power.PowerBasis.view`.
 """
 
@@ -19,6 +20,7 @@ from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_numb
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.power import PowerBasis, PowerView, StationPower
 from reconciler.render.schedule import chart, format_number
+from reconciler.render.timeaxis import ticks
 
 # Moments listed after a chart before the rest is summed up as "+N".
 _LISTED_CHANGES = 6
@@ -33,15 +35,18 @@ def text_lines(
         return []
     view = basis.view
     described = descriptions or {}
-    limits = [p.limit for s in view.stations for p in (*s.before, *s.after) if p.limit is not None]
-    top = max(limits, default=None)
     lines = [
         f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view, clock)} "
-        f"({clock.zone_over(view.start, view.end)}; ░ no limit{'' if top is None else f', █ {_kw(top)} kW'}):"
+        f"({clock.zone_over(view.start, view.end)}; ░ no limit, █ the station's highest limit shown):"
     ]
     for station in view.stations:
+        # Each station on its own scale (before and after alike): a 22 kW wallbox beside a 150 kW
+        # charger would otherwise show as a sliver.
+        limits = [p.limit for p in (*station.before, *station.after) if p.limit is not None]
+        top = max(limits, default=None)
         facts = [described[station.station_id]] if station.station_id in described else []
         facts += [] if station.rated_w is None else [f"rated {_kw(station.rated_w)} kW"]
+        facts += [] if top is None else [f"█ {_kw(top)} kW"]
         lines.append(f"     {station.station_id}" + (f" ({', '.join(facts)})" if facts else ""))
         for side, periods in (("before", station.before), ("after", station.after)):
             bars = chart(periods, RateUnit.WATT, top=top, clock=clock)[0]
@@ -65,17 +70,27 @@ def markdown(
     escape: Callable[[str], str],
     clock: SiteClock = UTC_CLOCK,
     descriptions: Mapping[str, str] | None = None,
+    *,
+    charts: Sequence[str] = (),
 ) -> str:
-    """The site's combined limit as a Mermaid line chart (first line before, second after) with its time
-    axis in the site's wall-clock time, and a table of the touched stations' lowest and highest totals;
-    empty when the plan changes nothing."""
+    """The site's combined limit as a Mermaid chart (before as bars, after as a line, the grid limit as
+    another line) with its time axis in the site's wall-clock time, the SVG `charts` written of it (file
+    names), and a table of the touched stations' lowest and highest totals; empty when the plan changes
+    nothing."""
     if basis is None:
         return ""
     view = basis.view
     described = descriptions or {}
     out = ""
     if view.combined_before:
-        out += _combined_chart(view, site_id, clock)
+        out += _combined_chart(view, site_id, clock, basis.grid_limit_w)
+    if charts:
+        site, stations = [c for c in charts if "/" not in c], [c for c in charts if "/" in c]
+        named = [f"<code>{escape(c)}</code> (the site)" for c in site]
+        if stations:
+            folder = stations[0].rsplit("/", 1)[0]
+            named.append(f"{len(stations)} station total(s) in <code>{escape(folder)}/</code>")
+        out += f"SVG charts: {', '.join(named)}.\n\n"
     if view.left_out:
         out += (
             "Left out of the combined limit (no rated power in desired state): "
@@ -93,30 +108,51 @@ def markdown(
     return out
 
 
-def _combined_chart(view: PowerView, site_id: str, clock: SiteClock) -> str:
-    buckets = 48 if view.duration_s <= DAY_S else 84
-    step = timedelta(seconds=view.duration_s // buckets)
+def _combined_chart(view: PowerView, site_id: str, clock: SiteClock, grid_limit_w: Decimal | None) -> str:
+    weekly = view.duration_s > DAY_S
+    buckets = 168 if weekly else 96  # an hour, or a quarter of an hour: steps show as steps
+    step = timedelta(seconds=view.duration_s / buckets)
     starts = [view.start + step * i for i in range(buckets)]
-    before = [_highest(view.combined_before, t, t + step) for t in starts]
-    after = [_highest(view.combined_after, t, t + step) for t in starts]
-    top = max((*before, *after))
-    labels = ", ".join(f'"{_clock(t, view, clock)}"' for t in starts)
-    # xychart-beta draws no legend, so the caption says which line is which.
+    before = _highest(view.combined_before, starts, step)
+    after = _highest(view.combined_after, starts, step)
+    top = max((*before, *after, grid_limit_w or Decimal(0)))
+    marks: dict[int, str] = {}
+    for tick in ticks(view.start, view.end - step, clock, 14 if weekly else 12):
+        marks.setdefault(int((tick.moment - view.start) / step), tick.label)
+    # Mermaid merges categories of equal names, so each carries an invisible suffix of its own; only a
+    # few carry a time, so the axis reads a few labels a day.
+    labels = ", ".join(f'"{marks.get(i, "")}{_unseen(i)}"' for i in range(buckets))
+    palette = ", ".join(_PALETTE[: 3 if grid_limit_w is not None else 2])
+    grid = f"{_kw(grid_limit_w)} kW" if grid_limit_w is not None else None
+    lines = f"  line [{', '.join(_kw(v) for v in after)}]\n"
+    if grid_limit_w is not None:
+        lines += f"  line [{', '.join([_kw(grid_limit_w)] * buckets)}]\n"
     return (
         f"**Combined limit of the site**, kW: the sum of its station totals, a station without a limit "
         f"counted at its rated power; the highest in each {_duration(step)}, {_window(view, clock)}, "
-        f"times {clock.zone_over(view.start, view.end)}. "
-        f"The first line is before the plan ({_range(before)} kW), the second after it "
-        f"({_range(after)} kW).\n\n"
-        "```mermaid\n"
+        f"times {clock.zone_over(view.start, view.end)}. Blue bars: before the plan ({_range(before)} kW); "
+        f"orange line: after it ({_range(after)} kW)"
+        + (f"; black line: the grid limit, {grid}." if grid else ".")
+        + "\n\n```mermaid\n"
+        f'%%{{init: {{"xyChart": {{"width": 900, "height": 420}}, '
+        f'"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%\n'
         "xychart-beta\n"
         f'  title "{_mermaid_text(site_id)}: combined limit, kW"\n'
         f"  x-axis [{labels}]\n"
         f'  y-axis "kW" 0 --> {_kw(_headroom(top))}\n'
-        f"  line [{', '.join(_kw(v) for v in before)}]\n"
-        f"  line [{', '.join(_kw(v) for v in after)}]\n"
+        f"  bar [{', '.join(_kw(v) for v in before)}]\n"
+        f"{lines}"
         "```\n\n"
     )
+
+
+# Before (bars), after (a line) and the grid limit (a line), in Okabe-Ito colours.
+_PALETTE = ("#56B4E9", "#D55E00", "#000000")
+
+
+def _unseen(index: int) -> str:
+    """A different invisible text for every index: its binary digits as zero-width characters."""
+    return "".join("\u200b" if bit == "0" else "\u200c" for bit in format(index, "b"))
 
 
 def _mermaid_text(text: str) -> str:
@@ -167,17 +203,20 @@ def _period_json(start: datetime, end: datetime, limit: Decimal | None) -> dict[
     }
 
 
-def _highest(steps: Steps, start: datetime, end: datetime) -> Decimal:
-    # The most the site may draw within the bucket: what a grid connection has to carry.
-    at_start, inside = steps[0][1], []
-    for moment, value in steps:
-        if moment <= start:
-            at_start = value
-        elif moment < end:
-            inside.append(value)
-        else:
-            break
-    return max([at_start, *inside])
+def _highest(steps: Steps, starts: Sequence[datetime], length: timedelta) -> list[Decimal]:
+    """The highest value in each bucket [start, start + length): the most the site may draw then, what a
+    grid connection has to carry. One pass over the steps, however many buckets."""
+    out: list[Decimal] = []
+    i = 0
+    for start in starts:
+        while i + 1 < len(steps) and steps[i + 1][0] <= start:
+            i += 1
+        value, j = steps[i][1], i + 1
+        while j < len(steps) and steps[j][0] < start + length:
+            value = max(value, steps[j][1])
+            j += 1
+        out.append(value)
+    return out
 
 
 def _span(periods: Sequence[CompositePeriod]) -> str:

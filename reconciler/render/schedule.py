@@ -15,6 +15,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
+from reconciler.render.timeaxis import ticks
 
 JSON_FORMAT_VERSION = 1
 CHART_COLUMNS = 48
@@ -121,10 +122,14 @@ def _bar(value: Decimal | None, top: Decimal | None) -> str:
 
 
 def _axis(start: datetime, step: timedelta, columns: int, clock: SiteClock) -> str:
-    """The wall-clock time under every 12th column, where the label fits in the chart's width."""
+    """Labels in the site's wall-clock time under the columns they fall in, as many as fit a space apart:
+    round hours, and the day's name (`Tue 24`) at each local midnight, so a week reads as days."""
     axis = ""
-    for column in range(0, columns - 4, 12):
-        axis = axis.ljust(column) + f"{clock.local(start + step * column):%H:%M}"
+    for tick in ticks(start, start + step * columns, clock, columns // 8):
+        column = int((tick.moment - start) / step)
+        if column < len(axis) + (1 if axis else 0) or column + len(tick.label) > columns:
+            continue
+        axis = axis.ljust(column) + tick.label
     return axis
 
 

@@ -18,7 +18,7 @@ from deepdiff import DeepDiff
 
 from reconciler.desired.clock import SiteClock
 from reconciler.ocpp.profile import Json
-from reconciler.plan.change import Action, Change, Effect
+from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render import walltime
@@ -105,8 +105,12 @@ def _value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else json.dumps(value)
 
 
-def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
-    """The plan as an operator reads it in a terminal, times in each site's zone."""
+def render_text(plans: Sequence[SitePlan], colour: bool = False, verbose: bool = False) -> str:
+    """The plan as an operator reads it in a terminal, times in each site's zone.
+
+    Session caps waiting for a session are counted on one line per site (a large network has
+    thousands); `verbose` lists each.
+    """
 
     def paint(text: str, style: str) -> str:
         return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
@@ -124,13 +128,15 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
         )
         for order, change in enumerate(plan.changes, 1):
             lines.extend(_change_lines(order, change, plan, paint))
-        for note in plan.notes:
+        for note in plan.notes if verbose else listed_notes(plan):
             retire = f"; record retired as {note.retire}" if note.retire is not None else ""
             ident = f" id {note.profile_id}" if note.profile_id is not None else ""
             on = _of(plan, note.station_id, " on ")
             lines.append(
                 paint(f"   · no call  {note.station_id}/{note.name}{ident}{on}: {note.reason}{retire}", "dim")
             )
+        if not verbose and (caps := waiting_caps(plan)):
+            lines.append(paint(f"   · {caps_waiting(caps)} (-v lists them)", "dim"))
         if not plan.changes:
             lines.append(f"   {no_changes(plan)}")
         lines.extend(f"   {line}" for line in standing_lines(plan.standing, plan.clock))
@@ -141,6 +147,29 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False) -> str:
     total_clears = sum(p.clears for p in plans)
     lines.append(f"Plan: {total_sets} to set, {total_clears} to clear across {len(plans)} site(s).")
     return "\n".join(lines) + "\n"
+
+
+def _waits(note: Note) -> bool:
+    return note.cap is not None and note.retire is None
+
+
+def waiting_caps(plan: SitePlan) -> int:
+    """How many of the plan's session caps wait for a session (sent by apply while one runs)."""
+    return sum(map(_waits, plan.notes))
+
+
+def listed_notes(plan: SitePlan) -> list[Note]:
+    """The entries without a call that are listed one by one: all but the session caps waiting."""
+    return [note for note in plan.notes if not _waits(note)]
+
+
+def caps_waiting(count: int) -> str:
+    """`16,682 session caps wait for sessions`, and what becomes of them."""
+    many = count != 1
+    return (
+        f"{count:,} session cap{'s' if many else ''} wait{'' if many else 's'} for "
+        f"{'sessions' if many else 'a session'}: each is sent while a session runs on its connector"
+    )
 
 
 def zone_of(plan: SitePlan) -> str:

@@ -74,6 +74,7 @@ class Sent:
     ok: bool
     action_id: str | None = None
     error: str | None = None
+    status: Status | None = None  # what its record says now
 
 
 @dataclass(slots=True)
@@ -164,15 +165,14 @@ def _answered(change: Change, response: EdrvResponse) -> tuple[Sent, Status]:
     if change.action is Action.CLEAR:
         if outcome.failed and outcome.charger_status != "Unknown":
             error = f"the charge point refused the clear ({said})"
-            return Sent(change, ok=False, action_id=action_id, error=error), Status.FAILED
-        done = outcome.completed or outcome.failed
-        return Sent(change, ok=True, action_id=action_id), Status.CLEARED if done else Status.REQUESTED
+            return Sent(change, False, action_id, error, Status.FAILED), Status.FAILED
+        status = Status.CLEARED if outcome.completed or outcome.failed else Status.REQUESTED
+        return Sent(change, True, action_id, status=status), status
     if outcome.failed:
         error = f"the charge point rejected the profile ({said})"
-        return Sent(change, ok=False, action_id=action_id, error=error), Status.REJECTED
-    return Sent(
-        change, ok=True, action_id=action_id
-    ), Status.ACCEPTED if outcome.completed else Status.REQUESTED
+        return Sent(change, False, action_id, error, Status.REJECTED), Status.REJECTED
+    status = Status.ACCEPTED if outcome.completed else Status.REQUESTED
+    return Sent(change, True, action_id, status=status), status
 
 
 async def _sessions(api: Api, plan: SitePlan) -> tuple[dict[str, Sequence[Session]], dict[str, str]]:
@@ -228,7 +228,7 @@ class _Run:
                 self.result.unsent.append(change)
                 continue
             except ReconcilerError as err:
-                sent = Sent(change, ok=False, error=str(err))
+                sent = Sent(change, ok=False, error=str(err), status=Status.FAILED)
                 if isinstance(err, EdrvAuthError) and self.result.stopped_because is None:
                     self.result.stopped_because = "eDRV refused the key"  # every later call would be too
                 state = record_change(self.writer.state, change, Status.FAILED, self.now, error=sent.error)
@@ -260,6 +260,25 @@ class _Run:
                 state = record_note(state, note, self.now)
         if state is not self.writer.state:
             self.writer.update(state)
+
+
+def sent_line(sent: Sent, count: int, total: int | None) -> str:
+    """One line for a call as its answer is recorded, for an apply followed in a log:
+    `[3/24] set harbour-depot/CS-1/night id 40: requested (eDRV action a1b2), the charger's answer to come`.
+
+    `total` is None when it is not known beforehand (session caps are sent only for running sessions).
+    """
+    change = sent.change
+    of = "" if total is None else f"/{total}"
+    what = f"[{count}{of}] {change.action.value:<5} {change.site_id}/{change.station_id}/{change.name}"
+    action = f" (eDRV action {sent.action_id})" if sent.action_id else ""
+    if not sent.ok:
+        return f"{what} id {change.profile_id}: {sent.status or 'failed'}{action}: {sent.error}"
+    if sent.status is Status.REQUESTED:
+        outcome = "requested" + action + ", the charger's answer to come"
+    else:
+        outcome = f"{sent.status or 'sent'}{action}"
+    return f"{what} id {change.profile_id}: {outcome}"
 
 
 def summary(results: Sequence[SiteResult]) -> str:

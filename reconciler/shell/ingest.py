@@ -133,10 +133,12 @@ def plan_folded(
     state_dir: Path | None = None,
     force: bool = False,
     confirmations: Confirmations,
+    station: str | None = None,
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing.
 
     Each site's state is read and folded as its turn comes, so memory stays bounded by the largest site.
+    `station` narrows the plan to one station, as `plan_sites` does.
     """
 
     def folded(site_id: str) -> RecordedState | None:
@@ -145,5 +147,12 @@ def plan_folded(
 
     chosen = list(sites) or site_ids(desired_dir, state_dir)
     return plan_sites(
-        desired_dir, chosen, now, state_dir, force, confirmations=confirmations, recorded=folded
+        desired_dir,
+        chosen,
+        now,
+        state_dir,
+        force,
+        confirmations=confirmations,
+        recorded=folded,
+        station=station,
     )

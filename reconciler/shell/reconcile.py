@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ import httpx
 
 from reconciler.desired import bounds
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.desired.glance import declared
 from reconciler.desired.loader import (
     SITE_ID,
     YAML_SUFFIXES,
@@ -81,6 +83,49 @@ def known_sites(desired_dir: Path, state_dir: Path | None, named: Sequence[str])
     return list(named)
 
 
+def station_sites(desired_dir: Path, state_dir: Path | None, named: Sequence[str], station: str) -> list[str]:
+    """The sites (of the named ones, or of all) that hold `station` in their site file or their recorded
+    state; ReconcilerError naming the station when none does, so a typo never reads as a station with
+    nothing to do.
+
+    Only the files' station ids are read. A site whose files cannot be read counts as holding the
+    station, so that the command goes on to report what is wrong with them.
+    """
+    sites = known_sites(desired_dir, state_dir, named)
+    found = [
+        site
+        for site in sites
+        if (stations := site_stations(desired_dir, state_dir, site)) is None or station in stations
+    ]
+    if not found:
+        where = f"site(s) {', '.join(named)}" if named else f"any site of {desired_dir}"
+        raise ReconcilerError(
+            f"no such station: {station} in {where} (stations are those of the site files and of "
+            "recorded state; `reconciler state show SITE` lists a site's recorded ones)"
+        )
+    return found
+
+
+def site_stations(desired_dir: Path, state_dir: Path | None, site: str) -> set[str] | None:
+    """The station ids a site's file and its recorded state name; None when either cannot be read."""
+    found: set[str] = set()
+    path = _site_file(desired_dir, site)
+    if path is not None:
+        glance = declared(path)
+        if glance is None:
+            return None
+        found |= glance.stations
+    recorded = state.state_path(desired_dir, site, state_dir)
+    if recorded.is_file():
+        try:
+            text = bounds.read_text(recorded, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
+            stations = json.loads(text)["stations"]
+            found |= {str(s) for s in stations}
+        except (bounds.TooLargeError, OSError, ValueError, LookupError, TypeError, RecursionError):
+            return None  # RecursionError: JSON nested past Python's stack
+    return found
+
+
 def site_files(desired_dir: Path, sites: Sequence[str]) -> list[Path]:
     """The desired files of the named sites (every one in `desired_dir` when none is named)."""
     if not sites:
@@ -104,6 +149,16 @@ def read_saved_plan(path: Path) -> list[SitePlan]:
     return savedplan.parse(text, str(path), zone)
 
 
+def check_saved_plan(
+    plans: Sequence[SitePlan], desired_dir: Path, state_dir: Path | None, source: str
+) -> None:
+    """Refuse saved plans whose site's recorded state changed since they were made (PlanFileError
+    naming the site and both serials), before anything is shown or sent; the caller holds the locks."""
+    for plan in plans:
+        path = state.state_path(desired_dir, plan.site_id, state_dir)
+        check_fresh(plan, state.load(path, plan.site_id), source)
+
+
 def plan_sites(
     desired_dir: Path,
     sites: Sequence[str],
@@ -113,17 +168,27 @@ def plan_sites(
     *,
     confirmations: Confirmations | None = None,
     recorded: Callable[[str], RecordedState | None] | None = None,
+    station: str | None = None,
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty); refuse unknown sites, bad desired state and unsafe plans.
 
     `recorded` reads a site's recorded state when its turn comes (and folds answers in, as `plan
-    --inbox` does in memory); by default it is read from its file.
+    --inbox` does in memory); by default it is read from its file. With `station`, only that
+    station's calls are planned (the caller names the sites holding it, see `station_sites`), and the
+    safety rails judge them against the whole site's recorded profiles.
     """
     chosen = known_sites(desired_dir, state_dir, sites)
     # As in `loader.load`; planning and reading state make no cycles either.
     with paused_collector():
         return _plan_sites(
-            desired_dir, chosen, now, state_dir, force, confirmations=confirmations, read=recorded
+            desired_dir,
+            chosen,
+            now,
+            state_dir,
+            force,
+            confirmations=confirmations,
+            read=recorded,
+            station=station,
         )
 
 
@@ -136,6 +201,7 @@ def _plan_sites(
     *,
     confirmations: Confirmations | None,
     read: Callable[[str], RecordedState | None] | None,
+    station: str | None,
 ) -> list[SitePlan]:
     """Site by site: its desired file checked, its state read, its plan made, then both let go, so that
     memory is bounded by the largest site. Every file is still checked before anything is refused:
@@ -160,7 +226,7 @@ def _plan_sites(
                 recorded = read(site_id)
             else:
                 recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
-            plan = build(site_id, desired, recorded, now, confirmations)
+            plan = build(site_id, desired, recorded, now, confirmations, station=station)
             check_safety(plan, force)
         except ReconcilerError as err:
             refused = err
@@ -201,6 +267,16 @@ def site_facts(desired_dir: Path, site: str, now: datetime) -> SiteFacts:
     if desired is None:
         return SiteFacts(UTC_CLOCK, {}, f"{path} has errors (see `reconciler validate`): times are UTC")
     return SiteFacts(desired.clock, descriptions(desired))
+
+
+def declared_clock(desired_dir: Path, site: str) -> SiteClock:
+    """The site's clock as its file names it, without checking the file: UTC when there is no file,
+    it names no zone, or an unknown one (for listings of many sites, where checking each would cost)."""
+    path = _site_file(desired_dir, site)
+    glance = declared(path) if path is not None else None
+    name = glance.timezone if glance is not None else None
+    tz = zone(name) if name else None
+    return SiteClock(name, tz) if name and tz is not None else UTC_CLOCK
 
 
 def _site_file(desired_dir: Path, site: str) -> Path | None:

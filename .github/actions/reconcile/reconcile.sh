@@ -71,9 +71,9 @@ validate() {
 
 plan() {
   local code=0
-  rm -f "$out/plan.md" "$out/plan.json" "$out/comment.md"
+  rm -rf "$out/plan.md" "$out/plan.json" "$out/comment.md" "$out/charts"
   reconciler plan "${sites[@]}" "${options[@]}" "${force[@]}" --format markdown --detailed-exitcode \
-    --out "$out/plan.json" >"$out/plan.md" 2>"$out/plan.err" || code=$?
+    --out "$out/plan.json" --chart "$out/charts" >"$out/plan.md" 2>"$out/plan.err" || code=$?
   cat "$out/plan.err"
   output exit-code "$code"
   case "$code" in
@@ -82,6 +82,8 @@ plan() {
       output comment-file "$out/comment.md"
       output markdown-file "$out/plan.md"
       output json-file "$out/plan.json"
+      # SVG charts exist only for sites whose plan changes something.
+      if [ -n "$(ls -A "$out/charts" 2>/dev/null)" ]; then output charts-dir "$out/charts"; fi
       if [ "$code" -eq 2 ]; then output changes true; else output changes false; fi
       ;;
     *)
