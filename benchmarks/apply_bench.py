@@ -4,22 +4,29 @@ Writes one site file of N stations x P new profiles (every profile one OCPP SetC
 simulated chargers accept), starts `reconciler sandbox --stations FILE --latency-ms L` as a separate
 process and waits until its charge points have booted, plans from no recorded state, and then times
 the apply alone: the wall time of `reconcile.apply_plans` (which records every intent, sends, and
-returns after the last state write) through one `EdrvClient` with `max_concurrent` C. It prints, per
-run (with the CPU time of this process and of the sandbox) and then the best and the median:
+returns after the last state write) through one `EdrvClient`, --repeat times, then reports the median
+with its spread:
 
-  changes, stations, concurrency, latency, the wall time, the ideal (changes / C x L), their ratio
-  (target <= 1.3), and the set/clear requests the sandbox counted (target: exactly one per change;
-  session lookups are counted apart and are zero here, since no profile is a session cap).
+  1. with the client's default settings, those `reconciler apply` uses (10 calls per second with bursts
+     of 10, 16 in flight): the ideal is the slower of what the rate limit allows ((changes - burst) /
+     rate) and what concurrency and latency allow (changes / concurrency x latency), plus one answer's
+     latency; the target is <= 1.3 x that ideal;
+  2. the same with a raised rate (`--raised-rate`, as `apply --rate` sets it), where concurrency and
+     latency bind, beside its ideal;
+  3. once, the whole `reconciler apply --auto-approve` process as a user runs it, at its defaults,
+     rendering included.
 
-The sandbox's latency is when each answer leaves, counted from the request's arrival, so its own work
-(the OCPP round trip to a simulated charger) happens within the 50 ms, as at a server answering after
-50 ms. The ideal ignores the client's rate limit, so the client gets one far above C / L (printed) that never
-binds. Each run plans against an empty state directory of its own, so every run sends the same sets
-(the chargers replace each profile by its id). A measurement, not a test: it exits 0 whatever the
-ratio, and non-zero only when a plan, an answer or a request count is wrong.
+Per run it prints the wall time, its ratio to the ideal, the set/clear requests the sandbox counted
+(target: exactly one per change; session lookups are counted apart and are zero here), and the CPU
+time of this process and of the sandbox. The sandbox's latency is when each answer leaves, counted
+from the request's arrival, so its own work (the OCPP round trip to a simulated charger) happens
+within the 50 ms, as at a server answering after 50 ms. Each run plans against an empty state
+directory of its own, so every run sends the same sets (the chargers replace each profile by its id).
+A measurement, not a test: it exits 0 whatever the ratio, and non-zero only when a plan, an answer or
+a request count is wrong.
 
-    python benchmarks/apply_bench.py
-    python benchmarks/apply_bench.py --stations 200 --profiles 5 --concurrency 16 --latency-ms 50 --repeat 5
+    python benchmarks/apply_bench.py             # 1,000 changes: about 100 s a run at 10 calls/s
+    python benchmarks/apply_bench.py --stations 200 --profiles 5 --latency-ms 50 --repeat 3
     python benchmarks/apply_bench.py --profile   # then cProfile one more apply's event loop thread
 """
 
@@ -44,7 +51,7 @@ from pathlib import Path
 import httpx
 
 # Run as a script, this file's folder is on sys.path, and with it the other benchmarks' modules.
-from validate_bench import say_what_is_measured
+from measure import cli_run, say_what_is_measured
 
 import reconciler
 from reconciler.edrv.client import EdrvClient, EdrvSettings
@@ -61,17 +68,16 @@ FIRST_STACK_LEVEL = 11  # above eDRV's reserved 0-10
 MAX_PROFILES_PER_STATION = 20  # the charger default for MaxChargingProfilesInstalled
 _BOOT_TIMEOUT_S = 180.0  # hundreds of charge points boot on a busy two-core machine too
 _READY_LINE = "eDRV API"  # the sandbox prints it once every charge point has booted
-# How far above the pace the ideal assumes (concurrency / latency) the client's rate limit is set.
-_RATE_HEADROOM = 100
+_DEFAULTS = EdrvSettings(api_key="-")  # what `reconciler apply` sends with unless told otherwise
 
 
 @dataclass(frozen=True)
 class Options:
     stations: int
     profiles: int
-    concurrency: int
     latency_ms: int
     repeat: int
+    raised_rate: float
     profile: bool
 
 
@@ -232,20 +238,20 @@ class SandboxProcess:
 # --- measuring --------------------------------------------------------------------------------------
 
 
-def client_settings(options: Options, api_url: str) -> EdrvSettings:
-    return EdrvSettings(
-        api_key=DEFAULT_API_KEY,
-        api_url=api_url,
-        max_concurrent=options.concurrency,
-        rate_per_s=rate_per_s(options),
-        burst=options.concurrency * _RATE_HEADROOM,
-    )
+def client_settings(api_url: str, rate_per_s: float | None = None) -> EdrvSettings:
+    """The client's default settings (those of `reconciler apply`), with the rate raised if given."""
+    if rate_per_s is None:
+        return EdrvSettings(api_key=DEFAULT_API_KEY, api_url=api_url)
+    # `apply --rate R` raises the rate alone; the burst stays the default.
+    return EdrvSettings(api_key=DEFAULT_API_KEY, api_url=api_url, rate_per_s=rate_per_s)
 
 
-def rate_per_s(options: Options) -> float:
-    """Far above the pace of `concurrency` calls per `latency`, so that the rate limit never binds."""
-    pace_per_s = options.concurrency / max(options.latency_ms / 1000, 0.001)
-    return pace_per_s * _RATE_HEADROOM
+def ideal_s(changes: int, latency_ms: int, settings: EdrvSettings) -> float:
+    """The least time `changes` calls can take: the token bucket lets a burst go at once and the rest at
+    its rate, at most `max_concurrent` are in flight at `latency_ms` each; the last answer adds one."""
+    by_rate = max(0, changes - settings.burst) / settings.rate_per_s
+    by_concurrency = changes / settings.max_concurrent * latency_ms / 1000
+    return max(by_rate, by_concurrency) + latency_ms / 1000
 
 
 def plan(
@@ -279,6 +285,7 @@ def apply_once(
     desired_dir: Path,
     number: int,
     *,
+    settings: EdrvSettings,
     profiler: cProfile.Profile | None = None,
 ) -> Run:
     """Plan from a fresh state directory, then apply through a new client; exits if anything went wrong."""
@@ -288,9 +295,7 @@ def apply_once(
     before, sandbox_before_s = sandbox.requests(), sandbox.cpu_s()
     if profiler is not None:
         profiler.enable()
-    results, wall_s, client_cpu_s = asyncio.run(
-        _apply(plans, client_settings(options, sandbox.api_url), desired_dir, state_dir, now)
-    )
+    results, wall_s, client_cpu_s = asyncio.run(_apply(plans, settings, desired_dir, state_dir, now))
     if profiler is not None:
         profiler.disable()
     sandbox_cpu_s = sandbox.cpu_s() - sandbox_before_s
@@ -313,52 +318,49 @@ def apply_once(
     )
 
 
-def report(options: Options, changes: int, runs: Sequence[Run]) -> None:
-    ideal_s = changes / options.concurrency * options.latency_ms / 1000
+def cli_apply(sandbox: SandboxProcess, desired_dir: Path, directory: Path, changes: int) -> float:
+    """The whole `reconciler apply --auto-approve` process at its defaults; its wall time."""
+    before = sandbox.requests()
+    env = {"EDRV_API_URL": sandbox.api_url, "EDRV_API_KEY": DEFAULT_API_KEY}
+    state_dir = directory / "state-cli"
+    process = cli_run(
+        ["apply", "--auto-approve", "--desired", str(desired_dir), "--state-dir", str(state_dir)], env
+    )
+    after = sandbox.requests()
+    sent = sum(after.get(r, 0) - before.get(r, 0) for r in ("set_charging_profile", "clear_charging_profile"))
+    if sent != changes:
+        sys.exit(f"`reconciler apply` sent {sent} calls for {changes} changes")
+    return process.wall_s
+
+
+def report(label: str, changes: int, ideal: float, runs: Sequence[Run]) -> float:
+    """Print the runs of one setting and their median; the median's ratio to the ideal."""
+    print(f"\n{label}: ideal {ideal:.2f} s")
     print(
         f"{'run':>6}  {'wall s':>7}  {'ratio':>6}  {'set+clear':>9}  {'sessions':>8}  "
         f"{'client CPU s':>12}  {'sandbox CPU s':>13}"
     )
-
-    def row(label: str, run: Run) -> None:
-        ratio = f"{run.wall_s / ideal_s:.2f}" if ideal_s else "-"
-        print(
-            f"{label:>6}  {run.wall_s:7.2f}  {ratio:>6}  {run.commands:9d}  {run.sessions:8d}  "
-            f"{run.client_cpu_s:12.2f}  {run.sandbox_cpu_s:13.2f}"
-        )
-
     for number, run in enumerate(runs, start=1):
-        row(str(number), run)
-    walls = sorted(run.wall_s for run in runs)
-    best = min(runs, key=lambda r: r.wall_s)
+        print(
+            f"{number:>6}  {run.wall_s:7.2f}  {run.wall_s / ideal:6.2f}  {run.commands:9d}  "
+            f"{run.sessions:8d}  {run.client_cpu_s:12.2f}  {run.sandbox_cpu_s:13.2f}"
+        )
+    walls = [run.wall_s for run in runs]
     median_s = statistics.median(walls)
-    print()
-    rows = (
-        ("changes", f"{changes:,}"),
-        ("stations", f"{options.stations:,}"),
-        ("concurrency", f"{options.concurrency}"),
-        ("latency", f"{options.latency_ms} ms"),
-        ("wall time, best", f"{best.wall_s:.2f} s"),
-        ("wall time, median", f"{median_s:.2f} s  (spread {walls[0]:.2f}-{walls[-1]:.2f} s)"),
-        ("ideal", f"{ideal_s:.2f} s  (changes / concurrency x latency)"),
-        ("ratio, best", f"{best.wall_s / ideal_s:.2f}" if ideal_s else "-"),
-        ("ratio, median", f"{median_s / ideal_s:.2f}" if ideal_s else "-"),
-        ("set/clear requests", f"{best.commands:,}  ({best.commands / changes:.2f} per change)"),
-        ("session lookups", f"{max(run.sessions for run in runs)}  (most in any run)"),
+    ratio = median_s / ideal
+    print(
+        f"median {median_s:.2f} s (spread {min(walls):.2f}-{max(walls):.2f} s, {len(runs)} runs): "
+        f"{ratio:.2f} x the ideal (target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
     )
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
-    if ideal_s:
-        verdict = "met" if median_s / ideal_s <= TARGET_RATIO else "NOT met"
-        print(f"target: wall / ideal <= {TARGET_RATIO} (median run)  ({verdict})")
     exact = all(run.commands == changes for run in runs)
-    print(f"target: one set/clear request per change in every run  ({'met' if exact else 'NOT met'})")
+    print(f"one set/clear request per change in every run: {'yes' if exact else 'NO'}")
+    return ratio
 
 
 def profile_apply(options: Options, sandbox: SandboxProcess, directory: Path, desired_dir: Path) -> None:
     profiler = cProfile.Profile()
-    apply_once(options, sandbox, directory, desired_dir, options.repeat + 1, profiler=profiler)
+    settings = client_settings(sandbox.api_url, options.raised_rate)
+    apply_once(options, sandbox, directory, desired_dir, 0, settings=settings, profiler=profiler)
     stats = pstats.Stats(profiler, stream=sys.stdout)
     for order in ("cumulative", "tottime"):
         # The state writer's thread is not profiled; its CPU shows in the runs' client CPU column.
@@ -376,20 +378,21 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--stations", type=int, default=200, help="stations (default 200)")
     parser.add_argument("--profiles", type=int, default=5, help="new profiles per station (default 5)")
     parser.add_argument(
-        "--concurrency", type=int, default=16, help="the client's max_concurrent (default 16)"
-    )
-    parser.add_argument(
         "--latency-ms", type=int, default=50, help="the sandbox's delay of every answer (default 50)"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="applies to time (default 5)")
+    parser.add_argument("--repeat", type=int, default=3, help="applies to time per setting (default 3)")
     parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="then cProfile the client's event loop thread in one more apply",
+        "--raised-rate",
+        type=float,
+        default=1000.0,
+        help="the second setting's rate, calls per s (default 1000: concurrency and latency bind)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="only cProfile the client's event loop thread in one apply"
     )
     args = parser.parse_args(argv)
-    if min(args.stations, args.concurrency, args.repeat) < 1 or args.latency_ms < 0:
-        parser.error("--stations, --concurrency and --repeat must be at least 1, --latency-ms at least 0")
+    if min(args.stations, args.repeat) < 1 or args.latency_ms < 0 or args.raised_rate <= 0:
+        parser.error("--stations and --repeat must be at least 1, --latency-ms at least 0, the rate above 0")
     if not 1 <= args.profiles <= MAX_PROFILES_PER_STATION:
         parser.error(
             f"--profiles must be 1-{MAX_PROFILES_PER_STATION} (the charger's MaxChargingProfilesInstalled)"
@@ -397,9 +400,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     return Options(
         stations=int(args.stations),
         profiles=int(args.profiles),
-        concurrency=int(args.concurrency),
         latency_ms=int(args.latency_ms),
         repeat=int(args.repeat),
+        raised_rate=float(args.raised_rate),
         profile=bool(args.profile),
     )
 
@@ -412,20 +415,33 @@ def run(options: Options, directory: Path) -> None:
     with SandboxProcess(stations_file, options.latency_ms, directory) as sandbox:
         print(
             f"sandbox of {options.stations} stations at {sandbox.api_url}, {options.latency_ms} ms latency, "
-            f"ready in {time.perf_counter() - started_s:.1f} s"
+            f"ready in {time.perf_counter() - started_s:.1f} s; {changes:,} changes per apply"
         )
-        print(
-            f"client: max_concurrent {options.concurrency}, rate limit {rate_per_s(options):,.0f}/s with "
-            f"bursts of {options.concurrency * _RATE_HEADROOM} ({_RATE_HEADROOM}x concurrency / latency: "
-            "never binds)\n"
-        )
-        runs = [
-            apply_once(options, sandbox, directory, desired_dir, number)
-            for number in range(1, options.repeat + 1)
-        ]
-        report(options, changes, runs)
         if options.profile:
             profile_apply(options, sandbox, directory, desired_dir)
+            return
+        number = 0
+        for label, rate in (
+            (f"client defaults: {_DEFAULTS.rate_per_s:g} calls/s, bursts of {_DEFAULTS.burst}", None),
+            (f"raised rate: {options.raised_rate:g} calls/s (`apply --rate`)", options.raised_rate),
+        ):
+            settings = client_settings(sandbox.api_url, rate)
+            runs = []
+            for _ in range(options.repeat):
+                number += 1
+                runs.append(apply_once(options, sandbox, directory, desired_dir, number, settings=settings))
+            report(
+                f"{label}, {settings.max_concurrent} in flight",
+                changes,
+                ideal_s(changes, options.latency_ms, settings),
+                runs,
+            )
+        cli_s = cli_apply(sandbox, desired_dir, directory, changes)
+        ideal = ideal_s(changes, options.latency_ms, client_settings(sandbox.api_url))
+        print(
+            f"\nthe whole `reconciler apply --auto-approve` process at its defaults (rendering included): "
+            f"{cli_s:.2f} s, {cli_s / ideal:.2f} x the ideal"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

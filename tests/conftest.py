@@ -3,6 +3,8 @@ and the example network running end to end against the sandbox (`network`)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,13 @@ from reconciler.cli.main import main
 
 if TYPE_CHECKING:
     from .sandbox_network import Network
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the schema cache of every run the tests make (in this process or a child) out of the
+    user's own cache directory."""
+    os.environ["RECONCILER_CACHE_DIR"] = tempfile.mkdtemp(prefix="reconciler-test-cache-")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIRED = ROOT / "desired"

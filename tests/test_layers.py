@@ -21,6 +21,7 @@ EDGES = {
     "desired/loader",  # reads YAML files
     "desired/bounds",  # reads input files within their size bounds, settable by the environment
     "desired/glance",  # glances at site files (their station ids and zone) through the loader
+    "desired/schemacache",  # keeps the digests of bodies that passed the schema in the user's cache
     "state/store",  # reads and writes state files
     "state/files",  # atomic writes, the per-site lock and leftover temporary files
     "edrv/client",  # httpx

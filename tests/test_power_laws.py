@@ -75,6 +75,26 @@ def test_a_change_off_connector_0_is_rated_as_if_the_total_were_compared(
     assert StationRater(STATION, store, NOW).rate_set(connector_id, payload) == full
 
 
+@settings(max_examples=150, deadline=None)
+@given(store=_station(), data=st.data())
+def test_a_set_that_only_lowers_limits_is_never_rated_higher(
+    store: dict[int, Installed], data: st.DataObject
+) -> None:
+    """A set of a recorded profile with some limits lowered and nothing else changed, which the plan
+    rates as lowering without a composite, never raises any connector or the total when computed."""
+    assume(store)
+    profile_id = data.draw(st.sampled_from(sorted(store)))
+    held = store[profile_id]
+    payload = {**held.payload, "chargingSchedule": dict(held.payload["chargingSchedule"])}
+    payload["chargingSchedule"]["chargingSchedulePeriod"] = [
+        {**period, "limit": period["limit"] - data.draw(st.sampled_from((0, 1, 4)))}
+        for period in held.payload["chargingSchedule"]["chargingSchedulePeriod"]
+    ]
+    rater = StationRater(STATION, store, NOW)
+    assume(rater.never_raises(held.connector_id, payload))
+    assert not rater.rate_set(held.connector_id, payload).higher
+
+
 @settings(max_examples=100, deadline=None)
 @given(store=_station(), valid_from_day=st.sampled_from((None, 1, 3)))
 def test_the_grid_bound_of_a_station_never_undercuts_its_week(

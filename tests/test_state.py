@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -105,15 +106,124 @@ def test_round_trip(path: Path) -> None:
     assert written.record("CP-1", "night") == _record(21, Status.REJECTED, last_error="charger said Rejected")
 
 
-def test_file_is_sorted_indented_and_ends_with_newline(path: Path) -> None:
-    """The file is canonical JSON for diffs: sorted keys, indent 2, one trailing newline, a version."""
+def _layout_problems(text: str) -> list[str]:
+    """What in `text` departs from format 3's layout (see `store`); an empty list when nothing does."""
+    problems = []
+    lines = text.split("\n")
+    body = "\n".join([lines[0], *lines[2:]])
+    if lines[1] != f'  "checksum": "sha256:{hashlib.sha256(body.encode()).hexdigest()}",':
+        problems.append(f"line 2 is not the checksum of the rest: {lines[1]}")
+    document = json.loads(text)
+    records = {
+        (station_id, name): record
+        for station_id, station in document["stations"].items()
+        for name, record in station["profiles"].items()
+    }
+    record_lines = [line for line in lines if line.startswith(" " * 8 + '"')]
+    if len(record_lines) != len(records):
+        problems.append(f"{len(record_lines)} record lines for {len(records)} records")
+    for line in record_lines:
+        key, _, value = line.strip().rstrip(",").partition(": ")
+        record = json.loads(value)
+        if list(record) != sorted(record) or set(record) & {"charging_profile_id", "purpose", "stack_level"}:
+            problems.append(f"record {key}: fields unsorted or repeating the payload's: {list(record)}")
+        written = value[value.index('"payload": ') + len('"payload": ') :]
+        canonical = json.dumps(record["payload"], sort_keys=True, separators=(",", ":"))
+        if not written.startswith(canonical) or record["payload_hash"] != payload_hash(record["payload"]):
+            problems.append(f"record {key}: payload not written as the canonical text its hash is of")
+    # With each record emptied and without the checksum, the rest is indented JSON with sorted keys.
+    skeleton = json.loads(text)
+    skeleton.pop("checksum")
+    for station in skeleton["stations"].values():
+        station["profiles"] = {name: {} for name in station["profiles"]}
+    emptied = [
+        line[: line.index(": ") + 2] + "{}" + ("," if line.endswith(",") else "")
+        if line in record_lines
+        else line
+        for line in [lines[0], *lines[2:]]
+    ]
+    if "\n".join(emptied) != json.dumps(skeleton, sort_keys=True, indent=2) + "\n":
+        problems.append("the document and stations are not indented JSON with sorted keys")
+    return problems
+
+
+def test_file_is_one_line_per_record_under_a_checksum(path: Path) -> None:
+    """Format 3: sorted, indented JSON down to the records, each record on one line without its
+    default values or the fields its payload holds, the payload as the canonical text its hash is of,
+    a checksum of the rest on line 2, one trailing newline, and the version."""
     _saved(path)
     text = path.read_text()
-    document = json.loads(text)
-    assert text == json.dumps(document, sort_keys=True, indent=2) + "\n"
+    assert _layout_problems(text) == []
+    assert text.endswith("}\n")
     assert not text.endswith("\n\n")
-    assert document["version"] == STATE_VERSION
+    assert json.loads(text)["version"] == STATE_VERSION == 3
+    night = json.loads(text)["stations"]["CP-1"]["profiles"]["night"]
+    assert "attempts" not in night
+    assert "clearing" not in night
+    assert night["last_error"] == "charger said Rejected"
     assert text == to_json(load(path, SITE) or RecordedState.new("unused"))
+
+
+def test_a_record_takes_under_half_the_bytes_of_version_2(path: Path) -> None:
+    """The same records in format 3 take less than half the bytes of the fully indented version 2."""
+    state = _state()
+    for number in range(40):
+        state = state.with_record(
+            "CP-9", f"p{number}", _record(100 + number, confirmed_at="2026-11-23T12:00:07Z")
+        )
+    assert len(to_json(state)) < len(_old_layout(state, 2)) / 2
+
+
+def _old_layout(state: RecordedState, version: int) -> str:
+    """`state` as versions 1 and 2 wrote it: every field, sorted keys, indent 2."""
+    return json.dumps({"version": version, **state.model_dump(mode="json")}, sort_keys=True, indent=2) + "\n"
+
+
+def test_a_version_2_file_reads_as_the_same_state(path: Path) -> None:
+    """A file written before format 3 (indented, every field, no checksum) reads back the same records,
+    every payload hash checked, and is written back in format 3."""
+    state = save(path, _state(), None)
+    path.write_text(_old_layout(state, 2))
+    loaded = load(path, SITE)
+    assert loaded == state
+    save(path, state, state)
+    assert json.loads(path.read_text())["version"] == 3
+    assert _layout_problems(path.read_text()) == []
+    edited = _old_layout(state, 2).replace('"limit": 16', '"limit": 15', 1)
+    path.write_text(edited)
+    with pytest.raises(StateFileError, match="payload_hash does not match payload"):
+        load(path, SITE)
+
+
+def test_a_record_without_its_payload_is_refused_naming_the_payload_first(path: Path) -> None:
+    """Format 3 leaves the id, stack level and purpose to the payload, so a record that lost it is
+    refused with the payload named first, not only the fields it would have given."""
+    _saved(path)
+    _edit(path, lambda d: d["stations"]["CP-1"]["profiles"]["night"].pop("payload"))
+    with pytest.raises(
+        StateFileError, match=r"not a valid state file: stations\.CP-1\.profiles\.night\.payload: "
+    ):
+        load(path, SITE)
+
+
+def test_hashes_are_not_computed_again_while_the_checksum_holds(path: Path) -> None:
+    """A file whose checksum holds is taken as the reconciler wrote it, its payload hashes unread; an edit
+    anywhere breaks the checksum, and then every hash is computed and checked again."""
+    _saved(path)
+    text = path.read_text()
+    edited = text.replace('"limit":16', '"limit":15', 1)
+    path.write_text(edited)
+    with pytest.raises(StateFileError, match="payload_hash does not match payload"):
+        load(path, SITE)
+    lines = edited.split("\n")
+    body = "\n".join([lines[0], *lines[2:]])
+    lines[1] = f'  "checksum": "sha256:{hashlib.sha256(body.encode()).hexdigest()}",'
+    path.write_text("\n".join(lines))  # the checksum recomputed by hand: taken as written
+    loaded = load(path, SITE)
+    assert loaded is not None
+    record = loaded.record("CP-1", "evening")
+    assert record is not None
+    assert record.payload["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 15
 
 
 def test_serial_bumps_and_lineage_stays(path: Path) -> None:
@@ -162,34 +272,31 @@ def test_corrupt_json_is_refused_with_file_and_line(path: Path) -> None:
         load(path, SITE)
 
 
-@pytest.mark.parametrize("version", [3, 0, "1", True, None, [1]])
+@pytest.mark.parametrize("version", [4, 0, "1", True, None, [1]])
 def test_unknown_version_is_refused(path: Path, version: Any) -> None:
     """Only format versions this reconciler knows are read; the message says which it reads."""
     _saved(path)
     _edit(path, lambda d: d.update(version=version))
-    with pytest.raises(StateFileError, match=rf"version {re.escape(repr(version))} .*reads version 1, 2"):
+    with pytest.raises(StateFileError, match=rf"version {re.escape(repr(version))} .*reads version 1, 2, 3"):
         load(path, SITE)
 
 
-def test_a_version_1_file_reads_with_nothing_confirmed_and_is_written_as_version_2(path: Path) -> None:
-    """A file from before confirmations loads (no answer recorded, one attempt) and saves as version 2."""
-    _saved(path)
-
-    def older(document: dict[str, Any]) -> None:
-        document["version"] = 1
-        for station in document["stations"].values():
-            for record in station["profiles"].values():
-                for added in ("confirmed_at", "attempts", "clearing"):
-                    del record[added]
-
-    _edit(path, older)
+def test_a_version_1_file_reads_with_nothing_confirmed_and_is_written_as_version_3(path: Path) -> None:
+    """A file from before confirmations loads (no answer recorded, one attempt) and saves as version 3."""
+    state = _saved(path)
+    document = json.loads(_old_layout(state, 1))
+    for station in document["stations"].values():
+        for record in station["profiles"].values():
+            for added in ("confirmed_at", "attempts", "clearing", "heal_requested_at"):
+                del record[added]
+    path.write_text(json.dumps(document, sort_keys=True, indent=2))
     loaded = load(path, SITE)
     assert loaded is not None
     record = loaded.record("CP-1", "night")
     assert record is not None
     assert (record.confirmed_at, record.attempts, record.clearing) == (None, 1, None)
     save(path, loaded, loaded)
-    assert json.loads(path.read_text())["version"] == 2
+    assert json.loads(path.read_text())["version"] == 3
 
 
 def test_missing_version_is_refused(path: Path) -> None:
@@ -436,7 +543,7 @@ def _records(draw: st.DrawFn, profile_id: int) -> ProfileRecord:
 @given(st.data())
 def test_any_state_round_trips_through_its_file(path: Path, data: st.DataObject) -> None:
     """Whatever the records hold, the file read back equals the state written (ids, payloads, texts),
-    and its text is canonical JSON: sorted keys, indent 2."""
+    and its text keeps format 3's layout."""
     state = RecordedState.new(SITE)
     # Ids differ from record to record (and reach OCPP's largest), so every record may be live.
     ids = data.draw(st.lists(st.integers(1, 2**31 - 1), max_size=6, unique=True))
@@ -447,4 +554,4 @@ def test_any_state_round_trips_through_its_file(path: Path, data: st.DataObject)
     text = to_json(state)
     path.write_text(text)
     assert load(path, SITE) == state
-    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"
+    assert _layout_problems(text) == []

@@ -67,7 +67,11 @@ CASES = {
         "evening copy: chargingProfileId 13 is also live under 'evening'",
     ),
     "id differs from the payload's": (
-        _payload_field("chargingProfileId", 14),
+        # Format 3 leaves the id to the payload; a record that states one must agree with it.
+        lambda document: (
+            _field("charging_profile_id", 13)(document),
+            _payload_field("chargingProfileId", 14)(document),
+        ),
         "evening: charging_profile_id is 13 but the payload sent has chargingProfileId 14",
     ),
     "stack level differs from the payload's": (

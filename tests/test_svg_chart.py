@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from reconciler.desired.clock import SiteClock
 from reconciler.desired.loader import load_site, zone
 from reconciler.plan.site import SitePlan, build
+from reconciler.render import timeaxis
 from reconciler.render.svg import AFTER, BEFORE, file_stem, plan_charts
 from reconciler.render.timeaxis import ticks
 from reconciler.shell.reconcile import plan_sites
@@ -287,3 +288,26 @@ def test_time_labels_are_round_local_hours_inside_the_window(
         assert (local.minute, local.second) == (0, 0)
         expected = f"{local:%a} {local.day}" if local.hour == 0 else f"{local.hour:02d}:00"
         assert (tick.label, tick.day) == (expected, local.hour == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.datetimes(EARLIEST, LATEST, timezones=st.just(UTC)),
+    hours=st.integers(1, 24 * 400),
+    name=st.sampled_from(
+        ["UTC", "Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe", "Europe/London"]
+    ),
+    most=st.integers(1, 400),
+)
+def test_time_labels_take_the_finest_step_that_fits(
+    start: datetime, hours: int, name: str, most: int
+) -> None:
+    """The steps `ticks` skips without listing their labels are only those that give too many: it chooses
+    the step that trying every step, finest first, would."""
+    clock = SiteClock(name, zone(name) or UTC)
+    end = start + timedelta(hours=hours)
+    tried = (timeaxis._at_step(start, end, clock, step_h) for step_h in timeaxis._STEPS_H)
+    finest = next((found for found in tried if len(found) <= most), None)
+    assert ticks(start, end, clock, most) == (
+        finest if finest is not None else timeaxis._at_step(start, end, clock, timeaxis._STEPS_H[-1])
+    )

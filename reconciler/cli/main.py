@@ -93,11 +93,11 @@ for command in (
 @now_option
 def validate(paths: tuple[Path, ...], strict: bool, now: str | None) -> int:
     """Check desired site files (default: desired/) and report every problem with file:line:column."""
-    loaded = load(paths or (DEFAULT_DESIRED,), clock(now))
+    loaded = load(paths or (DEFAULT_DESIRED,), clock(now), keep=False)
     report(loaded.problems, sys.stdout)
     errors = sum(p.is_error for p in loaded.problems)
     warnings = len(loaded.problems) - errors
-    click.echo(f"{len(loaded.sites)} site(s) valid; {errors} error(s), {warnings} warning(s)", err=True)
+    click.echo(f"{loaded.valid} site(s) valid; {errors} error(s), {warnings} warning(s)", err=True)
     return EXIT_ERROR if errors or (strict and warnings) else EXIT_OK
 
 

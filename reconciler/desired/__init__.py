@@ -6,8 +6,10 @@ input file is held to (`bounds`: size, nesting, alias expansion; used by the oth
 templates and overrides, the validation rules (the grid guard and the rules of local-time profiles
 among them), the site's clock (its time zone, how outputs write a moment, its UTC-offset periods),
 local-time schedules compiled into OCPP profiles per UTC offset, the OCPP payload a desired profile
-becomes, id allocation, the site file's JSON Schema for editors (`schema`, with its descriptions and
-snippets in `schemadocs`), and setting aside the parts of a file with type errors (`prune`).
+becomes (built once, for validation and the plan), the cache of bodies that passed OCPP's schema
+(`schemacache`, kept in the user's cache directory), id allocation, the site file's JSON Schema for
+editors (`schema`, with its descriptions and snippets in `schemadocs`), and setting aside the parts of
+a file with type errors (`prune`).
 
 May import: `reconciler.errors`, `reconciler.ocpp`.
 """

@@ -16,11 +16,12 @@ problem at its line, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -29,7 +30,8 @@ from typing import Any, ClassVar
 import yaml
 
 from reconciler.desired import bounds
-from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.desired.schemacache import schema_passes
+from reconciler.desired.validate import DesiredSite, check_site, schema_identity
 from reconciler.errors import Finding, Problem, Severity, YamlPath, excerpt
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -134,10 +136,12 @@ def compose(path: Path) -> yaml.Node | None:
 
 @dataclass
 class Loaded:
-    """Every site that could be checked, and every problem found, in file order."""
+    """Every site that could be checked (kept unless `load` was asked not to), how many there were, and
+    every problem found, in file order."""
 
     sites: list[DesiredSite] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    valid: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -157,48 +161,67 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-def load(paths: Sequence[Path], now: datetime) -> Loaded:
-    """Load and check every site file under `paths`; problems are collected, never raised."""
-    # Every kept site adds thousands of objects, and each file's parse makes many more that die young;
-    # the cyclic collector would walk all kept sites again and again (half the time on a large
-    # network). Reference counting frees the parse garbage (PyYAML's dispose() breaks its cycles).
+def load(paths: Sequence[Path], now: datetime, *, keep: bool = True) -> Loaded:
+    """Load and check every site file under `paths`; problems are collected, never raised.
+
+    With `keep` false the sites are counted but not kept, so that memory is bounded by the largest
+    site (`reconciler validate`); `each_site` goes through them one at a time.
+    """
+    result = Loaded()
+    with paused_collector():
+        for _, site, problems in each_site(paths, now):
+            result.problems.extend(problems)
+            if site is not None:
+                result.valid += 1
+                if keep:
+                    result.sites.append(site)
+    return result
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block, as every reader of a network does.
+
+    A parse makes many objects that die young, and kept sites thousands that live, which the collector
+    would walk again and again (half the time on a large network); reference counting frees the parse
+    garbage (PyYAML's dispose() breaks its cycles)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(paths, now)
+        yield
     finally:
         if collecting:
             gc.enable()
 
 
-def _load(paths: Sequence[Path], now: datetime) -> Loaded:
-    result = Loaded()
+def each_site(
+    paths: Sequence[Path], now: datetime
+) -> Iterator[tuple[Path, DesiredSite | None, list[Problem]]]:
+    """Each site file under `paths` in turn, checked: its site (None when it cannot be planned from)
+    and its problems, a station that an earlier file holds too among them.
+
+    Only the stations' owners are remembered from one file to the next, so memory is bounded by the
+    largest site, not the network.
+    """
     owners: dict[str, str] = {}
     for path in discover(paths):
         site, problems = load_site(path, now)
-        result.problems.extend(problems)
-        if site is None:
-            continue
-        for station_id in site.stations:
-            owner = owners.setdefault(station_id, site.site_id)
-            if owner != site.site_id:
-                result.problems.extend(
-                    locate(
-                        path,
-                        _read(path),
-                        [
-                            Finding(
-                                ((),),
-                                ("stations", station_id),
-                                Severity.ERROR,
-                                f"station {station_id!r} is also in site {owner!r}; two sites would fight over it",  # noqa: E501
-                                "keep the station in one site file",
-                            )
-                        ],
-                    )
-                )
-        result.sites.append(site)
-    return result
+        if site is not None:
+            for station_id in site.stations:
+                owner = owners.setdefault(station_id, site.site_id)
+                if owner != site.site_id:
+                    problems.extend(locate(path, _read(path), [_shared_station(station_id, owner)]))
+        yield path, site, problems
+
+
+def _shared_station(station_id: str, owner: str) -> Finding:
+    return Finding(
+        ((),),
+        ("stations", station_id),
+        Severity.ERROR,
+        f"station {station_id!r} is also in site {owner!r}; two sites would fight over it",
+        "keep the station in one site file",
+    )
 
 
 def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Problem]]:
@@ -262,7 +285,10 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
 
 
 def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
-    return check_site(path.stem, str(path), raw, now, zone)
+    passes = schema_passes(schema_identity())
+    checked = check_site(path.stem, str(path), raw, now, zone, passes=passes)
+    passes.save()
+    return checked
 
 
 def _duplicates(root: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:

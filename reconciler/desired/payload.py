@@ -7,12 +7,49 @@ when written as one). Pure; used by validation, plans and apply.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from reconciler.desired.model import Profile
-from reconciler.ocpp.profile import Json, Kind, json_number, parse_timestamp
+from reconciler.ocpp.profile import Json, Kind, canonical_json, json_number, parse_timestamp, text_hash
 from reconciler.ocpp.schedule import Installed
+
+_ID = "chargingProfileId"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A desired profile's `csChargingProfiles` built once, and its canonical JSON serialised once.
+
+    Validation checks it and the plan compares it with what was recorded, under an id only the plan
+    knows, so it is held without its chargingProfileId: `under` gives the payload for an id, and
+    `hash_under` its `payload_hash`, without serialising it again. Canonical JSON sorts keys, and
+    `chargingProfileId` sorts before every other field of a profile, so the whole payload's canonical
+    text is the id's member followed by the rest. `digest` identifies the body whatever its id.
+    """
+
+    fields: Json  # the payload without chargingProfileId, in the order payloads are written
+    rest: str  # canonical JSON of `fields`, without its opening brace
+    digest: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", hashlib.sha256(self.rest.encode()).digest())
+
+    @classmethod
+    def of(cls, profile: Profile) -> Body:
+        fields = charging_profile(profile, 0)
+        del fields[_ID]
+        return cls(fields, canonical_json(fields)[1:])
+
+    def under(self, profile_id: int) -> Json:
+        """The payload under OCPP id `profile_id`."""
+        return {_ID: profile_id, **self.fields}
+
+    def hash_under(self, profile_id: int) -> str:
+        """`payload_hash(self.under(profile_id))`, from the text serialised once."""
+        return text_hash(f'{{"{_ID}":{int(profile_id)},{self.rest}')
 
 
 def charging_profile(profile: Profile, profile_id: int) -> Json:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.desired.model import Profile, SiteFile
+from reconciler.desired.payload import Body
 from reconciler.desired.typeerrors import findings_from
 from reconciler.errors import Finding, YamlPath, error
 
@@ -44,9 +45,18 @@ class PlacedProfile:
     local: LocalTurn | None = None
     # The profile and station rules, the plan and the payload catalogue all ask it: parsed once.
     expires_at: datetime | None = field(init=False, compare=False, repr=False)
+    _body: Body | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expires_at", self.profile.expires_at())
+
+    @property
+    def body(self) -> Body:
+        """The payload, built and serialised on first use, once for validation and the plan alike."""
+        if self._body is None:
+            object.__setattr__(self, "_body", Body.of(self.profile))
+        assert self._body is not None
+        return self._body
 
 
 def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

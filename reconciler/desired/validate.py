@@ -11,12 +11,13 @@ reading that schema from the installed package.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 import fastjsonschema
 from pydantic import ValidationError
@@ -25,8 +26,7 @@ from reconciler.desired.clock import PERIODS_FROM, PERIODS_UNTIL, UTC_CLOCK, Sit
 from reconciler.desired.gridguard import check_grid
 from reconciler.desired.localrules import check_local
 from reconciler.desired.localtime import expand
-from reconciler.desired.model import Profile, SiteFile, Station
-from reconciler.desired.payload import charging_profile
+from reconciler.desired.model import SiteFile, Station
 from reconciler.desired.prune import prune
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
@@ -72,13 +72,30 @@ def utc_only(name: str) -> tzinfo | None:
     return UTC if name == "UTC" else None
 
 
+class Passes(Protocol):
+    """Digests of bodies that passed the official schema (`schemacache.SchemaPasses`, or a set)."""
+
+    def __contains__(self, digest: object) -> bool: ...
+
+    def add(self, digest: bytes) -> None: ...
+
+
 def check_site(
-    site_id: str, source: str, raw: Any, now: datetime, zones: Zones = utc_only
+    site_id: str,
+    source: str,
+    raw: Any,
+    now: datetime,
+    zones: Zones = utc_only,
+    *,
+    passes: Passes | None = None,
 ) -> tuple[DesiredSite | None, list[Finding]]:
     """Check parsed YAML of one site; the site is None when its types are wrong.
 
     `zones` looks a time-zone name up (None when unknown); the loader passes the system's database.
+    `passes` holds the bodies that passed the official schema before, whose check is skipped, and
+    takes those that pass now (see `schemacache` for why that is safe).
     """
+    passes = passes if passes is not None else set()
     if not isinstance(raw, Mapping):
         kind = "empty" if raw is None else f"a {type(raw).__name__}"
         return None, [
@@ -139,7 +156,7 @@ def check_site(
             if not item.profile.is_local:
                 if sound:
                     # The official schema is a backstop; a profile the rules refuse would be reported twice.
-                    profile_findings.extend(_check_schema(item))
+                    profile_findings.extend(_check_schema(item, passes))
                 compiled.append(item)
             elif sound and tz is not None and not PERIODS_FROM <= now < PERIODS_UNTIL:
                 profile_findings.append(
@@ -155,7 +172,7 @@ def check_site(
             elif sound and tz is not None:
                 # Only a sound local-time profile compiles; its OCPP profiles are checked like any other.
                 expanded = expand(item, clock, now)
-                profile_findings.extend(f for part in expanded for f in _check_schema(part))
+                profile_findings.extend(f for part in expanded for f in _check_schema(part, passes))
                 compiled.extend(expanded)
             if item.origins[0][0] == "templates":
                 for finding in profile_findings:
@@ -182,14 +199,17 @@ def _profile_count(doc: SiteFile) -> int:
     )
 
 
-def set_request_body(profile: Profile, profile_id: int) -> Json:
-    """The OCPP SetChargingProfile.req body for a desired profile; eDRV's set body is exactly this."""
-    return {"connectorId": profile.connector_id, "csChargingProfiles": charging_profile(profile, profile_id)}
-
-
-def _check_schema(item: PlacedProfile) -> list[Finding]:
-    problem = _profile_schema_problem(item.profile)
+def _check_schema(item: PlacedProfile, passes: Passes) -> list[Finding]:
+    body, profile = item.body, item.profile
+    # The digest leaves out the ids, which the schema asks only to be integers, as they are here.
+    if body.digest in passes and type(profile.connector_id) is int:
+        return []
+    profile_id = profile.charging_profile_id or _PROVISIONAL_PROFILE_ID
+    problem = schema_problem(
+        {"connectorId": profile.connector_id, "csChargingProfiles": body.under(profile_id)}
+    )
     if problem is None:
+        passes.add(body.digest)
         return []
     return [
         Finding(
@@ -202,11 +222,10 @@ def _check_schema(item: PlacedProfile) -> list[Finding]:
     ]
 
 
-@functools.lru_cache(maxsize=4096)
-def _profile_schema_problem(profile: Profile) -> str | None:
-    # A template places one profile on many stations, and a local-time profile compiles into the same
-    # OCPP profiles on each: the body, and so the answer, depends on the profile alone.
-    return schema_problem(set_request_body(profile, profile.charging_profile_id or _PROVISIONAL_PROFILE_ID))
+def schema_identity() -> str:
+    """Names the official schema and the validator that checks it: a change of either changes it."""
+    text = _schema_text() + fastjsonschema.VERSION
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def schema_problem(body: Json) -> str | None:
@@ -219,7 +238,11 @@ def schema_problem(body: Json) -> str | None:
 
 
 @functools.cache
+def _schema_text() -> str:
+    return (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
+
+
+@functools.cache
 def _set_charging_profile_validator() -> Callable[[Any], Any]:
-    text = (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
-    validator: Callable[[Any], Any] = fastjsonschema.compile(json.loads(text))
+    validator: Callable[[Any], Any] = fastjsonschema.compile(json.loads(_schema_text()))
     return validator

@@ -78,6 +78,38 @@ def window_s(*stores: Iterable[Installed]) -> int:
     return WEEK_S if weekly else DAY_S
 
 
+def only_lowered(old: Json, new: Json) -> bool:
+    """Whether `new` is `old` with some period limits lowered and nothing else changed.
+
+    A composite schedule never rises where one period's limit falls and nothing else changes: the
+    limit either is the one in force at an instant or is hidden there (which profile wins, and when,
+    depends on stack levels, validity and periods' starts, not on limits), and the station total is
+    built from it by sums, minimums, positive A<->W factors and rounding down, all of which keep order.
+    So such a set is never rated as raising, whatever the other profiles.
+    """
+    old_schedule, new_schedule = old.get("chargingSchedule"), new.get("chargingSchedule")
+    if not isinstance(old_schedule, dict) or not isinstance(new_schedule, dict):
+        return False
+    old_periods = old_schedule.get("chargingSchedulePeriod")
+    new_periods = new_schedule.get("chargingSchedulePeriod")
+    if not isinstance(old_periods, list) or not isinstance(new_periods, list):
+        return False
+    if len(old_periods) != len(new_periods):
+        return False
+    for was, now in zip(old_periods, new_periods, strict=True):
+        if was.keys() != now.keys() or any(was[key] != now[key] for key in was if key != "limit"):
+            return False
+        if not now["limit"] <= was["limit"]:
+            return False
+    return _without(old, "chargingSchedule") == _without(new, "chargingSchedule") and _without(
+        old_schedule, "chargingSchedulePeriod"
+    ) == _without(new_schedule, "chargingSchedulePeriod")
+
+
+def _without(payload: Json, key: str) -> Json:
+    return {name: value for name, value in payload.items() if name != key}
+
+
 @dataclass(frozen=True, slots=True)
 class Shift:
     """Whether a limit went down somewhere (`lower`) and up somewhere (`higher`) between two schedules."""
@@ -141,6 +173,18 @@ class StationRater:
 
     def rate_set(self, connector_id: int, payload: Json) -> Shift:
         return self._rate(after_set(self.before, connector_id, payload))
+
+    def never_raises(self, connector_id: int, payload: Json) -> bool:
+        """Whether the set is the same profile, in its own slot alone, with no limit higher (see
+        `only_lowered`): then no composite can rise, and `rate_set` need not compute one to say so."""
+        held = self.before.get(payload["chargingProfileId"])
+        if held is None or held.connector_id != connector_id or not only_lowered(dict(held.payload), payload):
+            return False
+        taken = slot(connector_id, payload)
+        return not any(
+            key != payload["chargingProfileId"] and slot(item.connector_id, item.payload) == taken
+            for key, item in self.before.items()
+        )
 
     def rate_clear(self, profile_id: int) -> Shift:
         return self._rate(after_clear(self.before, profile_id))

@@ -221,6 +221,10 @@ def _rated(changes: list[Change], rater: StationRater) -> list[Change]:
     rated = []
     for change in changes:
         if change.action is Action.SET and change.after is not None:
+            if rater.never_raises(change.connector_id, change.after):
+                # Lowers, or moves nothing: it goes with the lowering changes either way.
+                rated.append(replace(change, effect=Effect.LOWERS))
+                continue
             moved = rater.rate_set(change.connector_id, change.after)
         else:
             moved = rater.rate_clear(change.profile_id)

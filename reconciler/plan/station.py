@@ -13,13 +13,12 @@ from functools import cached_property
 
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.localtime import same_wall_schedule
-from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.edrv import wire as edrv
 from reconciler.ocpp.profile import Json, Purpose, parse_timestamp, payload_expiry, slot
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.plan.confirm import Confirmations
-from reconciler.state.recorded import ProfileRecord, Status, payload_hash
+from reconciler.state.recorded import ProfileRecord, Status
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
 # The charger may instead hold an earlier payload under the same id, so neither the recorded payload's
@@ -104,7 +103,7 @@ class _Station:
                 self.wanted.add(name)
             else:
                 self.clear_reasons[name] = "now a session cap: sent only while a session runs"
-            cap = charging_profile(profile, profile_id)
+            cap = item.body.under(profile_id)
             reason = "session cap: applies while a session is active on its connector"
             self.notes.append(
                 Note(self.site_id, self.station_id, name, profile_id, reason, None, cap, profile.connector_id)
@@ -112,13 +111,15 @@ class _Station:
             return
         # Pinned back to an id whose record was moved aside: the set below takes that id over.
         self.wanted.add(superseded_name(name, profile_id))
-        body = charging_profile(profile, profile_id)
         before: Json | None = None
         before_connector_id: int | None = None
         reason = "new"
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
-            same = record.payload_hash == payload_hash(body) and record.connector_id == profile.connector_id
+            same = (
+                record.payload_hash == item.body.hash_under(profile_id)
+                and record.connector_id == profile.connector_id
+            )
             if same:
                 resend = self._again(name, profile_id, record)
                 if resend is None:
@@ -127,6 +128,7 @@ class _Station:
             else:
                 reason = "changed"
             before, before_connector_id = record.payload, record.connector_id
+        body = item.body.under(profile_id)
         rolls = False
         if item.local is not None and reason in ("new", "changed"):
             reason, rolls = _local_reason(item, reason, before, body, clock=self.clock, now=self.now)

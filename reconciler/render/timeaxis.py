@@ -18,6 +18,8 @@ from reconciler.desired.clock import SiteClock
 # Label steps in hours, finest first; past a day, whole days.
 _STEPS_H = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 672)
 _DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
+_HALF_YEAR_H = 182 * 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +34,19 @@ class Tick:
 def ticks(start: datetime, end: datetime, clock: SiteClock, most: int) -> list[Tick]:
     """Labels for [start, end] in the site's time, at the finest step giving at most `most` of them
     (at least one step's worth, however long the window)."""
+    most = max(1, most)
+    span_h = (end - start) / _HOUR
+    # A step gives at least span / step labels less a few: the window's ends, a wall-clock span shorter
+    # than the UTC one by an offset change (at most 2 h), and a label lost where the clocks go forward
+    # (at most twice a year). Steps surely giving too many are skipped unlisted: a week's text chart
+    # would otherwise list 168 hourly labels to use 4.
+    slack = 4 + span_h / _HALF_YEAR_H
     found: list[Tick] = []
     for step_h in _STEPS_H:
+        if span_h / step_h - slack > most and step_h != _STEPS_H[-1]:
+            continue
         found = _at_step(start, end, clock, step_h)
-        if len(found) <= max(1, most):
+        if len(found) <= most:
             break
     return found
 

@@ -143,18 +143,22 @@ def plan_folded(
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty) with the inbox's answers folded in memory; writes nothing.
 
-    `station` narrows the plan to one station, as `plan_sites` does."""
-    read: dict[str, RecordedState | None] = {}
-    for site_id in list(sites) or site_ids(desired_dir, state_dir):
+    Each site's state is read and folded as its turn comes, so memory stays bounded by the largest site.
+    `station` narrows the plan to one station, as `plan_sites` does.
+    """
+
+    def folded(site_id: str) -> RecordedState | None:
         recorded = store.load(store.state_path(desired_dir, site_id, state_dir), site_id)
-        read[site_id] = fold_site(reader, recorded, now).state if recorded is not None else None
+        return fold_site(reader, recorded, now).state if recorded is not None else None
+
+    chosen = list(sites) or site_ids(desired_dir, state_dir)
     return plan_sites(
         desired_dir,
-        list(read),
+        chosen,
         now,
         state_dir,
         force,
         confirmations=confirmations,
-        recorded=read,
+        recorded=folded,
         station=station,
     )

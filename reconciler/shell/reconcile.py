@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +20,18 @@ import httpx
 from reconciler.desired import bounds
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.glance import declared
-from reconciler.desired.loader import SITE_ID, YAML_SUFFIXES, load, load_site, zone
+from reconciler.desired.loader import (
+    SITE_ID,
+    YAML_SUFFIXES,
+    each_site,
+    load,
+    load_site,
+    paused_collector,
+    zone,
+)
 from reconciler.desired.validate import DesiredSite
 from reconciler.edrv.client import EdrvClient, EdrvSettings
-from reconciler.errors import DesiredStateError, ReconcilerError
+from reconciler.errors import DesiredStateError, Problem, ReconcilerError
 from reconciler.plan import saved as savedplan
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.safety import check_safety
@@ -160,23 +167,19 @@ def plan_sites(
     force: bool = False,
     *,
     confirmations: Confirmations | None = None,
-    recorded: Mapping[str, RecordedState | None] | None = None,
+    recorded: Callable[[str], RecordedState | None] | None = None,
     station: str | None = None,
 ) -> list[SitePlan]:
     """Plan the named sites (all when empty); refuse unknown sites, bad desired state and unsafe plans.
 
-    `recorded` gives the recorded state of sites already read (and folded, as `plan --inbox` does
-    in memory); the others are read from their files. With `station`, only that station's calls are
-    planned (the caller names the sites holding it, see `station_sites`), and the safety rails judge
-    them against the whole site's recorded profiles.
+    `recorded` reads a site's recorded state when its turn comes (and folds answers in, as `plan
+    --inbox` does in memory); by default it is read from its file. With `station`, only that
+    station's calls are planned (the caller names the sites holding it, see `station_sites`), and the
+    safety rails judge them against the whole site's recorded profiles.
     """
     chosen = known_sites(desired_dir, state_dir, sites)
-    # As in `loader.load`: the loaded sites stay alive while every state file is read, and the cyclic
-    # collector would walk them again and again (an eighth of a large no-op plan); reading state and
-    # planning make no cycles. They are freed before it resumes, so its next pass skips them too.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # As in `loader.load`; planning and reading state make no cycles either.
+    with paused_collector():
         return _plan_sites(
             desired_dir,
             chosen,
@@ -184,12 +187,9 @@ def plan_sites(
             state_dir,
             force,
             confirmations=confirmations,
-            read=recorded or {},
+            read=recorded,
             station=station,
         )
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _plan_sites(
@@ -200,19 +200,42 @@ def _plan_sites(
     force: bool,
     *,
     confirmations: Confirmations | None,
-    read: Mapping[str, RecordedState | None],
+    read: Callable[[str], RecordedState | None] | None,
     station: str | None,
 ) -> list[SitePlan]:
-    desired = load_desired(desired_dir, chosen, now)
+    """Site by site: its desired file checked, its state read, its plan made, then both let go, so that
+    memory is bounded by the largest site. Every file is still checked before anything is refused:
+    problems in desired state come first, then the first plan that could not be made or is unsafe."""
+    chosen = list(dict.fromkeys(chosen))  # a site named twice is planned once
+    files = {site: path for site in chosen if (path := _site_file(desired_dir, site)) is not None}
+    checked = each_site(list(files.values()), now)
+    problems: list[Problem] = []
+    failed = False  # a desired file has errors: nothing more is planned, every file still checked
+    refused: ReconcilerError | None = None
     plans = []
     for site_id in chosen:
-        if site_id in read:
-            recorded = read[site_id]
-        else:
-            recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
-        plan = build(site_id, desired.get(site_id), recorded, now, confirmations, station=station)
-        check_safety(plan, force)
+        desired = None
+        if site_id in files:
+            _, desired, found = next(checked)
+            problems.extend(found)
+            failed = failed or any(p.is_error for p in found)
+        if failed or refused is not None:
+            continue
+        try:
+            if read is not None:
+                recorded = read(site_id)
+            else:
+                recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
+            plan = build(site_id, desired, recorded, now, confirmations, station=station)
+            check_safety(plan, force)
+        except ReconcilerError as err:
+            refused = err
+            continue
         plans.append(plan)
+    if failed:
+        raise DesiredStateError(problems)
+    if refused is not None:
+        raise refused
     return plans
 
 

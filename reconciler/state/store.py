@@ -1,8 +1,9 @@
 """The recorded-state store: `.state/<site>.json` files for the models of `recorded`.
 
-`load` (bounded in size, checked for consistency by `check`) and `save` (atomic: temporary file,
-fsync, rename; always the whole file; refusing a file someone else changed since it was loaded, by
-lineage, serial and content), and `StateWriter` (the same save, cheap when repeated, for apply). The
+`load` (bounded in size, checked for consistency by `check`; a file whose checksum holds is taken as
+written, see `layout`) and `save` (the text `layout` gives, atomic: temporary file, fsync, rename;
+always the whole file; refusing a file someone else changed since it was loaded, by lineage, serial
+and content), and `StateWriter` (the same save, cheap when repeated, for apply). The
 reconcile shell loads, locks (`lock`) and saves after every eDRV call that changed anything. Every
 failure a person can fix is a `StateFileError` naming the file (and the line, where there is one),
 and a refused file is never modified.
@@ -20,9 +21,11 @@ from pydantic import ValidationError
 
 from reconciler.desired import bounds
 from reconciler.errors import StateFileError, excerpt
-from reconciler.state import check, files
+from reconciler.state import check, files, layout
 from reconciler.state.files import lock
+from reconciler.state.layout import to_text as to_json
 from reconciler.state.recorded import (
+    HASHES_VERIFIED,
     READABLE_VERSIONS,
     STATE_VERSION,
     ProfileRecord,
@@ -39,61 +42,6 @@ _RESTORE = "fix it by hand or restore it from version control"
 def state_path(desired_dir: Path, site: str, state_dir: Path | None = None) -> Path:
     """Where a site's state lives: `<state_dir>/<site>.json`, by default under `<desired_dir>/.state/`."""
     return (state_dir if state_dir is not None else desired_dir / ".state") / f"{site}.json"
-
-
-def to_json(state: RecordedState) -> str:
-    """The file's text: sorted keys, indent 2, trailing newline, so that diffs stay readable."""
-    stations = [
-        _item(station_id, _station_json(station, [_item(n, _record_json(r)) for n, r in _sorted(station)]))
-        for station_id, station in sorted(state.stations.items())
-    ]
-    return _document_json(state, stations)
-
-
-# The text `json.dumps(document, sort_keys=True, indent=2)` gives, built up from one text per record
-# and per station, so that `StateWriter` can reuse the text of every record and station that did not
-# change since its last save: with an indent, json encodes in pure Python, and a thousand records
-# took 40 ms, the slowest part of a save. json escapes newlines inside strings, so every newline in
-# these texts is one of the layout's, and only a top-level key starts a line with two spaces and a
-# quote.
-_NEWLINE, _NESTED = "\n", " " * 4  # an item of a top-level key's object is indented two levels
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, indent=2, allow_nan=False)
-
-
-def _item(key: str, text: str) -> str:
-    """One item of an object held by a top-level key: its key, and its value's JSON indented to fit."""
-    return f"{_NESTED}{json.dumps(key)}: {text.replace(_NEWLINE, _NEWLINE + _NESTED)}"
-
-
-def _with_items(text: str, key: str, items: list[str]) -> str:
-    """`text`, an object's JSON whose top-level `key` holds `{}`, with `items` (in key order) there."""
-    if not items:
-        return text
-    empty = f"{_NEWLINE}  {json.dumps(key)}: {{}}"
-    return text.replace(empty, empty[:-1] + _NEWLINE + f",{_NEWLINE}".join(items) + _NEWLINE + "  }", 1)
-
-
-def _sorted(station: StationRecord) -> list[tuple[str, ProfileRecord]]:
-    return sorted(station.profiles.items())
-
-
-def _record_json(record: ProfileRecord) -> str:
-    return _dumps(record.model_dump(mode="json"))
-
-
-def _station_json(station: StationRecord, profiles: list[str]) -> str:
-    head = _dumps({**station.model_dump(mode="json", exclude={"profiles"}), "profiles": {}})
-    return _with_items(head, "profiles", profiles)
-
-
-def _document_json(state: RecordedState, stations: list[str]) -> str:
-    fields = state.model_dump(mode="json", exclude={"stations"})
-    return (
-        _with_items(_dumps({"version": STATE_VERSION, **fields, "stations": {}}), "stations", stations) + "\n"
-    )
 
 
 class _Pairs(dict[str, Any]):
@@ -172,8 +120,10 @@ def load(path: Path, site: str) -> RecordedState | None:
         raise StateFileError(
             f"{path}: cannot read the state file ({exc}); check it and its permissions"
         ) from exc
+    # A file unchanged since a reconciler wrote it (its checksum holds) has no repeated key.
+    unchanged = layout.unchanged(text)
     try:
-        data, repeats = _parse(text)
+        data, repeats = (json.loads(text), False) if unchanged else _parse(text)
     except json.JSONDecodeError as exc:
         raise StateFileError(
             f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_RESTORE}"
@@ -210,12 +160,15 @@ def load(path: Path, site: str) -> RecordedState | None:
             f"{path}: records site {excerpt(recorded_site)}, not {site!r}; move it to <that site>.json "
             "or correct its site field"
         )
+    data.pop(layout.CHECKSUM_KEY, None)
+    if version == STATE_VERSION:
+        layout.fill_mirrored(data)
     try:
-        state = RecordedState.model_validate(data)
+        state = RecordedState.model_validate(data, context={HASHES_VERIFIED: unchanged})
     except ValidationError as exc:
         first = tuple(str(part) for part in exc.errors(include_url=False)[0]["loc"])
         raise _refused(path, _line(text, first), f"not a valid state file: {_summary(exc)}") from None
-    problem = check.first_problem(state)
+    problem = check.first_problem(state, payloads_sound=unchanged)
     if problem is not None:
         raise _refused(path, _line(text, problem.where), f"inconsistent state file: {problem}")
     return state
@@ -367,14 +320,14 @@ class StateWriter:
         for station_id, station in sorted(state.stations.items()):
             known = self._stations.get(station_id)
             if known is None or known[0] is not station:
-                profiles = [self._record_item(station_id, n, r) for n, r in _sorted(station)]
-                known = (station, _item(station_id, _station_json(station, profiles)))
+                profiles = [self._record_item(station_id, n, r) for n, r in layout.sorted_records(station)]
+                known = (station, layout.item(station_id, layout.station_text(station, profiles)))
             stations[station_id] = known
         self._stations = stations
-        return _document_json(state, [item for _, item in stations.values()])
+        return layout.document_text(state, [item for _, item in stations.values()])
 
     def _record_item(self, station_id: str, name: str, record: ProfileRecord) -> str:
         known = self._records.get((station_id, name))
         if known is None or known[0] is not record:
-            known = self._records[station_id, name] = (record, _item(name, _record_json(record)))
+            known = self._records[station_id, name] = (record, layout.item(name, layout.record_text(record)))
         return known[1]

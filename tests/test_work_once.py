@@ -1,0 +1,173 @@
+"""Work done once: a payload built and serialised once for validation and the plan, the schema check
+skipped only for bodies that passed it before, and a network planned site by site."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.desired import schemacache, validate
+from reconciler.desired.loader import load_site
+from reconciler.desired.model import Profile
+from reconciler.desired.template import PlacedProfile
+from reconciler.errors import DesiredStateError
+from reconciler.shell.reconcile import plan_sites
+from reconciler.state.recorded import payload_hash
+
+
+def _profile(limit: Any = 16, **extra: Any) -> Profile:
+    raw = {
+        "connectorId": 1,
+        "stackLevel": 20,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "startSchedule": "2026-01-01T00:00:00Z",
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+        },
+        **extra,
+    }
+    return Profile.model_validate(raw)
+
+
+def _placed(profile: Profile) -> PlacedProfile:
+    return PlacedProfile("CP-1", "night", profile, ((),))
+
+
+@given(
+    profile_id=st.integers(1, 2**31 - 1),
+    limit=st.sampled_from([6, 8.1, 16, 20000, 32.5]),
+    valid_to=st.sampled_from([None, "2030-01-01T00:00:00.000Z"]),
+)
+def test_the_hash_under_an_id_is_the_payload_hash_of_the_payload_under_it(
+    profile_id: int, limit: float, valid_to: str | None
+) -> None:
+    """The body serialised once gives, for any id, the very hash of the payload built under that id."""
+    extra = {"validTo": valid_to} if valid_to else {}
+    body = _placed(_profile(limit, **extra)).body
+    payload = body.under(profile_id)
+    assert next(iter(payload)) == "chargingProfileId"
+    assert body.hash_under(profile_id) == payload_hash(payload)
+
+
+def test_a_body_is_built_once_for_validation_and_plan() -> None:
+    """Asking a placed profile for its body again gives the same object, not a new build."""
+    item = _placed(_profile())
+    assert item.body is item.body
+
+
+def test_a_passing_body_is_remembered_and_a_failing_one_never() -> None:
+    """Only a body that passed the official schema enters the cache; one that fails is checked every
+    time and never added, whatever else the cache holds."""
+    passes: set[bytes] = set()
+    good, bad = _placed(_profile(16)), _placed(_profile(8.15))
+    assert validate._check_schema(good, passes) == []
+    assert passes == {good.body.digest}
+    for _ in range(2):
+        (finding,) = validate._check_schema(bad, passes)
+        assert "must be multiple of 0.1" in finding.message
+    assert passes == {good.body.digest}
+
+
+def test_a_remembered_body_is_not_checked_again() -> None:
+    """A body whose digest is in the cache is taken as passing without the check (the cache is trusted
+    because only a pass adds to it; see `schemacache`)."""
+    bad = _placed(_profile(8.15))
+    assert validate._check_schema(bad, {bad.body.digest}) == []
+
+
+def test_the_digest_is_the_body_whatever_its_id() -> None:
+    """Two profiles that differ only in their pinned id share a digest; any other field changes it."""
+    assert (
+        _placed(_profile(chargingProfileId=5)).body.digest
+        == _placed(_profile(chargingProfileId=9)).body.digest
+    )
+    assert _placed(_profile(16)).body.digest != _placed(_profile(16.5)).body.digest
+
+
+def test_the_cache_file_carries_passes_to_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What one run added is read by the next; a file that is not whole digests starts afresh; an empty
+    setting keeps nothing."""
+    monkeypatch.setenv(schemacache.CACHE_SETTING, str(tmp_path))
+    schemacache.forget()
+    first = schemacache.schema_passes("test")
+    first.add(b"a" * 32)
+    first.save()
+    schemacache.forget()
+    assert b"a" * 32 in schemacache.schema_passes("test")
+    path = tmp_path / "schema-passed-test.bin"
+    path.write_bytes(b"a" * 32 + b"torn")
+    schemacache.forget()
+    torn = schemacache.schema_passes("test")
+    assert b"a" * 32 not in torn
+    torn.add(b"b" * 32)
+    torn.save()
+    assert path.read_bytes() == b"b" * 32
+    monkeypatch.setenv(schemacache.CACHE_SETTING, "")
+    schemacache.forget()
+    assert schemacache.cache_dir() is None
+    schemacache.schema_passes("test").add(b"c" * 32)
+    schemacache.schema_passes("test").save()
+    schemacache.forget()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema-passed-test.bin"]
+
+
+def test_loading_a_site_file_fills_the_cache_in_the_configured_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    """`validate` of the example depot leaves the digest of every body it checked in the cache file."""
+    monkeypatch.setenv(schemacache.CACHE_SETTING, str(tmp_path / "cache"))
+    schemacache.forget()
+    site, problems = load_site(Path(__file__).parent.parent / "desired" / "harbour-depot.yaml", now)
+    assert site is not None
+    assert not [p for p in problems if p.is_error]
+    (cache_file,) = (tmp_path / "cache").iterdir()
+    assert cache_file.name == f"schema-passed-{validate.schema_identity()}.bin"
+    digests = {item.body.digest for item in site.placed()}
+    stored = cache_file.read_bytes()
+    assert {stored[at : at + 32] for at in range(0, len(stored), 32)} == digests
+    schemacache.forget()
+    os.environ.pop(schemacache.CACHE_SETTING, None)
+
+
+SITE = """\
+site: {{name: {name}}}
+stations:
+  {station}:
+    connectors: 1
+    rated_power_kw: 22
+    profiles:
+      cap:
+        connectorId: 0
+        stackLevel: 20
+        chargingProfilePurpose: ChargePointMaxProfile
+        chargingProfileKind: Absolute
+        chargingSchedule:
+          startSchedule: 2026-01-01T00:00:00Z
+          chargingRateUnit: W
+          chargingSchedulePeriod: [{{startPeriod: 0, limit: {limit}}}]
+"""
+
+
+def test_a_network_with_an_error_anywhere_is_refused_with_every_problem_and_no_plan(
+    tmp_path: Path, now: datetime
+) -> None:
+    """Planned site by site, a network still reports the problems of every file before anything else,
+    even those of files after a site whose plan was made."""
+    (tmp_path / "a-site.yaml").write_text(SITE.format(name="A", station="CP-A", limit=11000))
+    (tmp_path / "b-site.yaml").write_text(SITE.format(name="B", station="CP-B", limit="8.15"))
+    (tmp_path / "c-site.yaml").write_text(SITE.format(name="C", station="CP-A", limit=11000))
+    with pytest.raises(DesiredStateError) as refused:
+        plan_sites(tmp_path, [], now)
+    messages = [str(p) for p in refused.value.problems]
+    assert any("b-site.yaml" in m and "one decimal" in m for m in messages)
+    assert any("c-site.yaml" in m and "is also in site 'a-site'" in m for m in messages)
