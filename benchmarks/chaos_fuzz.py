@@ -253,6 +253,10 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     full_state = store.state_path(full_dir, "full-state")
     full_state.parent.mkdir(parents=True)
     _write_full_state(full_state, "full-state", limit_bytes=31_900_000)
+    crowded_dir = made / "crowded-state"
+    crowded_state = store.state_path(crowded_dir, "crowded-state")
+    crowded_state.parent.mkdir(parents=True)
+    _write_crowded_state(crowded_state, "crowded-state", records=5_000)
     cases = [
         (
             "a valid site file (harbour-depot)",
@@ -273,7 +277,16 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     runs.append(("templates placing 5,000 profiles: plan", ["plan", "--desired", amplified_dir, *now]))
     runs.append(("a state file nested 100,000 deep: plan", ["plan", "--desired", str(state_dir), *now]))
     runs.append(("a valid state file just under 32 MB: plan", ["plan", "--desired", str(full_dir), *now]))
+    crowded = ["plan", "--desired", str(crowded_dir), *now]
+    runs.append(("5,000 live records on one station, 3 MB: plan", crowded))
     return runs
+
+
+def _write_crowded_state(path: Path, site: str, records: int) -> None:
+    """A state file at `path` whose one station holds `records` live records, each sound on its own."""
+    state = RecordedState.new(site).model_copy(update={"stations": {"CS-00000": _station_of(records)}})
+    path.unlink(missing_ok=True)
+    store.StateWriter(path).save(state, None)
 
 
 def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
@@ -281,32 +294,7 @@ def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
 
     Every station is one object, so the store's writer encodes it once and repeats its text.
     """
-    payload = {
-        "chargingProfileKind": "Recurring",
-        "chargingProfilePurpose": "TxDefaultProfile",
-        "chargingSchedule": {
-            "chargingRateUnit": "A",
-            "chargingSchedulePeriod": [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}],
-            "duration": 86400,
-            "startSchedule": "2026-01-01T00:00:00Z",
-        },
-        "recurrencyKind": "Daily",
-    }
-    profiles = {}
-    for number in range(1, 21):
-        body = {**payload, "chargingProfileId": number, "stackLevel": 10 + number}
-        profiles[f"p{number}"] = ProfileRecord(
-            connector_id=1,
-            charging_profile_id=number,
-            purpose=Purpose.TX_DEFAULT,
-            stack_level=10 + number,
-            payload=body,
-            payload_hash=payload_hash(body),
-            status=Status.ACCEPTED,
-            requested_at="2026-11-23T12:00:00Z",
-            updated_at="2026-11-23T12:00:00Z",
-        )
-    station = StationRecord(high_water_id=20, profiles=profiles)
+    station = _station_of(20)
     per_station = len(
         store.to_json(RecordedState(site=site, serial=1, lineage="0" * 32, stations={"CS-00000": station}))
     )
@@ -320,6 +308,36 @@ def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
         if path.stat().st_size <= limit_bytes:
             return
         count -= 1 + (path.stat().st_size - limit_bytes) // per_station
+
+
+def _station_of(records: int) -> StationRecord:
+    """A station of `records` daily TxDefaultProfiles on connector 1, one per stack level from 11."""
+    payload = {
+        "chargingProfileKind": "Recurring",
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}],
+            "duration": 86400,
+            "startSchedule": "2026-01-01T00:00:00Z",
+        },
+        "recurrencyKind": "Daily",
+    }
+    profiles = {}
+    for number in range(1, records + 1):
+        body = {**payload, "chargingProfileId": number, "stackLevel": 10 + number}
+        profiles[f"p{number}"] = ProfileRecord(
+            connector_id=1,
+            charging_profile_id=number,
+            purpose=Purpose.TX_DEFAULT,
+            stack_level=10 + number,
+            payload=body,
+            payload_hash=payload_hash(body),
+            status=Status.ACCEPTED,
+            requested_at="2026-11-23T12:00:00Z",
+            updated_at="2026-11-23T12:00:00Z",
+        )
+    return StationRecord(high_water_id=records, profiles=profiles)
 
 
 def fuzz(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import StateFileError
+from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED
 from reconciler.state import check
 from reconciler.state.recorded import Status, payload_hash
 from reconciler.state.store import load, save, state_path
@@ -61,7 +62,21 @@ def _schedule_field(key: str, value: Any) -> Callable[[Document], None]:
     )
 
 
+def _crowd(document: Document) -> None:
+    """As many more live records as a station may hold, beside those it has."""
+    profiles = _profiles(document)
+    evening = profiles["evening"]
+    for number in range(1, MOST_PROFILES_INSTALLED + 1):
+        payload = {**evening["payload"], "chargingProfileId": 1000 + number}
+        profiles[f"extra {number:03d}"] = {**evening, "payload": payload}
+    document["stations"]["CP-1"]["high_water_id"] = 1000 + MOST_PROFILES_INSTALLED
+
+
 CASES = {
+    "more live records than a station may hold": (
+        _crowd,
+        f"the station has more than {MOST_PROFILES_INSTALLED} live records",
+    ),
     "two live records share an id": (
         _twin,
         "evening copy: chargingProfileId 13 is also live under 'evening'",

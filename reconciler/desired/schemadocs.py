@@ -78,7 +78,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
             "text GetConfiguration reports. Default both."
         ),
         "ChargingScheduleMaxPeriods": "The most periods one schedule may have (a count). Default 24.",
-        "MaxChargingProfilesInstalled": "The most profiles the charger holds at once (a count). Default 20.",
+        "MaxChargingProfilesInstalled": (
+            "The most profiles the charger holds at once (a count, 1 to 100). Default 20."
+        ),
         "composite": "How the firmware computes GetCompositeSchedule, for drift checks and the sandbox.",
     },
     "CompositeRules": {

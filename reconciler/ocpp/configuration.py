@@ -17,6 +17,12 @@ from reconciler.ocpp.firmware import (
 from reconciler.ocpp.profile import RateUnit
 
 _Int = Annotated[int, Strict()]
+
+# The most profiles a station may hold as far as the reconciler goes, declared or recorded. Far above the
+# chargers seen in the field (8 to 64), and a bound on the work a plan does: each change of a station is
+# rated by its composite with all the station's other profiles, so a station's changes cost the square of
+# its profiles.
+MOST_PROFILES_INSTALLED = 100
 _Bool = Annotated[bool, Strict()]
 _FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
@@ -79,7 +85,9 @@ class ChargerLimits(BaseModel):
         ),
     ] = Field(("Current", "Power"), alias="ChargingScheduleAllowedChargingRateUnit")
     max_periods: _Int = Field(24, alias="ChargingScheduleMaxPeriods")
-    max_profiles_installed: _Int = Field(20, alias="MaxChargingProfilesInstalled")
+    max_profiles_installed: _Int = Field(
+        20, ge=1, le=MOST_PROFILES_INSTALLED, alias="MaxChargingProfilesInstalled"
+    )
     composite: CompositeRules = CompositeRules()
 
     def allows(self, unit: RateUnit) -> bool:

@@ -12,7 +12,7 @@ every 604,800 s after its `startSchedule`, whatever the local clocks do across d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -47,6 +47,16 @@ class TimedProfile:
     unit: str
     periods: tuple[TimedPeriod, ...]
     min_rate: Fraction | None = None  # minChargingRate, in `unit`
+    # The pieces of each window this profile was laid out in (`limit_pieces`), kept: a plan stacks a
+    # station's profiles in one window once per change it rates.
+    laid_out: dict[tuple[Any, ...], tuple[LimitPiece, ...]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    # The limits negated, in period order: how a full tie of rank is broken (lower limits first).
+    tie_key: tuple[Fraction, ...] = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tie_key", tuple(-period.limit for period in self.periods))
 
     @property
     def needs_anchor(self) -> bool:
@@ -150,6 +160,22 @@ def limit_pieces(
     makes such a profile inactive. A Recurring profile without `startSchedule` or with an unknown
     `recurrencyKind` has no anchor and is inactive. Pieces never overlap each other.
     """
+    key = (window_start, window_end, anchor, recur_before_start)
+    kept = profile.laid_out.get(key)
+    if kept is None:
+        kept = profile.laid_out[key] = tuple(
+            _laid_out(profile, window_start, window_end, anchor, recur_before_start)
+        )
+    return list(kept)
+
+
+def _laid_out(
+    profile: TimedProfile,
+    window_start: datetime,
+    window_end: datetime,
+    anchor: datetime | None,
+    recur_before_start: bool,
+) -> list[LimitPiece]:
     lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
     upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
     if lower >= upper or not profile.periods:

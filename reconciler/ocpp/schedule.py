@@ -2,9 +2,8 @@
 
 `composite_schedule` is a pure function of the profiles (OCPP `csChargingProfiles` payloads, each with
 the connector it was installed on), the connector asked about, a window [start, start + duration_s),
-the running sessions, the nominal voltage and the requested unit. It powers the `reconciler schedule`
-command (through `siteschedule`) and is meant for the plan's before/after limits, the site
-grid-capacity check, simulated chargers and drift checks.
+the running sessions, the nominal voltage and the unit. It serves `reconciler schedule`, the plan's
+ratings and power view, the grid guard, simulated chargers and drift checks.
 
 How it works. `recurrence` lays every profile's periods on the window's time line. Per purpose, the
 valid profile with the highest stackLevel wins at each instant and lower levels show through where it
@@ -85,10 +84,22 @@ CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", 
 
 @dataclass(frozen=True, slots=True)
 class Installed:
-    """A ChargingProfile payload (`csChargingProfiles`, OCPP field names) and the connector it is on."""
+    """A ChargingProfile payload (`csChargingProfiles`, OCPP field names) and the connector it is on.
+
+    The payload is read on first use and kept (a plan stacks a station's profiles once per change it
+    rates), so it must not change once installed here: give a copy when it might.
+    """
 
     connector_id: int
     payload: Mapping[str, Any]
+    _timed: TimedProfile | None = field(default=None, init=False, compare=False, repr=False)
+
+    def timed(self) -> TimedProfile:
+        """The payload read into the engine's terms (`recurrence.read_profile`), once."""
+        if self._timed is None:
+            object.__setattr__(self, "_timed", read_profile(self.connector_id, self.payload))
+        assert self._timed is not None
+        return self._timed
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +182,7 @@ def composite_schedules(
         Fraction(voltage_v),
         options.default_phases,
     )
-    timed = [read_profile(item.connector_id, item.payload) for item in profiles]
+    timed = [item.timed() for item in profiles]
     sessions = sessions or {}
     station_session = min(sessions.values(), default=None)
     caps = [p for p in timed if p.purpose == CHARGE_POINT_MAX and p.connector_id == 0]
@@ -311,31 +322,40 @@ def _stack(
 
     Profiles are laid from the top rank down, each filling only what those above left open. Full ties
     (impossible on a real charger) go to the lower limits, then to a fixed order of the fields, so the
-    order of the input never matters.
-    """
+    order of the input never matters."""
 
     def key(profile: TimedProfile) -> tuple[Any, ...]:
-        return (rank(profile), tuple(-period.limit for period in profile.periods))
+        return (rank(profile), profile.tie_key)
 
-    # Only a full tie needs the costlier key of every field.
-    tied = len({key(p) for p in profiles}) < len(profiles)
+    # Only a full tie needs the costlier key of every field; ranks alone (ids among them) rarely tie.
+    tied = len({rank(p) for p in profiles}) < len(profiles) and len({key(p) for p in profiles}) < len(
+        profiles
+    )
     ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
     covered: list[LimitPiece] = []
+    uncovered = window.end - window.start
     for profile in ordered:
+        if uncovered <= _NOTHING:
+            break  # every instant has its profile: nothing ranked lower shows anywhere
         pieces = limit_pieces(
             profile, window.start, window.end, anchor, recur_before_start=options.recur_before_start
         )
         floor = profile.min_rate if options.min_rate_raises else None
         if floor is not None:
             pieces = [replace(p, limit=floor) if p.limit < floor else p for p in pieces]
-        covered = _fill_gaps(covered, pieces)
+        covered, added = _fill_gaps(covered, pieces)
+        uncovered -= sum((min(p.end, window.end) - max(p.start, window.start) for p in added), _NOTHING)
     return covered
 
 
-def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> list[LimitPiece]:
-    """`upper` plus the parts of `lower` that `upper` leaves uncovered; both sorted and disjoint."""
+_NOTHING = timedelta(0)
+
+
+def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> tuple[list[LimitPiece], list[LimitPiece]]:
+    """`upper` plus the parts of `lower` that `upper` leaves uncovered (both sorted and disjoint), and
+    those parts."""
     if not upper:
-        return lower
+        return lower, lower
     added: list[LimitPiece] = []
     index = 0
     for piece in lower:
@@ -351,7 +371,7 @@ def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> list[LimitPi
             gap_end = piece.end if scan == len(upper) else min(piece.end, upper[scan].start)
             added.append(LimitPiece(cursor, gap_end, piece.limit, piece.unit, piece.number_phases))
             cursor = gap_end
-    return list(heapq.merge(upper, added, key=lambda p: p.start))
+    return list(heapq.merge(upper, added, key=lambda p: p.start)), added
 
 
 def _combine(

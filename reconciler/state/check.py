@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.desired.model import INT32_MAX, normalise_timestamp
+from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED
 from reconciler.ocpp.profile import Kind, Purpose, RateUnit, Recurrency
 from reconciler.state.recorded import ProfileRecord, RecordedState
 
@@ -70,6 +71,12 @@ def first_problem(state: RecordedState, *, payloads_sound: bool = False) -> Inco
                 message = (
                     f"chargingProfileId {record.charging_profile_id} is also live under {other!r}; a "
                     "charger holds one profile per id, so one of the two records is wrong"
+                )
+                return Inconsistency(where, message)
+            if len(live) > MOST_PROFILES_INSTALLED:
+                message = (
+                    f"the station has more than {MOST_PROFILES_INSTALLED} live records, more profiles "
+                    "than a station may hold (MaxChargingProfilesInstalled is at most that)"
                 )
                 return Inconsistency(where, message)
     return None
