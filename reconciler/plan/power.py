@@ -274,9 +274,18 @@ class PowerBasis:
         combined: tuple[list[list[tuple[datetime, Decimal]]], ...] = ([], [])
         left_out = []
         for basis in self.stations:
-            before = basis.station.total_w(basis.before, self.start, duration_s)
+            # Read afresh (once for both sides), so that the plan, kept until it is rendered, does not
+            # keep each profile's laid-out pieces (`Installed` keeps them while it lives).
+            fresh = {
+                id(item): Installed(item.connector_id, item.payload) for item in basis.before + basis.after
+            }
+            before = basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s)
             # An untouched station holds the same before and after; it only adds to the site's sum.
-            after = basis.station.total_w(basis.after, self.start, duration_s) if basis.touched else before
+            after = (
+                basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
+                if basis.touched
+                else before
+            )
             if basis.touched:
                 shown.append(StationPower(basis.station_id, basis.rated_w, tuple(before), tuple(after)))
             if basis.rated_w is None:
