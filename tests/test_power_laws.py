@@ -96,6 +96,24 @@ def test_a_set_that_only_lowers_limits_is_never_rated_higher(
 
 
 @settings(max_examples=100, deadline=None)
+@given(
+    connector_id=st.integers(0, 2),
+    purpose=st.sampled_from(("ChargePointMaxProfile", "TxDefaultProfile")),
+    data=st.data(),
+)
+def test_a_set_on_a_station_that_holds_nothing_is_never_rated_higher(
+    connector_id: int, purpose: str, data: st.DataObject
+) -> None:
+    """A station holding nothing has no limit anywhere; the plan rates any set on it as lowering without a
+    composite, and computed, no connector nor the total rises."""
+    assume(purpose == "TxDefaultProfile" or connector_id == 0)
+    payload = data.draw(_daily(purpose, 1))
+    rater = StationRater(STATION, {}, NOW)
+    assert rater.never_raises(connector_id, payload)
+    assert not rater.rate_set(connector_id, payload).higher
+
+
+@settings(max_examples=100, deadline=None)
 @given(store=_station(), valid_from_day=st.sampled_from((None, 1, 3)))
 def test_the_grid_bound_of_a_station_never_undercuts_its_week(
     store: dict[int, Installed], valid_from_day: int | None

@@ -175,8 +175,11 @@ class StationRater:
         return self._rate(after_set(self.before, connector_id, payload))
 
     def never_raises(self, connector_id: int, payload: Json) -> bool:
-        """Whether the set is the same profile, in its own slot alone, with no limit higher (see
-        `only_lowered`): then no composite can rise, and `rate_set` need not compute one to say so."""
+        """Whether no composite can rise by the set, so that `rate_set` need not compute one to say so:
+        the station holds nothing (no limit anywhere, above any a profile brings), or the set is the same
+        profile, in its own slot alone, with no limit higher (see `only_lowered`)."""
+        if not self.before:
+            return True
         held = self.before.get(payload["chargingProfileId"])
         if held is None or held.connector_id != connector_id or not only_lowered(dict(held.payload), payload):
             return False

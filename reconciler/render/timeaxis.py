@@ -10,6 +10,7 @@ none. Used by `render.svg`, the Mermaid chart of `render.power` and the text cha
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,12 @@ class Tick:
 def ticks(start: datetime, end: datetime, clock: SiteClock, most: int) -> list[Tick]:
     """Labels for [start, end] in the site's time, at the finest step giving at most `most` of them
     (at least one step's worth, however long the window)."""
+    # A plan draws every station it touches over the same window: their axes are worked out once.
+    return list(_ticks(start, end, clock, most))
+
+
+@functools.lru_cache(maxsize=64)
+def _ticks(start: datetime, end: datetime, clock: SiteClock, most: int) -> tuple[Tick, ...]:
     most = max(1, most)
     span_h = (end - start) / _HOUR
     # A step gives at least span / step labels less a few: the window's ends, a wall-clock span shorter
@@ -48,7 +55,7 @@ def ticks(start: datetime, end: datetime, clock: SiteClock, most: int) -> list[T
         found = _at_step(start, end, clock, step_h)
         if len(found) <= most:
             break
-    return found
+    return tuple(found)
 
 
 def _at_step(start: datetime, end: datetime, clock: SiteClock, step_h: int) -> list[Tick]:
