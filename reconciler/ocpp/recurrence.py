@@ -163,19 +163,12 @@ def limit_pieces(
     key = (window_start, window_end, anchor, recur_before_start)
     kept = profile.laid_out.get(key)
     if kept is None:
-        kept = profile.laid_out[key] = tuple(
-            _laid_out(profile, window_start, window_end, anchor, recur_before_start)
-        )
+        kept = profile.laid_out[key] = tuple(_laid_out(profile, key))
     return list(kept)
 
 
-def _laid_out(
-    profile: TimedProfile,
-    window_start: datetime,
-    window_end: datetime,
-    anchor: datetime | None,
-    recur_before_start: bool,
-) -> list[LimitPiece]:
+def _laid_out(profile: TimedProfile, key: tuple[Any, ...]) -> list[LimitPiece]:
+    window_start, window_end, anchor, recur_before_start = key
     lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
     upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
     if lower >= upper or not profile.periods:
