@@ -160,7 +160,8 @@ class _Station:
         if record.clearing is not None:
             return "desired again while a clear of it is on its way"
         if record.heal_requested_at is not None and record.status in _HEALABLE:
-            return f"heal: drift found at {record.heal_requested_at} that the charger no longer enforces it"
+            found = self.at(record.heal_requested_at)
+            return f"heal: drift found at {found} that the charger no longer enforces it"
         if record.status in (Status.PENDING, Status.FAILED):
             return f"retry: the last attempt was {record.status}"
         if record.status is Status.REJECTED:
