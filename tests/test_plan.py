@@ -178,6 +178,27 @@ def test_clearing_every_profile_of_a_deleted_site_needs_force(tmp_path: Path) ->
     check_safety(plan, force=True)
 
 
+def test_the_rails_judge_a_plan_before_its_changes_are_rated(tmp_path: Path) -> None:
+    """`refuse` sees the plan's calls before any composite is computed (no power basis yet, every change
+    at the unrated default), and what it raises stops the build; passed, the plan is rated as without it."""
+    recorded = _applied(_plan(_site(tmp_path, _profile("a", 20, 16)), None), None)
+    seen: list[SitePlan] = []
+
+    def refuse(plan: SitePlan) -> None:
+        seen.append(plan)
+        check_safety(plan, force=False)
+
+    with pytest.raises(UnsafePlanError, match=r"clears all 1 recorded profiles"):
+        build("depot", None, recorded, NOW, refuse=refuse)
+    ((unrated,),) = (seen,)
+    assert [(c.action, c.name) for c in unrated.changes] == [(Action.CLEAR, "a")]
+    assert unrated.power is None
+    raised = _site(tmp_path, _profile("a", 20, 32))
+    passed = build("depot", raised, recorded, NOW, refuse=lambda plan: None)
+    assert passed == _plan(raised, recorded)
+    assert [c.effect for c in passed.changes] == [Effect.RAISES]
+
+
 def test_changing_too_large_a_share_needs_force(tmp_path: Path) -> None:
     """Changing 4 of 10 recorded profiles (40% > 30%) is refused with the numbers; 3 of 10 passes."""
     names = [f"p{i}" for i in range(10)]

@@ -26,7 +26,7 @@ lowering. The plan also carries what its power view is drawn from (`SitePlan.pow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -107,8 +107,12 @@ def build(
     confirmations: Confirmations | None = None,
     *,
     station: str | None = None,
+    refuse: Callable[[SitePlan], None] | None = None,
 ) -> SitePlan:
     """Plan one site. `desired` is None when its file is gone; `recorded` is None before the first apply.
+
+    `refuse` (the safety rails) is handed the plan before its changes are rated and may raise: the
+    rails judge what is sent, not its effect on power, so an unsafe plan costs no composite.
 
     `confirmations` says where the charger's answers are read from and how long to wait for them
     (by default: nowhere, so nothing is sent again for want of an answer). With `station`, only that
@@ -147,18 +151,9 @@ def build(
             confirmations=confirmations,
             clock=desired.clock if desired else UTC_CLOCK,
         )
-        if station_changes:  # a no-op plan computes no composite
-            live = held[station_id]
-            rater = StationRater(_power_station(desired, station_id, live), store_of(live.values()), now)
-            station_changes = _rated(station_changes, rater)
         changes.extend(station_changes)
         notes.extend(station_notes)
-    changes.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
-    if desired is not None:
-        changes = make_room_first(
-            changes, held, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
-        )
-    return SitePlan(
+    unrated = SitePlan(
         site_id=site_id,
         changes=tuple(changes),
         notes=tuple(notes),
@@ -168,13 +163,34 @@ def build(
         desired_count=sum(len(p) for p in desired_profiles.values()),
         safety=desired.doc.site.safety if desired else Safety(),
         allocated_ids=allocated,
-        power=_power_basis(desired, held, changes, now) if changes else None,
         standing=standing(recorded, confirmations, now),
         clock=desired.clock if desired else UTC_CLOCK,
         descriptions=descriptions(desired),
         planned_at=now,
         verified=last_verified(recorded),
     )
+    if refuse is not None:
+        refuse(unrated)  # before any composite: what the rails judge does not depend on the rating
+    if not changes:
+        return unrated  # a no-op plan computes no composite
+    rated = [
+        change
+        for station_id in sorted({c.station_id for c in changes})
+        for change in _rated(
+            [c for c in changes if c.station_id == station_id],
+            StationRater(
+                _power_station(desired, station_id, held[station_id]),
+                store_of(held[station_id].values()),
+                now,
+            ),
+        )
+    ]
+    rated.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
+    if desired is not None:
+        rated = make_room_first(
+            rated, held, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}
+        )
+    return replace(unrated, changes=tuple(rated), power=_power_basis(desired, held, rated, now))
 
 
 def descriptions(desired: DesiredSite | None) -> dict[str, str]:

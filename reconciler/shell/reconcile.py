@@ -226,8 +226,15 @@ def _plan_sites(
                 recorded = read(site_id)
             else:
                 recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
-            plan = build(site_id, desired, recorded, now, confirmations, station=station)
-            check_safety(plan, force)
+            plan = build(
+                site_id,
+                desired,
+                recorded,
+                now,
+                confirmations,
+                station=station,
+                refuse=lambda unrated: check_safety(unrated, force),
+            )
         except ReconcilerError as err:
             refused = err
             continue
