@@ -173,11 +173,14 @@ def build(
         refuse(unrated)  # before any composite: what the rails judge does not depend on the rating
     if not changes:
         return unrated  # a no-op plan computes no composite
+    by_station: dict[str, list[Change]] = {}
+    for change in changes:
+        by_station.setdefault(change.station_id, []).append(change)
     rated = [
         change
-        for station_id in sorted({c.station_id for c in changes})
+        for station_id, station_changes in by_station.items()
         for change in _rated(
-            [c for c in changes if c.station_id == station_id],
+            station_changes,
             StationRater(
                 _power_station(desired, station_id, held[station_id]),
                 store_of(held[station_id].values()),
