@@ -35,7 +35,7 @@ Session caps do not count: with no session assumed, a TxProfile applies nowhere.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -240,26 +240,45 @@ class StationPower:
     after: tuple[CompositePeriod, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PowerView:
     """The limits a plan changes, over [start, start + duration_s).
 
     `combined_*` is the site's combined limit: the sum of every station's total, each counted at its
     rated power where it has no limit and never above it; stations without a declared rated power
-    (only in recorded state) are left out and named in `left_out`.
+    (only in recorded state) are left out and named in `left_out`. It is worked out on first use: the
+    text plan draws the touched stations alone, and the sum needs the total of every other one too.
     """
 
     start: datetime
     duration_s: int
     voltage_v: Decimal
     stations: tuple[StationPower, ...]
-    combined_before: tuple[tuple[datetime, Decimal], ...]
-    combined_after: tuple[tuple[datetime, Decimal], ...]
-    left_out: tuple[str, ...]
+    _combine: Callable[[], Combined] = field(repr=False, compare=False)
 
     @property
     def end(self) -> datetime:
         return self.start + timedelta(seconds=self.duration_s)
+
+    @functools.cached_property
+    def _combined(self) -> Combined:
+        return self._combine()
+
+    @property
+    def combined_before(self) -> tuple[tuple[datetime, Decimal], ...]:
+        return self._combined[0]
+
+    @property
+    def combined_after(self) -> tuple[tuple[datetime, Decimal], ...]:
+        return self._combined[1]
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        return self._combined[2]
+
+
+# The site's combined limit before and after, and the stations left out of it.
+Combined = tuple[tuple[tuple[datetime, Decimal], ...], tuple[tuple[datetime, Decimal], ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -273,36 +292,37 @@ class PowerBasis:
     @functools.cached_property
     def view(self) -> PowerView:
         duration_s = window_s(*(s.before for s in self.stations), *(s.after for s in self.stations))
-        shown: list[StationPower] = []
-        combined: tuple[list[list[tuple[datetime, Decimal]]], ...] = ([], [])
-        left_out = []
-        for basis in self.stations:
-            # Read afresh (once for both sides), so that the plan, kept until it is rendered, does not
-            # keep each profile's laid-out pieces (`Installed` keeps them while it lives).
-            fresh = {
-                id(item): Installed(item.connector_id, item.payload) for item in basis.before + basis.after
-            }
-            before = basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s)
-            # An untouched station holds the same before and after; it only adds to the site's sum.
-            after = (
-                basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
-                if basis.touched
-                else before
+        totals = {s.station_id: self._totals(s, duration_s) for s in self.stations if s.touched}
+        shown = tuple(
+            StationPower(
+                s.station_id, s.rated_w, tuple(totals[s.station_id][0]), tuple(totals[s.station_id][1])
             )
-            if basis.touched:
-                shown.append(StationPower(basis.station_id, basis.rated_w, tuple(before), tuple(after)))
-            if basis.rated_w is None:
-                left_out.append(basis.station_id)
-                continue
-            combined[0].append(capped(before, basis.rated_w))
-            combined[1].append(capped(after, basis.rated_w))
-        voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
-        return PowerView(
-            self.start,
-            duration_s,
-            voltage_v,
-            tuple(shown),
-            tuple(add_steps(combined[0])),
-            tuple(add_steps(combined[1])),
-            tuple(left_out),
+            for s in self.stations
+            if s.touched
         )
+
+        def combine() -> Combined:
+            sides: tuple[list[list[tuple[datetime, Decimal]]], ...] = ([], [])
+            for basis in self.stations:
+                if basis.rated_w is None:
+                    continue
+                before, after = totals.get(basis.station_id) or self._totals(basis, duration_s)
+                sides[0].append(capped(before, basis.rated_w))
+                sides[1].append(capped(after, basis.rated_w))
+            left_out = tuple(s.station_id for s in self.stations if s.rated_w is None)
+            return tuple(add_steps(sides[0])), tuple(add_steps(sides[1])), left_out
+
+        voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
+        return PowerView(self.start, duration_s, voltage_v, shown, combine)
+
+    def _totals(
+        self, basis: StationBasis, duration_s: int
+    ) -> tuple[list[CompositePeriod], list[CompositePeriod]]:
+        """A station's total before and after; an untouched station holds the same on both sides."""
+        # Read afresh (once for both sides), so that the plan, kept until it is rendered, does not
+        # keep each profile's laid-out pieces (`Installed` keeps them while it lives).
+        fresh = {id(item): Installed(item.connector_id, item.payload) for item in basis.before + basis.after}
+        before = basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s)
+        if not basis.touched:
+            return before, before
+        return before, basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
