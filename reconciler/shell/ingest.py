@@ -36,7 +36,7 @@ from reconciler.plan.confirm import (
     oldest_call,
 )
 from reconciler.plan.site import SitePlan
-from reconciler.shell.reconcile import declared_clock, plan_sites, site_ids
+from reconciler.shell.reconcile import declared_clock, plan_sites
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
 
@@ -151,10 +151,9 @@ def plan_folded(
         recorded = store.load(store.state_path(desired_dir, site_id, state_dir), site_id)
         return fold_site(reader, recorded, now).state if recorded is not None else None
 
-    chosen = list(sites) or site_ids(desired_dir, state_dir)
     return plan_sites(
         desired_dir,
-        chosen,
+        sites,
         now,
         state_dir,
         force,

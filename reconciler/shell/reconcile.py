@@ -207,6 +207,11 @@ def _plan_sites(
     memory is bounded by the largest site. Every file is still checked before anything is refused:
     problems in desired state come first, then the first plan that could not be made or is unsafe."""
     chosen = list(dict.fromkeys(chosen))  # a site named twice is planned once
+
+    def from_file(site: str) -> RecordedState | None:
+        return state.load(state.state_path(desired_dir, site, state_dir), site)
+
+    read = read or from_file
     files = {site: path for site in chosen if (path := _site_file(desired_dir, site)) is not None}
     checked = each_site(list(files.values()), now)
     problems: list[Problem] = []
@@ -222,14 +227,10 @@ def _plan_sites(
         if failed or refused is not None:
             continue
         try:
-            if read is not None:
-                recorded = read(site_id)
-            else:
-                recorded = state.load(state.state_path(desired_dir, site_id, state_dir), site_id)
             plan = build(
                 site_id,
                 desired,
-                recorded,
+                read(site_id),
                 now,
                 confirmations,
                 station=station,
