@@ -328,9 +328,8 @@ def _stack(
         return (rank(profile), profile.tie_key)
 
     # Only a full tie needs the costlier key of every field; ranks alone (ids among them) rarely tie.
-    tied = len({rank(p) for p in profiles}) < len(profiles) and len({key(p) for p in profiles}) < len(
-        profiles
-    )
+    count = len(profiles)
+    tied = len({rank(p) for p in profiles}) < count and len({key(p) for p in profiles}) < count
     ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
     covered: list[LimitPiece] = []
     uncovered = window.end - window.start
