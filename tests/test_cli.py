@@ -169,6 +169,12 @@ def test_every_command_has_help_and_a_row_in_the_readme() -> None:
         ["apply", "--retry-rejected-after", "9999999999999999999999h"],
         ["schedule", "harbour-depot", "--hours", "nan"],
         ["apply", "--rate", "inf"],
+        ["drift", "--hours", "nan"],
+        ["drift", "--hours", "99999"],
+        ["drift", "--timeout", "inf"],
+        ["drift", "--tolerance", "nan"],
+        ["drift", "--lock-timeout", "nan"],
+        ["ingest", "--lock-timeout", "nan"],
     ],
     ids=" ".join,
 )

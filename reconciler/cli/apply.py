@@ -27,6 +27,7 @@ from reconciler.cli.options import (
     desired_option,
     force_option,
     inbox_option,
+    lock_timeout_option,
     no_color_option,
     now_option,
     sites_argument,
@@ -72,7 +73,7 @@ MAX_CONCURRENCY = 256
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required without a terminal).")
 @force_option
-@click.option("--lock-timeout", type=Finite(min=0), default=0, help="Wait this long (s) for another apply.")
+@lock_timeout_option("another apply")
 @click.option(
     "--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Read the API key here."
 )

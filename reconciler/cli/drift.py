@@ -18,11 +18,14 @@ from reconciler.cli.options import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    HOURS_A_YEAR,
     Duration,
+    Finite,
     clock,
     desired_option,
     format_option,
     inbox_option,
+    lock_timeout_option,
     now_option,
     sites_argument,
     state_dir_option,
@@ -43,8 +46,8 @@ from reconciler.shell.reconcile import known_sites, station_sites
 @state_dir_option
 @station_option("Check")
 @click.option(
-    "--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
-    help="How far ahead to compare the composite schedules.",
+    "--hours", type=Finite(min=0, min_open=True, max=HOURS_A_YEAR), default=24.0, show_default=True,
+    help="How far ahead to compare the composite schedules (at most a year).",
 )  # fmt: skip
 @format_option("text", "json", "markdown")
 @click.option(
@@ -61,11 +64,11 @@ from reconciler.shell.reconcile import known_sites, station_sites
 )  # fmt: skip
 @inbox_option
 @click.option(
-    "--timeout", "timeout_s", type=click.FloatRange(min=0), default=60.0, show_default=True,
+    "--timeout", "timeout_s", type=Finite(min=0, max=HOURS_A_YEAR * 3600), default=60.0, show_default=True,
     help="Wait this long (s) for the chargers' answers to arrive in the inbox.",
 )  # fmt: skip
 @click.option(
-    "--tolerance", "tolerance_percent", type=click.FloatRange(min=0, max=100), default=2.0, show_default=True,
+    "--tolerance", "tolerance_percent", type=Finite(min=0, max=100), default=2.0, show_default=True,
     help="Limits this many percent apart still agree (rounding, A to W at a charger's own voltage).",
 )  # fmt: skip
 @click.option(
@@ -76,9 +79,7 @@ from reconciler.shell.reconcile import known_sites, station_sites
     "--due-after", type=Duration(), default=None, metavar="DURATION",
     help="Check only stations whose last check is older than this (such as 6h), or that were never checked.",
 )  # fmt: skip
-@click.option(
-    "--lock-timeout", type=click.FloatRange(min=0), default=0, help="Wait this long (s) for another apply."
-)
+@lock_timeout_option("another apply")
 @click.option(
     "--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Read the API key here."
 )

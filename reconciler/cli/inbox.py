@@ -26,6 +26,7 @@ from reconciler.cli.options import (
     desired_option,
     inbox_option,
     interrupted,
+    lock_timeout_option,
     now_option,
     sites_argument,
     state_dir_option,
@@ -170,7 +171,7 @@ async def _serve(config: ReceiverConfig) -> None:
 @desired_option
 @state_dir_option
 @inbox_option
-@click.option("--lock-timeout", type=Finite(min=0), default=0, help="Wait this long (s) for an apply.")
+@lock_timeout_option("an apply")
 @now_option
 def ingest(
     *,

@@ -13,6 +13,7 @@ import click
 
 from reconciler.cli.options import (
     EXIT_OK,
+    HOURS_A_YEAR,
     TIMESTAMP,
     Duration,
     Finite,
@@ -33,8 +34,6 @@ from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
 from reconciler.shell import sites as sitelist
-
-HOURS_A_YEAR = 366 * 24
 
 
 @click.command()

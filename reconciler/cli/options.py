@@ -55,6 +55,17 @@ class Finite(click.FloatRange):
         return number
 
 
+# The longest window a command looks at: any longer, and composites no one reads cost a plan's time.
+HOURS_A_YEAR = 366 * 24
+
+
+def lock_timeout_option(waits_for: str) -> Callable[[FC], FC]:
+    """`--lock-timeout`: how long to wait for the lock `waits_for` holds (another apply, say)."""
+    return click.option(
+        "--lock-timeout", type=Finite(min=0), default=0, help=f"Wait this long (s) for {waits_for}."
+    )
+
+
 now_option = click.option(
     "--now", type=TIMESTAMP, default=None, help="Check as of this moment instead of the clock (RFC 3339)."
 )
