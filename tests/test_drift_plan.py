@@ -21,7 +21,7 @@ from reconciler.plan.drift import (
 )
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import build
-from reconciler.state.recorded import DriftCheck, RecordedState
+from reconciler.state.recorded import DriftCheck, RecordedState, Status
 
 from .conftest import DESIRED, NOW
 
@@ -126,3 +126,22 @@ def test_a_site_is_verified_as_of_its_oldest_station_check_and_its_worst_verdict
     assert verified is not None
     assert verified.at == NOW - timedelta(minutes=len(ids) - 1)
     assert verified.verdict is Verdict.ALLOWS_LESS
+
+
+def test_a_station_drift_never_checks_does_not_hide_the_sites_verification() -> None:
+    """A station whose records were all rejected is not checked nor due, so it leaves the site verified as
+    of the stations drift does check."""
+    desired, recorded = _applied()
+    (first, *others) = [t.station_id for t in targets(desired, recorded)]
+    station = recorded.stations[first]
+    rejected = {n: r.model_copy(update={"status": Status.REJECTED}) for n, r in station.profiles.items()}
+    state = recorded.model_copy(
+        update={"stations": {**recorded.stations, first: station.model_copy(update={"profiles": rejected})}}
+    )
+    for other in others:
+        state = state.with_drift(other, DriftCheck(checked_at=format_timestamp(NOW), verdict="in_sync"))
+    assert first not in [t.station_id for t in targets(desired, state)]
+    assert checks_due(state, NOW) == 0
+    verified = last_verified(state)
+    assert verified is not None
+    assert verified.at == NOW

@@ -88,11 +88,6 @@ def charging_profile(profile: Profile, profile_id: int) -> Json:
     return body
 
 
-def session_cap(profile: Profile, profile_id: int, session_start: str, now: datetime) -> Json:
-    """The `csChargingProfiles` of a session cap (TxProfile) for a session that began at `session_start`."""
-    return cap_for_session(charging_profile(profile, profile_id), session_start, now)
-
-
 def cap_for_session(template: Json, session_start: str, now: datetime) -> Json:
     """A session cap's body as written (`template`) turned into what is sent for a session begun then.
 

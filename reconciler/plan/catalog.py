@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.desired import ids
-from reconciler.desired.payload import charging_profile, session_cap
+from reconciler.desired.payload import cap_for_session
 from reconciler.desired.validate import DesiredSite
 from reconciler.edrv import wire as edrv
 
@@ -35,10 +35,9 @@ def desired_requests(
             for item in placed:
                 pinned_id = item.profile.charging_profile_id
                 profile_id = pinned_id if pinned_id is not None else fresh[item.name]
+                body = item.body.under(profile_id)  # built once, as validation and plans have it
                 if item.profile.is_session_cap and session_start is not None:
-                    body = session_cap(item.profile, profile_id, session_start, now)
-                else:
-                    body = charging_profile(item.profile, profile_id)
+                    body = cap_for_session(body, session_start, now)
                 request = edrv.set_charging_profile(station_id, item.profile.connector_id, body)
                 out.append(
                     {

@@ -27,10 +27,9 @@ from reconciler.ocpp.drift import SEVERITY, Comparison, Verdict
 from reconciler.ocpp.firmware import CompositeOptions
 from reconciler.ocpp.profile import RateUnit, format_timestamp, parse_timestamp
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
-from reconciler.state.recorded import DriftCheck, ProfileRecord, RecordedState, Status
+from reconciler.state.recorded import HELD, DriftCheck, ProfileRecord, RecordedState, Status
 
 DEFAULT_MAX_HEALS_PER_DAY = 3
-_EXPECTED = frozenset({Status.ACCEPTED, Status.REQUESTED})
 _DAY = timedelta(days=1)
 
 
@@ -101,7 +100,7 @@ def _live(profiles: Mapping[str, ProfileRecord]) -> dict[str, ProfileRecord]:
     return {
         name: r
         for name, r in profiles.items()
-        if not r.is_retired and r.clearing is None and r.status in _EXPECTED
+        if not r.is_retired and r.clearing is None and r.status in HELD
     }
 
 
@@ -249,8 +248,8 @@ def last_verified(recorded: RecordedState | None) -> Verified | None:
         return None
     checks = []
     for station in recorded.stations.values():
-        if not any(not r.is_retired for r in station.profiles.values()):
-            continue
+        if not _live(station.profiles):
+            continue  # nothing a check would ask about, as `targets` and `checks_due` see it
         if station.drift is None:
             return None
         checks.append(station.drift)

@@ -23,7 +23,7 @@ from reconciler.edrv.wire import Session
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
-from reconciler.state.recorded import RecordedState, Status
+from reconciler.state.recorded import HELD, RecordedState, Status
 
 
 def resolve_caps(
@@ -65,11 +65,7 @@ def resolve_caps(
             # remove a cap sent now under the same id; the next apply sends the cap.
             notes.append(_note(note, "sent by the next apply, once this plan has cleared its id"))
             continue
-        if (
-            live is not None
-            and live.session_id == session.session_id
-            and live.status in (Status.REQUESTED, Status.ACCEPTED)
-        ):
+        if live is not None and live.session_id == session.session_id and live.status in HELD:
             notes.append(_note(note, f"already sent for session {session.session_id}"))
             continue
         started = format_timestamp(session.started_at)

@@ -18,7 +18,7 @@ from reconciler.edrv import wire as edrv
 from reconciler.ocpp.profile import Json, Purpose, parse_timestamp, payload_expiry, slot
 from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
 from reconciler.plan.confirm import Confirmations
-from reconciler.state.recorded import ProfileRecord, Status
+from reconciler.state.recorded import HELD, ProfileRecord, Status
 
 # Records whose payload may not be on the charger: refused, failed, or sent without an answer recorded.
 # The charger may instead hold an earlier payload under the same id, so neither the recorded payload's
@@ -26,8 +26,6 @@ from reconciler.state.recorded import ProfileRecord, Status
 _RETRY = frozenset({Status.REJECTED, Status.FAILED, Status.PENDING})
 # Sets that may or may not have reached the charger; one that did replaced whatever held its slot.
 _UNSURE = frozenset({Status.FAILED, Status.PENDING})
-# Records a drift heal re-sends: those the charger had taken (the others are retried anyway).
-_HEALABLE = frozenset({Status.ACCEPTED, Status.REQUESTED})
 # What a change carries until `build` rates it by the composites of its station (`_rated`).
 _UNRATED = Effect.LOWERS
 
@@ -159,7 +157,8 @@ class _Station:
         """Why a profile recorded as desired is sent again, or None (with a note where one helps)."""
         if record.clearing is not None:
             return "desired again while a clear of it is on its way"
-        if record.heal_requested_at is not None and record.status in _HEALABLE:
+        # A heal resends what the charger had taken; the others are retried anyway.
+        if record.heal_requested_at is not None and record.status in HELD:
             found = self.at(record.heal_requested_at)
             return f"heal: drift found at {found} that the charger no longer enforces it"
         if record.status in (Status.PENDING, Status.FAILED):

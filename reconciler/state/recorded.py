@@ -45,6 +45,9 @@ class Status(StrEnum):
 
 # Records that describe profiles no longer on the charger; plans treat them as absent.
 RETIRED = frozenset({Status.EXPIRED, Status.REPLACED, Status.CLEARED})
+# Records whose payload the charger holds as far as recorded state knows (a requested set counts as
+# taken until its answer says otherwise): what drift expects it to enforce, and what a heal resends.
+HELD = frozenset({Status.ACCEPTED, Status.REQUESTED})
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
