@@ -138,7 +138,7 @@ def _local_at(text: Any) -> str:
             "local_at",
             "{value} is not a wall-clock time like 07:00, Sat 00:00 or Mon-Fri 07:00",
             {
-                "value": repr(text),
+                "value": excerpt(text),
                 "fix": "write HH:MM (24-hour, two digits each), after a weekday or a range such as Mon-Fri "
                 "for a Weekly profile",
             },

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from reconciler.ocpp.firmware import (
+    DEFAULT_OPTIONS,
     CompositeOptions,
     NoLimit,
     Precedence,
@@ -35,12 +36,13 @@ class CompositeRules(BaseModel):
     """
 
     model_config = _FROZEN
-    station_total: StationTotal = StationTotal.SUM
-    tx_default_precedence: Precedence = Precedence.STACK_LEVEL
-    tx_default_without_session: _Bool = True
-    relative_without_session: RelativeStart = RelativeStart.WINDOW_START
-    recur_before_start: _Bool = False
-    min_charging_rate_raises: _Bool = False
+    station_total: StationTotal = DEFAULT_OPTIONS.station_total
+    tx_default_precedence: Precedence = DEFAULT_OPTIONS.precedence
+    tx_default_without_session: _Bool = DEFAULT_OPTIONS.tx_default_without_session
+    relative_without_session: RelativeStart = DEFAULT_OPTIONS.relative_without_session
+    recur_before_start: _Bool = DEFAULT_OPTIONS.recur_before_start
+    min_charging_rate_raises: _Bool = DEFAULT_OPTIONS.min_rate_raises
+    # How the charger reports "no limit": drift takes every form alike, the sandbox answers in this one.
     no_limit: NoLimit = NoLimit.RATED
 
     def options(self) -> CompositeOptions:
@@ -51,7 +53,6 @@ class CompositeRules(BaseModel):
             recur_before_start=self.recur_before_start,
             station_total=self.station_total,
             min_rate_raises=self.min_charging_rate_raises,
-            no_limit=self.no_limit,
         )
 
 

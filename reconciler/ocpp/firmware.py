@@ -56,7 +56,6 @@ class CompositeOptions:
     default_phases: int = 3
     station_total: StationTotal = StationTotal.SUM
     min_rate_raises: bool = False
-    no_limit: NoLimit = NoLimit.RATED
 
 
 DEFAULT_OPTIONS = CompositeOptions()
