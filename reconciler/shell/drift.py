@@ -28,6 +28,7 @@ from reconciler.desired.clock import UTC_CLOCK
 from reconciler.edrv import wire as edrv
 from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.edrv.inbox import Query, Reader
+from reconciler.edrv.webhook import COMPOSITE, FINAL
 from reconciler.errors import EdrvError, InboxError
 from reconciler.ocpp.drift import ReportError, Tolerance, Verdict, compare, read_reported
 from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY, ConnectorResult, SiteDrift, StationResult, Target
@@ -37,8 +38,8 @@ from reconciler.plan.drift import targets as targets_of
 from reconciler.shell.reconcile import load_desired, locked
 from reconciler.state import store
 
-COMPOSITE = "chargestation.get_composite_schedule"
-ANSWERS = (f"{COMPOSITE}.accepted", f"{COMPOSITE}.rejected")
+# The event types that carry a charger's answer to GetCompositeSchedule.
+ANSWERS = tuple(f"chargestation.{COMPOSITE}.{outcome}" for outcome in FINAL)
 _POLL_S = 0.1
 # Answers are read from the inbox from a little before the first request: clocks disagree.
 _CLOCK_SLACK = timedelta(minutes=5)

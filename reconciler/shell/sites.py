@@ -32,6 +32,7 @@ from reconciler.plan.drift import checks_due
 from reconciler.plan.site import SitePlan
 from reconciler.shell.reconcile import known_sites, plan_sites, site_ids
 from reconciler.state import store as state
+from reconciler.state.recorded import RecordedState
 
 MATRIX_LIMIT = 256  # jobs in one GitHub Actions matrix
 _GIT_TIMEOUT_S = 60
@@ -75,7 +76,7 @@ def listing(
             f"{', '.join(map(repr, unusable))} is not a usable site id; name desired and state files "
             "with letters, digits, '.', '_' or '-'"
         )
-    chosen = set(known_sites(desired_dir, state_dir, named))
+    chosen = set(known_sites(desired_dir, state_dir, named)) if named else set(network)
     if changed_since is not None:
         recorded_dir = state.state_path(desired_dir, "x", state_dir).parent
         paths = changed_paths(changed_since, [desired_dir, recorded_dir])
@@ -110,12 +111,19 @@ def needs_work(
     `confirmations` names the inbox apply will read, if any (it is not read here); with
     `drift_due_after`, stations not drift-checked within that long are work too.
     """
+    read: list[RecordedState | None] = []  # the state the plan reads, kept for the drift count
+
+    def reading(name: str) -> RecordedState | None:
+        read.append(state.load(state.state_path(desired_dir, name, state_dir), name))
+        return read[-1]
+
     try:
-        (plan,) = plan_sites(desired_dir, [site], now, state_dir, force=True, confirmations=confirmations)
+        (plan,) = plan_sites(
+            desired_dir, [site], now, state_dir, force=True, confirmations=confirmations, recorded=reading
+        )
         due = 0
-        if drift_due_after is not None:
-            recorded = state.load(state.state_path(desired_dir, site, state_dir), site)
-            due = checks_due(recorded, now - drift_due_after)
+        if drift_due_after is not None and read:
+            due = checks_due(read[-1], now - drift_due_after)
     except ReconcilerError as err:
         # Applying it fails the same way, and that failure is what the operator must see.
         return f"cannot be planned: {str(err).splitlines()[0]}"
