@@ -13,9 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.desired.loader import compose
-
-_MERGE = "tag:yaml.org,2002:merge"
+from reconciler.desired.loader import MERGE, compose
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,7 @@ def _keys(node: yaml.Node | None) -> set[str]:
             continue
         seen.add(id(item))
         for key, value in item.value:
-            if key.tag == _MERGE:
+            if key.tag == MERGE:
                 stack.extend(value.value if isinstance(value, yaml.SequenceNode) else [value])
             elif isinstance(key, yaml.ScalarNode):
                 found.add(str(key.value))

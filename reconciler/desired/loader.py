@@ -39,7 +39,7 @@ SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-_MERGE = "tag:yaml.org,2002:merge"
+MERGE = "tag:yaml.org,2002:merge"  # the tag of a `<<` key
 _STR = "tag:yaml.org,2002:str"
 _MAX_REMEMBERED_TAGS = 20_000
 
@@ -109,9 +109,9 @@ class _FastLoader(_PlainLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # A `<<:` merge legitimately yields keys that explicit ones override; count only explicit keys,
         # and before the constructor flattens the merge into the node.
-        merges = self._may_merge and any(key.tag == _MERGE for key, _ in node.value)
+        merges = self._may_merge and any(key.tag == MERGE for key, _ in node.value)
         if merges:
-            explicit = [key.value for key, _ in node.value if key.tag != _MERGE]
+            explicit = [key.value for key, _ in node.value if key.tag != MERGE]
             if len(set(explicit)) != len(explicit):
                 raise _DuplicateKeyError
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
@@ -197,20 +197,20 @@ def paused_collector() -> Iterator[None]:
 def each_site(
     paths: Sequence[Path], now: datetime
 ) -> Iterator[tuple[Path, DesiredSite | None, list[Problem]]]:
-    """Each site file under `paths` in turn, checked: its site (None when it cannot be planned from)
-    and its problems, a station that an earlier file holds too among them.
-
-    Only the stations' owners are remembered from one file to the next, so memory is bounded by the
-    largest site, not the network.
-    """
+    """Each site file under `paths` in turn, checked: its site (None when it cannot be planned from) and
+    its problems, a station an earlier file holds too among them. Only stations' owners are kept from one
+    file to the next, so memory is bounded by the largest site, not the network."""
     owners: dict[str, str] = {}
     for path in discover(paths):
         site, problems = load_site(path, now)
         if site is not None:
-            for station_id in site.stations:
-                owner = owners.setdefault(station_id, site.site_id)
-                if owner != site.site_id:
-                    problems.extend(locate(path, _read(path), [_shared_station(station_id, owner)]))
+            shared = [
+                _shared_station(station_id, owner)
+                for station_id in site.stations
+                if (owner := owners.setdefault(station_id, site.site_id)) != site.site_id
+            ]
+            if shared:  # located in one reading of the file, however many there are
+                problems.extend(locate(path, _read(path), shared))
         yield path, site, problems
 
 
@@ -303,7 +303,7 @@ def _duplicates(root: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, yaml.Node] = {}
             for key, _ in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+                if isinstance(key, yaml.ScalarNode) and key.tag != MERGE:
                     first = seen.setdefault(key.value, key)
                     if first is not key:
                         yield (

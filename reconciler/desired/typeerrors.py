@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler.errors import Finding, Severity, YamlPath, excerpt
+from reconciler.errors import EXCERPT_CHARS, Finding, Severity, YamlPath, excerpt
 
 
 def findings_from(
@@ -64,7 +64,7 @@ def _name(loc: YamlPath) -> str:
     # The nearest key that is a name, not a list index: 'limit' rather than '1'.
     for part in reversed(loc):
         if isinstance(part, str):
-            return part if len(part) <= 60 else part[:60] + "…"
+            return part if len(part) <= EXCERPT_CHARS else part[:EXCERPT_CHARS] + "…"
     return "document"
 
 
