@@ -127,8 +127,9 @@ class Period(BaseModel):
 
 # Wall-clock time of day, after a weekday or a range of them for Weekly schedules: `07:00`,
 # `Sat 00:00`, `Mon-Fri 07:00`.
-_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-LOCAL_AT = re.compile(rf"(?:({_DAY})(?:-({_DAY}))? )?([01]\d|2[0-3]):([0-5]\d)")
+LOCAL_DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+LOCAL_TIME = "([01][0-9]|2[0-3]):([0-5][0-9])"
+LOCAL_AT = re.compile(rf"(?:{LOCAL_DAY}(?:-{LOCAL_DAY})? )?{LOCAL_TIME}")
 
 
 def _local_at(text: Any) -> str:

@@ -30,6 +30,8 @@ from reconciler.desired.model import (
     EARLIEST_YEAR,
     EDRV_RESERVED_MAX_STACK_LEVEL,
     LATEST_YEAR,
+    LOCAL_DAY,
+    LOCAL_TIME,
     MAX_CONNECTORS,
     SiteFile,
 )
@@ -52,8 +54,6 @@ _BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     "Site": {"grid_limit_kw": {"exclusiveMinimum": 0}, "nominal_voltage_v": {"exclusiveMinimum": 0}},
     "Safety": {"max_change_percent": {"minimum": 0, "maximum": 100}},
 }
-_DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-_TIME = "([01][0-9]|2[0-3]):[0-5][0-9]"
 _YEAR = "(19[7-9][0-9]|[2-8][0-9]{3}|9000)"
 assert (EARLIEST_YEAR, LATEST_YEAR) == (1970, 9000), "the year pattern spells these bounds out"
 _DATE_TIME = (
@@ -227,8 +227,8 @@ def _profile_rules() -> list[dict[str, Any]]:
                 }
             },
         },
-        _local_times("Daily", f"^{_TIME}$"),
-        _local_times("Weekly", f"^{_DAY}(-{_DAY})? {_TIME}$"),
+        _local_times("Daily", f"^{LOCAL_TIME}$"),
+        _local_times("Weekly", f"^{LOCAL_DAY}(-{LOCAL_DAY})? {LOCAL_TIME}$"),
     ]
 
 
