@@ -66,7 +66,7 @@ def test_answering_no_exits_1_and_sends_nothing(
     assert list(desired.glob(".state/*")) == []
 
 
-def test_colour_only_on_a_terminal_and_never_when_refused(
+def test_colour_only_on_a_terminal_unless_turned_off(
     desired: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The text plan is coloured on a terminal, not with --no-color, not with NO_COLOR set."""

@@ -99,8 +99,11 @@ def test_text_from_desired_state_is_escaped_and_odd_ids_get_their_own_file(tmp_p
     charts = plan_charts(_plan(tmp_path, station=odd, description="</text><script>alert(1)</script>"))
     (name,) = [n for n in charts if n != "depot.svg"]
     assert name.startswith("depot/CS__1__x-")
-    ET.fromstring(charts[name])  # well formed
+    image = ET.fromstring(charts[name])  # well formed
     assert "<script" not in charts[name]
+    texts = ["".join(element.itertext()) for element in image.iter()]
+    assert any("</text><script>alert(1)</script>" in text for text in texts), "the description, as text"
+    assert any(odd in text for text in texts), "the id, as text"
     assert file_stem("CS-1") == "CS-1"
     assert file_stem("a/b") != file_stem("a_b")
 
