@@ -48,7 +48,6 @@ from reconciler.shell.ingest import open_inbox
 from reconciler.shell.reconcile import (
     apply_with_client,
     check_saved_plan,
-    known_sites,
     locked,
     plan_sites,
     read_saved_plan,
@@ -128,10 +127,8 @@ def apply(
     saved = read_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None:
         names = [p.site_id for p in saved]
-    elif station is not None:
-        names = station_sites(desired_dir, state_dir, sites, station)
     else:
-        names = known_sites(desired_dir, state_dir, sites)
+        names = station_sites(desired_dir, state_dir, sites, station)
     # Calls are spread evenly over each second (no burst): kinder to eDRV and its chargers, and a crash
     # then finds few calls in flight to send again.
     settings = replace(

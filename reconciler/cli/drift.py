@@ -37,7 +37,7 @@ from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import known_sites, station_sites
+from reconciler.shell.reconcile import station_sites
 
 
 @click.command()
@@ -111,10 +111,7 @@ def drift(
     settings = DriftSettings(
         hours, timeout_s, tolerance, heal, max_heals_per_day, station, lock_timeout, due_after
     )
-    if station is not None:
-        names = station_sites(desired_dir, state_dir, sites, station)
-    else:
-        names = known_sites(desired_dir, state_dir, sites)
+    names = station_sites(desired_dir, state_dir, sites, station)
     client_settings = EdrvSettings.from_environment(key_file)
     with open_inbox(inbox) as reader:
         found = drift_sites(

@@ -83,15 +83,19 @@ def known_sites(desired_dir: Path, state_dir: Path | None, named: Sequence[str])
     return list(named)
 
 
-def station_sites(desired_dir: Path, state_dir: Path | None, named: Sequence[str], station: str) -> list[str]:
+def station_sites(
+    desired_dir: Path, state_dir: Path | None, named: Sequence[str], station: str | None
+) -> list[str]:
     """The sites (of the named ones, or of all) that hold `station` in their site file or their recorded
-    state; ReconcilerError naming the station when none does, so a typo never reads as a station with
-    nothing to do.
+    state (every one of them when no station is asked for); ReconcilerError naming the station when none
+    does, so a typo never reads as a station with nothing to do.
 
     Only the files' station ids are read. A site whose files cannot be read counts as holding the
     station, so that the command goes on to report what is wrong with them.
     """
     sites = known_sites(desired_dir, state_dir, named)
+    if station is None:
+        return sites
     found = [
         site
         for site in sites
