@@ -48,8 +48,9 @@ def test_errors_in_what_profiles_are_checked_with_leave_nothing_to_check() -> No
     checked truthfully; a wrong site name or grid limit is set aside."""
     raw: dict[str, Any] = {"site": {"name": 5, "grid_limit_kw": -1}, "stations": {}}
     assert prune(raw, [(("site", "timezone"), "string_type")]) is None
+    assert prune(raw, [(("site", "nominal_voltage_v"), "greater_than")]) is None
     assert prune(raw, [(("stations",), "dict_type")]) is None
     pruned = prune(raw, [(("site", "name"), "string_type"), (("site", "grid_limit_kw"), "greater_than")])
     assert pruned is not None
     assert "grid_limit_kw" not in pruned["site"]
-    assert isinstance(pruned["site"]["name"], str)
+    assert pruned["site"]["name"] == "(name with an error)"

@@ -3,6 +3,7 @@ of writes a crash interrupted go with the next holder of the lock."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -51,9 +52,21 @@ def test_the_next_holder_removes_what_an_interrupted_write_left(path: Path) -> N
 
 def test_a_write_leaves_only_the_state_file(path: Path) -> None:
     """After a write there is no temporary file, and the temporary name is one the cleanup recognises."""
-    write_atomically(path, '{"a": 1}\n')
+    renamed: list[Path] = []
+    real_replace = os.replace
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        renamed.append(Path(source))
+        real_replace(source, target)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        write_atomically(path, '{"a": 1}\n')
     assert _names(path.parent) == [f"{SITE}.json"]
     assert path.read_text() == '{"a": 1}\n'
+    (temporary,) = renamed
+    temporary.write_text("as a kill would leave it")
+    assert temporary_files(path) == [temporary]
 
 
 def test_a_waiter_and_a_newcomer_never_hold_the_lock_together(path: Path) -> None:
