@@ -160,6 +160,20 @@ def test_schedule_reads_desired_state_as_of_now(desired: Path, capsys: pytest.Ca
     assert code == EXIT_OK
     assert "2023-06-28 15:30" in out, "the window starts at --now, not at the clock"
 
+    def connector_1(moment: str) -> list[tuple[str, int]]:
+        argv = ("schedule", "edrv-examples", "--connector", "1", "--format", "json", "--now", moment)
+        code, out, _ = run_cli(capsys, *argv, "--desired", str(desired))
+        assert code == EXIT_OK
+        (station,) = json.loads(out)["stations"]
+        return [(p["start"], p["limit"]) for p in station["periods"]]
+
+    # Profile 20 (13 kW for three minutes from 15:28:25) is in force at a --now within them, expired later.
+    assert connector_1("2023-06-28T15:28:30Z")[:2] == [
+        ("2023-06-28T15:28:30Z", 13000),
+        ("2023-06-28T15:31:25Z", 10000),
+    ]
+    assert connector_1(AT) == [(AT, 10000)]
+
 
 def test_state_list_and_show_as_json(desired: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`state list` counts each site's live profiles by status; `state show --format json` gives the
