@@ -12,11 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.desired import schemacache, validate
+from reconciler.desired import payload, schemacache, validate
 from reconciler.desired.loader import load_site
 from reconciler.desired.model import Profile
+from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import DesiredStateError
+from reconciler.ocpp.profile import canonical_json
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state.recorded import payload_hash
 
@@ -55,6 +57,75 @@ def test_the_hash_under_an_id_is_the_payload_hash_of_the_payload_under_it(
     payload = body.under(profile_id)
     assert next(iter(payload)) == "chargingProfileId"
     assert body.hash_under(profile_id) == payload_hash(payload)
+
+
+_TIMESTAMPS = st.sampled_from(
+    [None, "2026-01-01T00:00:00Z", "2026-03-29T01:30:00.500Z", "2030-12-31T23:59:59.000000Z"]
+)
+_LIMITS = st.one_of(
+    st.integers(0, 10**9),
+    st.decimals(0, 10**6, places=1, allow_nan=False, allow_infinity=False).map(float),
+    st.sampled_from([6, 8.1, 16.0, 1e21, 0.1, 32.5, 1e-1]),
+)
+
+
+@st.composite
+def _written_profiles(draw: st.DrawFn) -> Profile:
+    """A profile with every optional field present or not, in any combination the model accepts."""
+    periods = [
+        {"startPeriod": start, "limit": draw(_LIMITS)}
+        | ({"numberPhases": draw(st.integers(1, 3))} if draw(st.booleans()) else {})
+        for start in sorted(draw(st.sets(st.integers(0, 2**31 - 1), min_size=1, max_size=4)))
+    ]
+    schedule: dict[str, Any] = {
+        "chargingRateUnit": draw(st.sampled_from(["A", "W"])),
+        "chargingSchedulePeriod": periods,
+    }
+    for key, value in (
+        ("startSchedule", draw(_TIMESTAMPS)),
+        ("duration", draw(st.none() | st.integers(-(2**31), 2**31 - 1))),
+        ("minChargingRate", draw(st.none() | _LIMITS)),
+    ):
+        if value is not None:
+            schedule[key] = value
+    raw: dict[str, Any] = {
+        "connectorId": draw(st.integers(0, 4)),
+        "stackLevel": draw(st.integers(-(2**31), 2**31 - 1)),
+        "chargingProfilePurpose": draw(
+            st.sampled_from(["TxDefaultProfile", "ChargePointMaxProfile", "TxProfile"])
+        ),
+        "chargingProfileKind": draw(st.sampled_from(["Absolute", "Recurring", "Relative"])),
+        "chargingSchedule": schedule,
+    }
+    for key, value in (
+        ("recurrencyKind", draw(st.sampled_from([None, "Daily", "Weekly"]))),
+        ("validFrom", draw(_TIMESTAMPS)),
+        ("validTo", draw(_TIMESTAMPS)),
+        ("transactionId", draw(st.none() | st.integers(-(2**31), 2**31 - 1))),
+        ("chargingProfileId", draw(st.none() | st.integers(1, 2**31 - 1))),
+    ):
+        if value is not None:
+            raw[key] = value
+    return Profile.model_validate(raw)
+
+
+@given(profile=_written_profiles(), profile_id=st.integers(1, 2**31 - 1))
+def test_the_text_written_directly_is_the_canonical_json_of_the_built_payload(
+    profile: Profile, profile_id: int
+) -> None:
+    """The body's text, written field by field without building the object, is byte for byte the
+    canonical JSON of the payload built as a dict, so recorded hashes compare as before."""
+    body = _placed(profile).body
+    built = charging_profile(profile, profile_id)
+    assert body.hash_under(profile_id) == payload_hash(built)
+    assert body.under(profile_id) == built
+    assert f'{{"chargingProfileId":{profile_id},{body.rest}' == canonical_json(built)
+
+
+def test_a_date_time_that_is_not_plain_ascii_is_escaped_as_the_canonical_encoder_does() -> None:
+    """A string the direct writer cannot quote as it is goes through JSON's own escaping."""
+    assert payload._string("2026-01-01T00:00:00Z") == '"2026-01-01T00:00:00Z"'
+    assert payload._string('a"b\\c\u00e9\n') == canonical_json({"": 'a"b\\c\u00e9\n'})[4:-1]
 
 
 def test_a_body_is_built_once_for_validation_and_plan() -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from reconciler.desired.model import Site, Station
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity, YamlPath
-from reconciler.ocpp.profile import RateUnit
+from reconciler.ocpp.profile import RateUnit, exponent
 
 # IEC 61851 PWM signalling starts at 6 A: many chargers and cars cannot follow a lower non-zero limit.
 MIN_FOLLOWABLE_CURRENT_A = Decimal(6)
@@ -42,8 +42,16 @@ def check_limit(
     placed: PlacedProfile, here: YamlPath, limit: Decimal, phases: int | None, site: Site
 ) -> list[Finding]:
     """The rules of one period's `limit` and `numberPhases`, the period being at `here`."""
+    unit = placed.profile.schedule.rate_unit
+    phases_known = phases is None or 1 <= phases <= 3
+    on_phases = (phases if phases_known else None) or DEFAULT_PHASES
+    # OCPP 1.6: current per phase = power / (nominal voltage x phases); compared as a product, exactly.
+    floor = _followable(unit, on_phases, site.nominal_voltage_v)
+    too_low = 0 < limit < floor
+    if phases_known and not too_low and limit >= 0 and exponent(limit) >= -1:
+        return []  # most limits: nothing to say, and no place of a finding built
     out = check_rate(placed, (*here, "limit"), limit, "limit")
-    if phases is not None and not 1 <= phases <= 3:
+    if not phases_known:
         out.append(
             Finding(
                 placed.origins,
@@ -53,24 +61,18 @@ def check_limit(
                 "set numberPhases to the phases the car may use, or leave it out (3)",
             )
         )
-        phases = None
-    unit = placed.profile.schedule.rate_unit
-    amps = as_amps(limit, unit, phases or DEFAULT_PHASES, site.nominal_voltage_v)
-    if 0 < amps < MIN_FOLLOWABLE_CURRENT_A:
-        floor = (
-            f"{MIN_FOLLOWABLE_CURRENT_A} A"
+    if too_low:
+        shown = (
+            f"{floor} A"
             if unit is RateUnit.AMPERE
-            else (
-                f"{MIN_FOLLOWABLE_CURRENT_A * site.nominal_voltage_v * (phases or DEFAULT_PHASES)} W "
-                f"at {phases or DEFAULT_PHASES} phase(s) and {site.nominal_voltage_v} V"
-            )
+            else f"{floor} W at {on_phases} phase(s) and {site.nominal_voltage_v} V"
         )
         out.append(
             Finding(
                 placed.origins,
                 (*here, "limit"),
                 WARNING,
-                f"limit {limit} {unit} is below {floor}: most chargers and cars "
+                f"limit {limit} {unit} is below {shown}: most chargers and cars "
                 "cannot follow a non-zero limit under 6 A",
                 "use 0 to pause charging, or at least 6 A",
             )
@@ -81,7 +83,7 @@ def check_limit(
 def check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str) -> list[Finding]:
     if value < 0:
         return [Finding(placed.origins, field, ERROR, f"{name} {value} is negative", "use 0 or more")]
-    if value.as_tuple().exponent < -1:  # type: ignore[operator]
+    if exponent(value) < -1:
         rounded = value.quantize(Decimal("0.1"), rounding="ROUND_DOWN")
         return [
             Finding(
@@ -95,6 +97,8 @@ def check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str
     return []
 
 
-def as_amps(limit: Decimal, unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
-    # OCPP 1.6: current per phase = power / (nominal voltage x phases).
-    return limit if unit is RateUnit.AMPERE else limit / (voltage_v * phases)
+def _followable(unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
+    """The lowest limit in `unit` a car can follow, on `phases` phases at `voltage_v`."""
+    if unit is RateUnit.AMPERE:
+        return MIN_FOLLOWABLE_CURRENT_A
+    return MIN_FOLLOWABLE_CURRENT_A * voltage_v * phases

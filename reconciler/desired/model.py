@@ -17,8 +17,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    Strict,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError, core_schema
 
 from reconciler.errors import excerpt
 from reconciler.ocpp.configuration import ChargerLimits
@@ -42,6 +52,23 @@ def normalise_timestamp(text: str) -> str:
     `2023-06-28T16:31:32.898+02:00` becomes `2023-06-28T14:31:32.898Z`; `.000` stays `.000`, because
     eDRV's examples are reproduced byte for byte. The year must lie within EARLIEST_YEAR-LATEST_YEAR.
     """
+    # The same few moments recur in every profile of a site (startSchedule, validFrom, validTo).
+    known = _NORMALISED.get(text)
+    if known is not None:
+        return known
+    normalised = _normalise(text)
+    if len(_NORMALISED) < _MAX_REMEMBERED_TIMESTAMPS:
+        _NORMALISED[text] = normalised
+    return normalised
+
+
+# Text as written -> normalised; bounded like every memo of input (once full, only read).
+_MAX_REMEMBERED_TIMESTAMPS = 10_000
+_NORMALISED: dict[str, str] = {}
+_YEAR_TEXTS = (f"{EARLIEST_YEAR:04d}", f"{LATEST_YEAR:04d}")
+
+
+def _normalise(text: str) -> str:
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise PydanticCustomError(
@@ -56,7 +83,7 @@ def normalise_timestamp(text: str) -> str:
         moment = datetime.fromisoformat(text)
         # Already normal, as every timestamp in a state file is: converting and formatting it again
         # (a fifth of reading a state file) gives back the text.
-        normal = text[-1] == "Z" and str(EARLIEST_YEAR) <= text[:4] <= str(LATEST_YEAR)
+        normal = text[-1] == "Z" and _YEAR_TEXTS[0] <= text[:4] <= _YEAR_TEXTS[1]
         utc = moment if normal else moment.astimezone(UTC)
     except ValueError:
         raise PydanticCustomError(
@@ -82,16 +109,24 @@ def normalise_timestamp(text: str) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
-def _number_only(value: Any) -> Any:
-    # YAML `limit: "8"` or `limit: yes` is a mistake, not a number pydantic should coerce.
-    if isinstance(value, bool | str):
-        raise PydanticCustomError(
-            "number_type",
-            "expected a number, got {value}",
-            {"value": excerpt(value), "fix": "write a bare number"},
-        )
-    return value
+def _number_schema(_source: Any, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    # A YAML int or float, never a bool or a string (`limit: "8"` or `limit: yes` is a mistake, not a
+    # number to coerce), made a Decimal from its text, finite. Declared to pydantic-core rather than
+    # checked by a Python function: a site's limits are most of its numbers.
+    return core_schema.chain_schema(
+        [
+            core_schema.union_schema(
+                [core_schema.int_schema(strict=True), core_schema.float_schema(strict=True)],
+                custom_error_type=NUMBER_TYPE,
+                custom_error_message="expected a number",
+            ),
+            core_schema.decimal_schema(allow_inf_nan=False),
+        ]
+    )
 
+
+# The error of a value that is not a number (see `typeerrors`).
+NUMBER_TYPE = "number_type"
 
 Timestamp = Annotated[
     str,
@@ -100,9 +135,7 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339.pattern}),
 ]
 # Limits are decimals so that 8.1 stays 8.1; YAML writes them as plain numbers.
-Number = Annotated[
-    Decimal, BeforeValidator(_number_only), Field(allow_inf_nan=False), WithJsonSchema({"type": "number"})
-]
+Number = Annotated[Decimal, GetPydanticSchema(_number_schema), WithJsonSchema({"type": "number"})]
 Int = Annotated[int, Strict()]
 # OCPP-J integers are 32-bit on chargers (OCPP's own schemas say only "integer"); bounding them here also
 # keeps every date computed from a duration or a period start within the calendar.

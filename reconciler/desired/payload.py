@@ -8,12 +8,13 @@ when written as one). Pure; used by validation, plans and apply.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from reconciler.desired.model import Profile
-from reconciler.ocpp.profile import Json, Kind, canonical_json, json_number, parse_timestamp, text_hash
+from reconciler.ocpp.profile import Json, Kind, json_number, json_number_text, parse_timestamp, text_hash
 from reconciler.ocpp.schedule import Installed
 
 _ID = "chargingProfileId"
@@ -21,27 +22,40 @@ _ID = "chargingProfileId"
 
 @dataclass(frozen=True, slots=True)
 class Body:
-    """A desired profile's `csChargingProfiles` built once, and its canonical JSON serialised once.
+    """A desired profile's `csChargingProfiles`, its canonical JSON written once, the object on demand.
 
     Validation checks it and the plan compares it with what was recorded, under an id only the plan
     knows, so it is held without its chargingProfileId: `under` gives the payload for an id, and
     `hash_under` its `payload_hash`, without serialising it again. Canonical JSON sorts keys, and
     `chargingProfileId` sorts before every other field of a profile, so the whole payload's canonical
     text is the id's member followed by the rest. `digest` identifies the body whatever its id.
+
+    The text is written straight from the profile (`canonical_rest`), not by building the object and
+    serialising it: a plan over recorded state that already holds it needs only the text, and the
+    object is built the first time `fields` is asked for (a schema check, a send, a composite).
     """
 
-    fields: Json  # the payload without chargingProfileId, in the order payloads are written
+    profile: Profile
     rest: str  # canonical JSON of `fields`, without its opening brace
     digest: bytes = field(init=False, repr=False, compare=False)
+    _fields: Json | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", hashlib.sha256(self.rest.encode()).digest())
 
     @classmethod
     def of(cls, profile: Profile) -> Body:
-        fields = charging_profile(profile, 0)
-        del fields[_ID]
-        return cls(fields, canonical_json(fields)[1:])
+        return cls(profile, canonical_rest(profile))
+
+    @property
+    def fields(self) -> Json:
+        """The payload without chargingProfileId, in the order payloads are written."""
+        if self._fields is None:
+            fields = charging_profile(self.profile, 0)
+            del fields[_ID]
+            object.__setattr__(self, "_fields", fields)
+        assert self._fields is not None
+        return self._fields
 
     def under(self, profile_id: int) -> Json:
         """The payload under OCPP id `profile_id`."""
@@ -50,6 +64,55 @@ class Body:
     def hash_under(self, profile_id: int) -> str:
         """`payload_hash(self.under(profile_id))`, from the text serialised once."""
         return text_hash(f'{{"{_ID}":{int(profile_id)},{self.rest}')
+
+
+def canonical_rest(profile: Profile) -> str:
+    """`canonical_json(charging_profile(profile, 0))` after its `{"chargingProfileId":0,`, written directly.
+
+    The members are written in canonical (sorted) order by hand, numbers as `json_number_text` writes them and
+    strings as the canonical encoder quotes them; `tests/test_work_once.py` holds it to
+    `canonical_json` over generated profiles. Half the cost of building the object and serialising it.
+    """
+    schedule = profile.schedule
+    out = [
+        f'"chargingProfileKind":"{profile.kind.value}",'
+        f'"chargingProfilePurpose":"{profile.purpose.value}",'
+        f'"chargingSchedule":{{"chargingRateUnit":"{schedule.rate_unit.value}","chargingSchedulePeriod":['
+    ]
+    periods = []
+    for period in schedule.periods:
+        text = f'{{"limit":{json_number_text(period.limit)}'
+        if period.number_phases is not None:
+            text += f',"numberPhases":{period.number_phases}'
+        periods.append(f'{text},"startPeriod":{period.start_period_s}}}')
+    out.append(",".join(periods))
+    out.append("]")
+    if schedule.duration_s is not None:
+        out.append(f',"duration":{schedule.duration_s}')
+    if schedule.min_charging_rate is not None:
+        out.append(f',"minChargingRate":{json_number_text(schedule.min_charging_rate)}')
+    if schedule.start_schedule is not None:
+        out.append(f',"startSchedule":{_string(schedule.start_schedule)}')
+    out.append("}")
+    if profile.recurrency is not None:
+        out.append(f',"recurrencyKind":"{profile.recurrency.value}"')
+    out.append(f',"stackLevel":{profile.stack_level}')
+    if profile.transaction_id is not None:
+        out.append(f',"transactionId":{profile.transaction_id}')
+    if profile.valid_from is not None:
+        out.append(f',"validFrom":{_string(profile.valid_from)}')
+    if profile.valid_to is not None:
+        out.append(f',"validTo":{_string(profile.valid_to)}')
+    out.append("}")
+    return "".join(out)
+
+
+def _string(text: str) -> str:
+    # A checked date-time is ASCII digits and punctuation, which JSON quotes as they are; anything else
+    # is escaped as the canonical encoder escapes it (ASCII only).
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
 
 
 def charging_profile(profile: Profile, profile_id: int) -> Json:

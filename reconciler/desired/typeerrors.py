@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from reconciler.desired.model import NUMBER_TYPE
 from reconciler.errors import EXCERPT_CHARS, Finding, Severity, YamlPath, excerpt
 
 
@@ -45,14 +46,30 @@ def _finding(detail: ErrorDetails, root: type[BaseModel], origins: tuple[YamlPat
         return Finding(origins, loc, Severity.ERROR, f"{name}: {detail['msg']}", str(ctx["fix"]))
     message = detail["msg"]
     message = message[:1].lower() + message[1:]
-    if kind.startswith(
-        ("int_", "decimal_", "float_", "finite_", "string_", "bool_", "enum", "literal_", "less_", "greater_")
-    ):
+    if kind.startswith(_SHOWS_INPUT):
         message = f"{message}, got {excerpt(value)}"
     return Finding(origins, loc, Severity.ERROR, f"{name}: {message}", _fix_for(kind))
 
 
+# Errors whose message is worth the value that was written beside it.
+_SHOWS_INPUT = (
+    "int_",
+    "decimal_",
+    "float_",
+    "finite_",
+    "string_",
+    "bool_",
+    "enum",
+    "literal_",
+    "less_",
+    "greater_",
+    NUMBER_TYPE,
+)
+
+
 def _fix_for(kind: str) -> str:
+    if kind == NUMBER_TYPE:
+        return "write a bare number"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "write a mapping of keys to values here"
     if kind in ("tuple_type", "list_type"):

@@ -61,7 +61,38 @@ def json_number(value: Decimal) -> int | float:
 
     One-decimal values survive the float exactly: Python prints the shortest repr that round-trips.
     """
-    return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+    return int(value) if exponent(value) >= 0 else float(value)
+
+
+def json_number_text(value: Decimal) -> str:
+    """`json_number(value)` as canonical JSON writes it: an int's digits, or a float's shortest repr."""
+    text = str(value)
+    known = _NUMBER_TEXTS.get(text)
+    if known is None:
+        known = str(int(value)) if exponent(value) >= 0 else repr(float(value))
+        if len(_NUMBER_TEXTS) < _MAX_REMEMBERED:
+            _NUMBER_TEXTS[text] = known
+    return known
+
+
+def exponent(value: Decimal) -> int:
+    """The power of ten of the last digit of a finite decimal as written: `8.1` -1, `16` 0, `1E+3` 3."""
+    # `as_tuple` builds a tuple of every digit (half a microsecond), and the same few limits recur in
+    # every profile of a network: remembered by the decimal's text, which writes its exponent exactly.
+    text = str(value)
+    known = _EXPONENTS.get(text)
+    if known is None:
+        known = int(value.as_tuple().exponent)
+        if len(_EXPONENTS) < _MAX_REMEMBERED:
+            _EXPONENTS[text] = known
+    return known
+
+
+# Bounded, so that a file of a million distinct limits costs no more memory than this; once full,
+# they are only read.
+_MAX_REMEMBERED = 10_000
+_EXPONENTS: dict[str, int] = {}
+_NUMBER_TEXTS: dict[str, str] = {}
 
 
 def parse_timestamp(text: str) -> datetime:
