@@ -5,6 +5,7 @@ too low for a car to follow. Pure.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from reconciler.desired.model import Site, Station
@@ -97,6 +98,7 @@ def check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str
     return []
 
 
+@functools.lru_cache(maxsize=64)
 def _followable(unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
     """The lowest limit in `unit` a car can follow, on `phases` phases at `voltage_v`."""
     if unit is RateUnit.AMPERE:
