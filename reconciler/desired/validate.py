@@ -150,10 +150,11 @@ def check_site(
         compiled: list[PlacedProfile] = []
         for item in placed[station_id]:
             profile_findings = check_profile(item, station, doc.site, now, clock)
-            if item.profile.is_local:
+            local = item.profile.is_local
+            if local:
                 profile_findings.extend(check_local(item, station, doc.site))
-            sound = not any(f.is_error for f in profile_findings)
-            if not item.profile.is_local:
+            sound = not any(f.is_error for f in profile_findings) if profile_findings else True
+            if not local:
                 if sound:
                     # The official schema is a backstop; a profile the rules refuse would be reported twice.
                     profile_findings.extend(_check_schema(item, passes))

@@ -191,8 +191,11 @@ class _Station:
 
     def _slot_in_doubt(self, name: str, record: ProfileRecord) -> bool:
         """Whether a failed or unanswered set of another profile may have replaced `record` in its slot."""
+        unsure = self.unsure_slots
+        if not unsure:
+            return False  # as on almost every station: no slot to work out
         own = slot(record.connector_id, record.payload)
-        return any(s == own for other, s in self.unsure_slots.items() if other != name)
+        return any(s == own for other, s in unsure.items() if other != name)
 
     @cached_property
     def unsure_slots(self) -> dict[str, tuple[int, str, int]]:
