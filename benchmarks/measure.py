@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import reconciler
-from reconciler.desired import loader
+from reconciler.desired import yamlread
 from reconciler.desired.loader import paused_collector
 
 
@@ -95,7 +95,7 @@ def own_parse(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> None:
     cyclic collector paused as the reconciler pauses it. Nothing is checked."""
     with paused_collector():
         for path in paths:
-            parser = loader._FastLoader(path.read_text(encoding="utf-8"))
+            parser = yamlread.FastLoader(path.read_text(encoding="utf-8"))
             try:
                 parser.get_single_data()
             finally:

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler import __version__
 from reconciler.cli.main import EXIT_ERROR, EXIT_USAGE, cli
-from reconciler.desired.loader import parse
+from reconciler.desired.yamlread import parse
 from reconciler.plan.outcome import assume_applied
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state

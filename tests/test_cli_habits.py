@@ -15,7 +15,7 @@ from click.shell_completion import BashComplete
 
 from reconciler.cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE, cli
 from reconciler.desired.glance import Declared, declared
-from reconciler.desired.loader import parse
+from reconciler.desired.yamlread import parse
 from reconciler.plan.outcome import assume_applied
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store

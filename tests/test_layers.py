@@ -19,6 +19,7 @@ WINGS = ["errors", "ocpp", "desired", "state", "edrv", "plan", "render", "shell"
 # The modules that may touch the outside world; every other module is pure.
 EDGES = {
     "desired/loader",  # reads YAML files
+    "desired/yamlread",  # PyYAML: the YAML dialect of site files, from text already read
     "desired/bounds",  # reads input files within their size bounds, settable by the environment
     "desired/glance",  # glances at site files (their station ids and zone) through the loader
     "desired/schemacache",  # keeps the digests of bodies that passed the schema in the user's cache

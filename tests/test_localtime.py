@@ -16,9 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired.clock import SiteClock
-from reconciler.desired.loader import parse, zone
+from reconciler.desired.loader import zone
 from reconciler.desired.localtime import LocalEntry, cycle_periods, parse_at
 from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.desired.yamlread import parse
 
 BERLIN = SiteClock("Europe/Berlin", zoneinfo.ZoneInfo("Europe/Berlin"))
 SPRING_2027 = datetime(2027, 3, 28, 1, 0, tzinfo=UTC)

@@ -43,8 +43,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired.clock import SiteClock
-from reconciler.desired.loader import parse, zone
+from reconciler.desired.loader import zone
 from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.desired.yamlread import parse
 from reconciler.ocpp.charger import Charger
 from reconciler.ocpp.schedule import Installed, composite_schedule
 from reconciler.plan.change import Action

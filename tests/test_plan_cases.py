@@ -47,7 +47,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from reconciler.desired.loader import parse
+from reconciler.desired.yamlread import parse
 from reconciler.errors import DesiredStateError, UnsafePlanError
 from reconciler.plan.change import Change, Note
 from reconciler.plan.confirm import Confirmations

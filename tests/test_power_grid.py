@@ -14,8 +14,9 @@ import pytest
 
 from reconciler.desired import gridguard
 from reconciler.desired.gridguard import check_grid
-from reconciler.desired.loader import load_site, parse
+from reconciler.desired.loader import load_site
 from reconciler.desired.validate import DesiredSite, check_site
+from reconciler.desired.yamlread import parse
 from reconciler.errors import DesiredStateError, Severity
 from reconciler.shell.reconcile import plan_sites
 

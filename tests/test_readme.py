@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.desired.loader import load_site, parse
+from reconciler.desired.loader import load_site
+from reconciler.desired.yamlread import parse
 
 from .conftest import NOW, ROOT
 

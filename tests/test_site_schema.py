@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reconciler.desired.loader import load_site, parse
+from reconciler.desired.loader import load_site
+from reconciler.desired.yamlread import parse
 
 from .conftest import NOW, ROOT
 from .site_schema import SCHEMA_FILE, errors

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.desired.loader import MERGE, compose
+from reconciler.desired.loader import compose
+from reconciler.desired.yamlread import MERGE
 
 
 @dataclass(frozen=True, slots=True)

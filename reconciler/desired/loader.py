@@ -5,12 +5,13 @@ else happens when it is clean. Only a file with findings (or a duplicate key, wh
 silently resolve by keeping the last) is composed again as a node tree, whose marks give each
 finding its line and column. So the line-number machinery costs nothing on a valid network.
 
-Timestamps stay strings (PyYAML would turn them into datetimes and lose the fraction digits as
-written), and site ids are file stems.
+The YAML is read as `yamlread` says (date-times as written, no base-60 numbers); site ids are file
+stems.
 
 Hostile input is bounded before anything walks it (see `bounds`): the file's size before it is
 parsed; its nesting depth, and how far YAML aliases expand it, on the composed node graph, where an
-alias is one shared node, before construction; a value a constructor cannot read (`!!int 1e3`) is a
+alias is one shared node, before construction (a text without anchors is bounded in depth while it is
+built, see `yamlread.FastLoader`); a value a constructor cannot read (`!!int 1e3`) is a
 problem at its line, never a traceback.
 """
 
@@ -25,111 +26,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
 from reconciler.desired import bounds
 from reconciler.desired.schemacache import schema_passes
 from reconciler.desired.validate import DesiredSite, check_site, schema_identity
+from reconciler.desired.yamlread import MERGE, DuplicateKeyError, FastLoader, PlainLoader, TooDeepError
 from reconciler.errors import Finding, Problem, Severity, YamlPath, excerpt
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-MERGE = "tag:yaml.org,2002:merge"  # the tag of a `<<` key
-_STR = "tag:yaml.org,2002:str"
-_MAX_REMEMBERED_TAGS = 20_000
-
-
-class _DuplicateKeyError(Exception):
-    """Raised by the fast loader so the file is re-read by the careful one."""
-
-
-def _without_base_60(tag: str, regexp: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:
-    # YAML 1.1 reads `19:00` as the number 1140 (base 60), yet `07:00` as text; YAML 1.2, and editors,
-    # read both as text, which a wall-clock time is.
-    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-        return tag, re.compile(rf"(?!.*:)(?:{regexp.pattern})", regexp.flags)
-    return tag, regexp
-
-
-class _PlainLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """The C safe loader without timestamp resolution (date-times stay as written) and without YAML
-    1.1's base-60 numbers (`19:00` stays text)."""
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [
-            _without_base_60(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"
-        ]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
-    # Plain scalar -> tag. Matching every plain scalar against the resolvers' regular expressions took
-    # a tenth of the parse, yet the same keys and values recur in every profile, and without path
-    # resolvers the tag of a plain scalar depends on its text alone. Shared with subclasses, which keep
-    # these resolvers; bounded: once full, it only reads.
-    _plain_tags: ClassVar[dict[str, str]] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
-            tag = self._plain_tags.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._plain_tags) < _MAX_REMEMBERED_TAGS:
-                    self._plain_tags[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # Most nodes of a site file are strings, and the generic path (constructor lookup, recursion
-        # bookkeeping, memo) cost a tenth of the parse for what is the node's own text in the end.
-        if node.tag == _STR and node.__class__ is yaml.ScalarNode:
-            return node.value
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError) as err:
-            # PyYAML's constructors raise these for values their tag cannot hold (`!!int 1e3`,
-            # `!!timestamp 2026-13-45`, an integer of 5,000 digits); say where.
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {excerpt(node.value)} as {node.tag}: {err}", node.start_mark
-            ) from None
-
-
-class _FastLoader(_PlainLoader):
-    """`_PlainLoader` that gives up on the first duplicate key instead of keeping the last."""
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        # A merge key is a plain `<<` or carries a tag (`!!merge`), so a text with neither has none,
-        # and its mappings need not be searched for one each.
-        self._may_merge = not isinstance(stream, str) or "<<" in stream or "!" in stream
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # A `<<:` merge legitimately yields keys that explicit ones override; count only explicit keys,
-        # and before the constructor flattens the merge into the node.
-        merges = self._may_merge and any(key.tag == MERGE for key, _ in node.value)
-        if merges:
-            explicit = [key.value for key, _ in node.value if key.tag != MERGE]
-            if len(set(explicit)) != len(explicit):
-                raise _DuplicateKeyError
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        if not merges and len(mapping) != len(node.value):
-            raise _DuplicateKeyError
-        return mapping
-
-
-def parse(text: str) -> Any:
-    """Parse YAML as site files are parsed: safe, date-times kept as text, last duplicate key wins."""
-    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader without timestamps
 
 
 def compose(path: Path) -> yaml.Node | None:
     """The node tree of a site file, composed as site files are (nothing is built from it, so no alias
     is expanded), read within the size bound; None when it cannot be read or parsed."""
     try:
-        return yaml.compose(_read(path), Loader=_PlainLoader)
+        return yaml.compose(_read(path), Loader=PlainLoader)
     except (bounds.TooLargeError, OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
         return None
 
@@ -244,15 +159,20 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
         return None, [Problem(name, 0, 0, Severity.ERROR, str(err), err.fix)]
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(name, 0, 0, Severity.ERROR, f"cannot read the file: {err}", "check the path")]
-    loader = _FastLoader(text)
+    loader = FastLoader(text)
     try:
         root = loader.get_single_node()
-        beyond = bounds.yaml_problem(root, shared="&" in text)
+        # Checked before anything is built, or (a text without anchors) while it is built.
+        beyond = None if loader.counts_depth else bounds.yaml_problem(root, shared="&" in text)
+        if beyond is None:
+            try:
+                raw = loader.construct_document(root) if root is not None else None
+            except TooDeepError:
+                beyond = bounds.yaml_problem(root, shared=False)
         if beyond is not None:
             mark, message, fix = beyond
             return None, [Problem(name, mark.line + 1, mark.column + 1, Severity.ERROR, message, fix)]
-        raw = loader.construct_document(root) if root is not None else None
-    except _DuplicateKeyError:
+    except DuplicateKeyError:
         return _load_carefully(path, text, now)
     except yaml.YAMLError as err:
         return None, [_syntax_problem(name, err)]
@@ -266,7 +186,7 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
 def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite | None, list[Problem]]:
     # Only reached for a file with a duplicate key, within bounds: report each, then every other
     # problem too.
-    loader = _PlainLoader(text)
+    loader = PlainLoader(text)
     try:
         root = loader.get_single_node()
         # Before construction, which flattens `<<:` merges into the nodes.
@@ -330,7 +250,7 @@ def zone(name: str) -> tzinfo | None:
 def locate(path: Path, text: str, findings: Sequence[Finding]) -> list[Problem]:
     """Give each finding the line and column of the YAML it is about."""
     try:
-        root = yaml.compose(text, Loader=_PlainLoader)
+        root = yaml.compose(text, Loader=PlainLoader)
     except yaml.YAMLError:
         root = None
     return _place(str(path), root, findings)

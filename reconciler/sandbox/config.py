@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.desired.loader import load, parse
+from reconciler.desired.loader import load
+from reconciler.desired.yamlread import parse
 from reconciler.errors import DesiredStateError, ReconcilerError
 from reconciler.ocpp.configuration import ChargerLimits
 from reconciler.sandbox.faults import Faults
