@@ -75,9 +75,10 @@ def canonical_rest(profile: Profile) -> str:
     """
     schedule = profile.schedule
     out = [
-        f'"chargingProfileKind":"{profile.kind.value}",'
-        f'"chargingProfilePurpose":"{profile.purpose.value}",'
-        f'"chargingSchedule":{{"chargingRateUnit":"{schedule.rate_unit.value}","chargingSchedulePeriod":['
+        # An OCPP enum formats as its value (a StrEnum), without the Python call `.value` costs.
+        f'"chargingProfileKind":"{profile.kind}",'
+        f'"chargingProfilePurpose":"{profile.purpose}",'
+        f'"chargingSchedule":{{"chargingRateUnit":"{schedule.rate_unit}","chargingSchedulePeriod":['
     ]
     periods = []
     for period in schedule.periods:
@@ -95,7 +96,7 @@ def canonical_rest(profile: Profile) -> str:
         out.append(f',"startSchedule":{_string(schedule.start_schedule)}')
     out.append("}")
     if profile.recurrency is not None:
-        out.append(f',"recurrencyKind":"{profile.recurrency.value}"')
+        out.append(f',"recurrencyKind":"{profile.recurrency}"')
     out.append(f',"stackLevel":{profile.stack_level}')
     if profile.transaction_id is not None:
         out.append(f',"transactionId":{profile.transaction_id}')

@@ -33,7 +33,7 @@ def check_profile(
         out.append(Finding(placed.origins, field, severity, message, fix))
 
     profile, schedule = placed.profile, placed.profile.schedule
-    connector = profile.connector_id
+    connector, local = profile.connector_id, schedule.local is not None
     if profile.purpose is Purpose.CHARGE_POINT_MAX and connector != 0:
         add(
             ("connectorId",),
@@ -59,7 +59,7 @@ def check_profile(
 
     lowest, highest = EDRV_RESERVED_MAX_STACK_LEVEL + 1, station.ocpp.max_stack_level
     # A local-time profile also takes the level above its own (see `localtime`).
-    extra = EXTRA_LEVELS if profile.is_local else 0
+    extra = EXTRA_LEVELS if local else 0
     if not lowest <= profile.stack_level <= highest - extra:
         why = (
             "eDRV reserves 0-10 for its own power management"
@@ -82,11 +82,11 @@ def check_profile(
             "transactionId is inserted by eDRV from the active session",
             "remove transactionId",
         )
-    if profile.is_local:
+    if local:
         return out  # the rest are `localrules`'
 
     if profile.kind is not Kind.RELATIVE:
-        if profile.is_session_cap and profile.kind is Kind.ABSOLUTE:
+        if profile.purpose is Purpose.TX and profile.kind is Kind.ABSOLUTE:
             if schedule.start_schedule is not None:
                 add(
                     ("chargingSchedule", "startSchedule"),

@@ -106,13 +106,23 @@ def profile_end(
     """When a profile ends for good: `validTo`, or for a fixed Absolute schedule `startSchedule +
     duration`, whichever is first; None if it never ends by itself. A session cap's schedule is
     anchored to its session, which ends it, so only its validTo counts here."""
+    fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
+    # Every profile of a site asks, and most ask with the same few moments: remembered by what decides.
+    key = (valid_to, start_schedule, duration_s) if fixed else (valid_to,)
+    if key in _ENDS:
+        return _ENDS[key]
     ends: list[datetime] = []
     if valid_to is not None:
         ends.append(parse_timestamp(valid_to))
-    fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
     if fixed and start_schedule is not None and duration_s is not None:
         ends.append(parse_timestamp(start_schedule) + timedelta(seconds=duration_s))
-    return min(ends, default=None)
+    end = min(ends, default=None)
+    if len(_ENDS) < _MAX_REMEMBERED:
+        _ENDS[key] = end
+    return end
+
+
+_ENDS: dict[tuple[str | int | None, ...], datetime | None] = {}
 
 
 def format_timestamp(moment: datetime) -> str:
