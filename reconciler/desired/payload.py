@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from reconciler.desired.model import Profile
 from reconciler.ocpp.profile import Json, Kind, json_number, json_number_text, parse_timestamp, text_hash
@@ -88,24 +90,30 @@ def canonical_rest(profile: Profile) -> str:
         periods.append(f'{text},"startPeriod":{period.start_period_s}}}')
     out.append(",".join(periods))
     out.append("]")
-    if schedule.duration_s is not None:
-        out.append(f',"duration":{schedule.duration_s}')
-    if schedule.min_charging_rate is not None:
-        out.append(f',"minChargingRate":{json_number_text(schedule.min_charging_rate)}')
-    if schedule.start_schedule is not None:
-        out.append(f',"startSchedule":{_string(schedule.start_schedule)}')
+    _members(
+        out,
+        ("duration", schedule.duration_s, str),
+        ("minChargingRate", schedule.min_charging_rate, json_number_text),
+        ("startSchedule", schedule.start_schedule, _string),
+    )
     out.append("}")
-    if profile.recurrency is not None:
-        out.append(f',"recurrencyKind":"{profile.recurrency}"')
-    out.append(f',"stackLevel":{profile.stack_level}')
-    if profile.transaction_id is not None:
-        out.append(f',"transactionId":{profile.transaction_id}')
-    if profile.valid_from is not None:
-        out.append(f',"validFrom":{_string(profile.valid_from)}')
-    if profile.valid_to is not None:
-        out.append(f',"validTo":{_string(profile.valid_to)}')
+    _members(
+        out,
+        ("recurrencyKind", profile.recurrency, _string),
+        ("stackLevel", profile.stack_level, str),
+        ("transactionId", profile.transaction_id, str),
+        ("validFrom", profile.valid_from, _string),
+        ("validTo", profile.valid_to, _string),
+    )
     out.append("}")
     return "".join(out)
+
+
+def _members(out: list[str], *members: tuple[str, Any, Callable[[Any], str]]) -> None:
+    """Each member whose value is not None, written `,"key":<text>`, in the order given (sorted)."""
+    for key, value, write in members:
+        if value is not None:
+            out.append(f',"{key}":{write(value)}')
 
 
 def _string(text: str) -> str:
