@@ -168,7 +168,8 @@ def load(path: Path, site: str) -> RecordedState | None:
     except ValidationError as exc:
         first = tuple(str(part) for part in exc.errors(include_url=False)[0]["loc"])
         raise _refused(path, _line(text, first), f"not a valid state file: {_summary(exc)}") from None
-    problem = check.first_problem(state, payloads_sound=unchanged)
+    # Only format 3 is written with a checksum, and leaves the fields a payload repeats to it.
+    problem = check.first_problem(state, payloads_sound=unchanged and version == STATE_VERSION)
     if problem is not None:
         raise _refused(path, _line(text, problem.where), f"inconsistent state file: {problem}")
     return state
