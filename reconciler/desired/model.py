@@ -12,6 +12,7 @@ frozen and forbids unknown keys, so a typo is an error rather than a silently ig
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -52,23 +53,16 @@ def normalise_timestamp(text: str) -> str:
     `2023-06-28T16:31:32.898+02:00` becomes `2023-06-28T14:31:32.898Z`; `.000` stays `.000`, because
     eDRV's examples are reproduced byte for byte. The year must lie within EARLIEST_YEAR-LATEST_YEAR.
     """
-    # The same few moments recur in every profile of a site (startSchedule, validFrom, validTo).
-    known = _NORMALISED.get(text)
-    if known is not None:
-        return known
-    normalised = _normalise(text)
-    if len(_NORMALISED) < _MAX_REMEMBERED_TIMESTAMPS:
-        _NORMALISED[text] = normalised
-    return normalised
+    return _normalised(text)
 
 
-# Text as written -> normalised; bounded like every memo of input (once full, only read).
-_MAX_REMEMBERED_TIMESTAMPS = 10_000
-_NORMALISED: dict[str, str] = {}
 _YEAR_TEXTS = (f"{EARLIEST_YEAR:04d}", f"{LATEST_YEAR:04d}")
 
 
-def _normalise(text: str) -> str:
+# The same few moments recur in every profile of a site (startSchedule, validFrom, validTo); bounded, as
+# every memo of input is. A text that is refused raises, and is not remembered.
+@functools.lru_cache(maxsize=10_000)
+def _normalised(text: str) -> str:
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise PydanticCustomError(

@@ -6,6 +6,7 @@ and recorded. Date-times in payloads are RFC 3339 UTC with `Z`. Pure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -66,33 +67,29 @@ def json_number(value: Decimal) -> int | float:
 
 def json_number_text(value: Decimal) -> str:
     """`json_number(value)` as canonical JSON writes it: an int's digits, or a float's shortest repr."""
-    text = str(value)
-    known = _NUMBER_TEXTS.get(text)
-    if known is None:
-        known = str(int(value)) if exponent(value) >= 0 else repr(float(value))
-        if len(_NUMBER_TEXTS) < _MAX_REMEMBERED:
-            _NUMBER_TEXTS[text] = known
-    return known
+    return _number_text(str(value))
 
 
 def exponent(value: Decimal) -> int:
     """The power of ten of the last digit of a finite decimal as written: `8.1` -1, `16` 0, `1E+3` 3."""
-    # `as_tuple` builds a tuple of every digit (half a microsecond), and the same few limits recur in
-    # every profile of a network: remembered by the decimal's text, which writes its exponent exactly.
-    text = str(value)
-    known = _EXPONENTS.get(text)
-    if known is None:
-        known = int(value.as_tuple().exponent)
-        if len(_EXPONENTS) < _MAX_REMEMBERED:
-            _EXPONENTS[text] = known
-    return known
+    return _exponent(str(value))
 
 
-# Bounded, so that a file of a million distinct limits costs no more memory than this; once full,
-# they are only read.
-_MAX_REMEMBERED = 10_000
-_EXPONENTS: dict[str, int] = {}
-_NUMBER_TEXTS: dict[str, str] = {}
+# `as_tuple` builds a tuple of every digit (half a microsecond), and the same few limits recur in every
+# profile of a network: remembered by the decimal's text, which writes its digits and exponent exactly
+# (16 and 16.0 are equal decimals, but not the same JSON). Bounded, as every memo of input is.
+_REMEMBERED = 10_000
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _exponent(text: str) -> int:
+    return int(Decimal(text).as_tuple().exponent)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _number_text(text: str) -> str:
+    value = Decimal(text)
+    return str(int(value)) if _exponent(text) >= 0 else repr(float(value))
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -107,22 +104,18 @@ def profile_end(
     duration`, whichever is first; None if it never ends by itself. A session cap's schedule is
     anchored to its session, which ends it, so only its validTo counts here."""
     fixed = kind == Kind.ABSOLUTE and purpose != Purpose.TX
-    # Every profile of a site asks, and most ask with the same few moments: remembered by what decides.
-    key = (valid_to, start_schedule, duration_s) if fixed else (valid_to,)
-    if key in _ENDS:
-        return _ENDS[key]
+    return _end(valid_to, start_schedule if fixed else None, duration_s if fixed else None)
+
+
+# Every profile of a site asks, and most with the same few moments: remembered by what decides.
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _end(valid_to: str | None, fixed_start: str | None, duration_s: int | None) -> datetime | None:
     ends: list[datetime] = []
     if valid_to is not None:
         ends.append(parse_timestamp(valid_to))
-    if fixed and start_schedule is not None and duration_s is not None:
-        ends.append(parse_timestamp(start_schedule) + timedelta(seconds=duration_s))
-    end = min(ends, default=None)
-    if len(_ENDS) < _MAX_REMEMBERED:
-        _ENDS[key] = end
-    return end
-
-
-_ENDS: dict[tuple[str | int | None, ...], datetime | None] = {}
+    if fixed_start is not None and duration_s is not None:
+        ends.append(parse_timestamp(fixed_start) + timedelta(seconds=duration_s))
+    return min(ends, default=None)
 
 
 def format_timestamp(moment: datetime) -> str:
