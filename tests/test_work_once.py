@@ -242,3 +242,18 @@ def test_a_network_with_an_error_anywhere_is_refused_with_every_problem_and_no_p
     messages = [str(p) for p in refused.value.problems]
     assert any("b-site.yaml" in m and "one decimal" in m for m in messages)
     assert any("c-site.yaml" in m and "is also in site 'a-site'" in m for m in messages)
+
+
+def test_a_remembered_floor_does_not_change_what_another_site_is_told(tmp_path: Path, now: datetime) -> None:
+    """Two sites whose voltages are equal decimals written differently (230 and 230.0) are each told the
+    floor in their own writing: remembering the floor by value would show one site the other's."""
+    told = []
+    for voltage in ("230", "230.0"):
+        path = tmp_path / f"site-{voltage.replace('.', '-')}.yaml"
+        path.write_text(
+            SITE.format(name="S", station="CP-1", limit=2000).replace(
+                "site: {name: S}", f"site: {{name: S, nominal_voltage_v: {voltage}}}"
+            )
+        )
+        told += [p.message for p in load_site(path, now)[1]]
+    assert [m.split("below ")[1].split(" W")[0] for m in told] == ["4140", "4140.0"], told

@@ -111,7 +111,7 @@ def yaml_problem(root: yaml.Node | None, *, shared: bool) -> tuple[yaml.Mark, st
         level, depth = [root], 1
         while level:
             if depth > MAX_DEPTH:
-                return level[0].start_mark, *_too_deep()
+                return level[0].start_mark, *too_deep()
             below: list[yaml.Node] = []
             for node in level:
                 if node.__class__ is yaml.MappingNode:
@@ -127,7 +127,8 @@ def yaml_problem(root: yaml.Node | None, *, shared: bool) -> tuple[yaml.Mark, st
     return _expansion(root)
 
 
-def _too_deep() -> tuple[str, str]:
+def too_deep() -> tuple[str, str]:
+    """The message and fix of a document nested deeper than MAX_DEPTH."""
     return (
         f"nested more than {MAX_DEPTH} levels deep here; no site file needs that",
         "correct the indentation or brackets",
@@ -170,7 +171,7 @@ def _expansion(root: yaml.Node) -> tuple[yaml.Mark, str, str] | None:
     depths: dict[int, int] = {id(root): 1}
     for node in reversed(order):
         if depths[id(node)] > MAX_DEPTH:
-            return node.start_mark, *_too_deep()
+            return node.start_mark, *too_deep()
         for child in _children(node):
             uses[id(child)] = uses.get(id(child), 0) + uses[id(node)]
             depths[id(child)] = max(depths.get(id(child), 0), depths[id(node)] + 1)

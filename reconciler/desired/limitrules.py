@@ -47,7 +47,7 @@ def check_limit(
     phases_known = phases is None or 1 <= phases <= 3
     on_phases = (phases if phases_known else None) or DEFAULT_PHASES
     # OCPP 1.6: current per phase = power / (nominal voltage x phases); compared as a product, exactly.
-    floor = _followable(unit, on_phases, site.nominal_voltage_v)
+    floor = _followable(unit, on_phases, str(site.nominal_voltage_v))
     too_low = 0 < limit < floor
     if phases_known and not too_low and limit >= 0 and exponent(limit) >= -1:
         return []  # most limits: nothing to say, and no place of a finding built
@@ -98,9 +98,10 @@ def check_rate(placed: PlacedProfile, field: YamlPath, value: Decimal, name: str
     return []
 
 
+# Keyed by the voltage's text: 230 and 230.0 are equal decimals, but the floor a message shows differs.
 @functools.lru_cache(maxsize=64)
-def _followable(unit: RateUnit, phases: int, voltage_v: Decimal) -> Decimal:
-    """The lowest limit in `unit` a car can follow, on `phases` phases at `voltage_v`."""
+def _followable(unit: RateUnit, phases: int, voltage_v: str) -> Decimal:
+    """The lowest limit in `unit` a car can follow, on `phases` phases at `voltage_v` volts."""
     if unit is RateUnit.AMPERE:
         return MIN_FOLLOWABLE_CURRENT_A
-    return MIN_FOLLOWABLE_CURRENT_A * voltage_v * phases
+    return MIN_FOLLOWABLE_CURRENT_A * Decimal(voltage_v) * phases

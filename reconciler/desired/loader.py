@@ -168,7 +168,8 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
             try:
                 raw = loader.construct_document(root) if root is not None else None
             except TooDeepError:
-                beyond = bounds.yaml_problem(root, shared=False)
+                # The walk says where; were it ever to disagree with the count, the file is refused still.
+                beyond = bounds.yaml_problem(root, shared=False) or (root.start_mark, *bounds.too_deep())
         if beyond is not None:
             mark, message, fix = beyond
             return None, [Problem(name, mark.line + 1, mark.column + 1, Severity.ERROR, message, fix)]
