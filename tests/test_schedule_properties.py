@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
+from reconciler.render import schedule as schedule_render
 
 from .schedule_builders import at
 
@@ -217,3 +219,29 @@ def test_several_connectors_at_once_match_each_asked_alone(
     assert together == {
         c: composite_schedule(profiles, c, start, duration_s, connectors=2) for c in connector_ids
     }
+
+
+@given(
+    pieces=st.lists(
+        st.tuples(st.integers(1, 20_000), st.none() | st.integers(0, 50).map(Decimal)),
+        min_size=1,
+        max_size=30,
+    ),
+    columns=st.integers(1, 60),
+)
+def test_a_chart_column_shows_the_lowest_limit_of_every_period_it_overlaps(
+    pieces: list[tuple[int, Decimal | None]], columns: int
+) -> None:
+    """Walking the periods once per chart gives, for every column, the lowest limit among all periods that
+    overlap it (None where none limits), as looking at every period for every column does."""
+    periods, start = [], at("00:00")
+    for seconds, limit in pieces:
+        periods.append(CompositePeriod(start, start + timedelta(seconds=seconds), limit))
+        start = periods[-1].end
+    first, step = periods[0].start, (periods[-1].end - periods[0].start) / columns
+    expected = []
+    for column in range(columns):
+        low, high = first + step * column, first + step * (column + 1)
+        limits = [p.limit for p in periods if p.start < high and p.end > low and p.limit is not None]
+        expected.append(min(limits, default=None))
+    assert schedule_render._column_lows(periods, first, step, columns) == expected
