@@ -134,3 +134,32 @@ def test_an_integer_python_will_not_read_is_a_yaml_problem_like_any_unreadable_v
     a constructor error at its node, which the loader reports at its line."""
     with pytest.raises(yaml.constructor.ConstructorError, match="cannot read"):
         _read(FastLoader, "site:\n  limit: " + "7" * 5000 + "\n")
+
+
+_STATION_FIELDS = {
+    "written": "    connectors: 1\n    rated_power_kw: 22\n",
+    "merged": "    <<: {connectors: 1}\n    rated_power_kw: 22\n",
+}
+
+
+@pytest.mark.parametrize("fields", sorted(_STATION_FIELDS))
+def test_a_finding_is_placed_on_its_line_whether_the_nodes_were_kept_or_composed_again(
+    tmp_path: Path, fields: str
+) -> None:
+    """A file without merge keys is located on the nodes it was read from; one with a merge key, whose
+    nodes building rewrote, is composed again: either way the finding lands on the key it is about."""
+    path = tmp_path / "depot.yaml"
+    path.write_text(
+        "site:\n  name: Depot\nstations:\n  CP-1:\n"
+        + _STATION_FIELDS[fields]
+        + "    profiles:\n      night:\n        connectorId: 5\n        stackLevel: 20\n"
+        "        chargingProfilePurpose: TxDefaultProfile\n        chargingProfileKind: Relative\n"
+        "        chargingSchedule:\n          chargingRateUnit: A\n"
+        "          chargingSchedulePeriod: [{startPeriod: 0, limit: 16}]\n"
+    )
+    assert FastLoader(path.read_text()).keeps_nodes is (fields == "written")
+    site, problems = load_site(path, datetime(2026, 1, 1, tzinfo=UTC))
+    assert site is None
+    assert [(p.line, p.column, p.message.split(":")[0]) for p in problems] == [
+        (9, 9, "connector 5 does not exist")
+    ]

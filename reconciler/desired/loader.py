@@ -180,7 +180,11 @@ def load_site(path: Path, now: datetime) -> tuple[DesiredSite | None, list[Probl
     finally:
         loader.dispose()
     site, findings = _check(path, raw, now)
-    problems = sorted(locate(path, text, findings), key=_position) if findings else []
+    if not findings:
+        return site, []
+    # Built without merge keys, the nodes are as they were composed, and their marks place the findings.
+    located = _place(name, root, findings) if loader.keeps_nodes else locate(path, text, findings)
+    problems = sorted(located, key=_position)
     return (None if any(p.is_error for p in problems) else site), problems
 
 
@@ -259,18 +263,25 @@ def locate(path: Path, text: str, findings: Sequence[Finding]) -> list[Problem]:
 
 def _place(name: str, root: yaml.Node | None, findings: Sequence[Finding]) -> list[Problem]:
     problems = []
+    keys: _KeyIndex = {}
     for finding in findings:
-        mark = _best_mark(root, finding)
+        mark = _best_mark(root, finding, keys)
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         problems.append(Problem(name, line, column, finding.severity, finding.message, finding.fix))
     return problems
 
 
-def _best_mark(root: yaml.Node | None, finding: Finding) -> yaml.Mark | None:
+# A mapping node's pairs by key text, made the first time a finding's path goes through it (by the
+# node's id): a finding under one of a thousand stations need not compare every station's key. The last
+# of repeated keys wins, as it does in the document read.
+_KeyIndex = dict[int, dict[str, tuple[yaml.Node, yaml.Node]]]
+
+
+def _best_mark(root: yaml.Node | None, finding: Finding, keys: _KeyIndex) -> yaml.Mark | None:
     best: tuple[int, yaml.Mark | None] = (-1, None)
     for origin in finding.origins:
         path = (*origin, *finding.field)
-        depth, mark = _walk(root, path)
+        depth, mark = _walk(root, path, keys)
         if depth == len(path):
             return mark
         if depth > best[0]:
@@ -278,7 +289,7 @@ def _best_mark(root: yaml.Node | None, finding: Finding) -> yaml.Mark | None:
     return best[1]
 
 
-def _walk(node: yaml.Node | None, path: YamlPath) -> tuple[int, yaml.Mark | None]:
+def _walk(node: yaml.Node | None, path: YamlPath, keys: _KeyIndex) -> tuple[int, yaml.Mark | None]:
     """How deep `path` goes into the node tree, and the mark of the deepest node reached.
 
     A path ending on a mapping key points at the key, as editors underline it.
@@ -288,7 +299,10 @@ def _walk(node: yaml.Node | None, path: YamlPath) -> tuple[int, yaml.Mark | None
     mark = node.start_mark
     for depth, part in enumerate(path):
         if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in reversed(node.value) if str(k.value) == str(part)), None)
+            pairs = keys.get(id(node))
+            if pairs is None:
+                pairs = keys[id(node)] = {str(k.value): (k, v) for k, v in node.value}
+            pair = pairs.get(str(part))
             if pair is None:
                 return depth, mark
             mark, node = pair[0].start_mark, pair[1]

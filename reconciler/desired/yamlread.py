@@ -108,6 +108,7 @@ class FastLoader(PlainLoader):
     `counts_depth`: the text has no anchors, merge keys, tags or `=` keys, so that building it visits
     the document level by level, and `construct_document` bounds its depth as it goes (raising
     `TooDeepError`), where any other text is walked by `bounds.yaml_problem` before it is built.
+    `keeps_nodes`: building leaves the composed nodes as they were, so their marks can place findings.
     """
 
     def __init__(self, stream: Any) -> None:
@@ -116,6 +117,8 @@ class FastLoader(PlainLoader):
         # a tag of its own: a text with none of these has only keys built as they are written.
         self._plain_keys = isinstance(stream, str) and not any(mark in stream for mark in ("<<", "!", "="))
         self.counts_depth = self._plain_keys and "&" not in stream
+        # Flattening merge keys rewrites the nodes; without them the nodes stay as composed, marks and all.
+        self.keeps_nodes = self._plain_keys
 
     def construct_document(self, node: yaml.Node) -> Any:
         if not self.counts_depth:
