@@ -37,6 +37,8 @@ from pathlib import Path
 
 # Run as a script, this file's folder is on sys.path, and with it the other benchmarks' modules.
 from measure import own_parse, say_what_is_measured
+from plan_bench import record_everything
+from validate_bench import generate
 
 from reconciler.desired import loader
 from reconciler.shell.reconcile import plan_sites
@@ -92,9 +94,6 @@ def count(work: str, times: int, directory: Path) -> int:
 
 def prepare(root: Path, sites: int) -> int:
     """Write the network and its recorded state under `root`; the number of profiles."""
-    from plan_bench import record_everything  # noqa: PLC0415 - only the parent process writes
-    from validate_bench import generate  # noqa: PLC0415
-
     root.mkdir(parents=True, exist_ok=True)
     paths = generate(root, sites, 10, 5)
     record_everything(root, NOW)

@@ -52,7 +52,7 @@ class PlacedProfile:
 
     @property
     def body(self) -> Body:
-        """The payload, built and serialised on first use, once for validation and the plan alike."""
+        """The payload's canonical text, written on first use, once for validation and the plan alike."""
         if self._body is None:
             object.__setattr__(self, "_body", Body.of(self.profile))
         assert self._body is not None

@@ -224,8 +224,11 @@ def _check_schema(item: PlacedProfile, passes: Passes) -> list[Finding]:
     ]
 
 
+@functools.cache
 def schema_identity() -> str:
-    """Names the official schema and the validator that checks it: a change of either changes it."""
+    """Names the official schema and the validator that checks it: a change of either changes it.
+
+    Worked out once per process: the loader asks for it with every site file."""
     text = _schema_text() + fastjsonschema.VERSION
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -108,17 +108,17 @@ class FastLoader(PlainLoader):
     `counts_depth`: the text has no anchors, merge keys, tags or `=` keys, so that building it visits
     the document level by level, and `construct_document` bounds its depth as it goes (raising
     `TooDeepError`), where any other text is walked by `bounds.yaml_problem` before it is built.
-    `keeps_nodes`: building leaves the composed nodes as they were, so their marks can place findings.
+    `keeps_nodes`: the text has no merge keys, tags or `=` keys, so its mappings are built from their pairs
+    directly and the composed nodes are left as they were, their marks fit to place findings.
     """
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         # A merge key is a plain `<<` or carries a tag (`!!merge`), and PyYAML gives a plain `=` key
         # a tag of its own: a text with none of these has only keys built as they are written.
-        self._plain_keys = isinstance(stream, str) and not any(mark in stream for mark in ("<<", "!", "="))
-        self.counts_depth = self._plain_keys and "&" not in stream
         # Flattening merge keys rewrites the nodes; without them the nodes stay as composed, marks and all.
-        self.keeps_nodes = self._plain_keys
+        self.keeps_nodes = isinstance(stream, str) and not any(mark in stream for mark in ("<<", "!", "="))
+        self.counts_depth = self.keeps_nodes and "&" not in stream
 
     def construct_document(self, node: yaml.Node) -> Any:
         if not self.counts_depth:
@@ -145,7 +145,7 @@ class FastLoader(PlainLoader):
         return data
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if self._plain_keys and node.__class__ is yaml.MappingNode:
+        if self.keeps_nodes and node.__class__ is yaml.MappingNode:
             return self._plain_mapping(node, deep)
         # A `<<:` merge legitimately yields keys that explicit ones override; count only explicit keys,
         # and before the constructor flattens the merge into the node.
