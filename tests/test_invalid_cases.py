@@ -189,3 +189,29 @@ def test_strict_fails_on_warnings_only(
     assert code == EXIT_OK
     assert "warning:" in out
     assert _validate(capsys, str(path), "--strict")[0] == EXIT_ERROR
+
+
+@pytest.mark.parametrize(
+    ("placed_on", "named"),
+    [
+        ("all", "all 12 stations"),
+        ("[S0, S1, S2, S3, S4, S5, S6]", "7 stations: S0, S1, S2, S3, S4 and 2 more"),
+        ("[S3, S7]", "stations S3, S7"),
+    ],
+)
+def test_a_finding_of_a_template_on_many_stations_is_one_line_naming_a_few(
+    tmp_path: Path, placed_on: str, named: str
+) -> None:
+    """A template's finding is reported once, naming its stations, or a few of them once there are many."""
+    stations = "".join(f"  S{i}: {{connectors: 1, rated_power_kw: 22}}\n" for i in range(12))
+    path = tmp_path / "depot.yaml"
+    path.write_text(
+        "site: {name: Depot}\ntemplates:\n  low:\n"
+        f"    stations: {placed_on}\n"
+        "    profile: {connectorId: 0, stackLevel: 5, chargingProfilePurpose: TxDefaultProfile, "
+        "chargingProfileKind: Relative, chargingSchedule: {chargingRateUnit: A, "
+        "chargingSchedulePeriod: [{startPeriod: 0, limit: 16}]}}\n"
+        f"stations:\n{stations}"
+    )
+    _, problems = load_site(path, NOW)
+    assert [p.message.rpartition(" (placed by the template on ")[2] for p in problems] == [f"{named})"]

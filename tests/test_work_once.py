@@ -4,6 +4,8 @@ skipped only for bodies that passed it before, and a network planned site by sit
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -210,6 +212,18 @@ def test_loading_a_site_file_fills_the_cache_in_the_configured_directory(
     os.environ.pop(schemacache.CACHE_SETTING, None)
 
 
+def test_the_schema_is_read_without_importing_the_ocpp_runtime() -> None:
+    """Checking a body reads the official schema file without importing `ocpp.v16` (and jsonschema)."""
+    program = (
+        "import sys\n"
+        "from reconciler.desired import validate\n"
+        "assert validate.schema_problem({'connectorId': 1}) is not None\n"
+        "print(sorted(m for m in ('ocpp.v16', 'jsonschema') if m in sys.modules))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert finished.stdout.strip() == "[]"
+
+
 SITE = """\
 site: {{name: {name}}}
 stations:
@@ -257,3 +271,29 @@ def test_a_remembered_floor_does_not_change_what_another_site_is_told(tmp_path: 
         )
         told += [p.message for p in load_site(path, now)[1]]
     assert [m.split("below ")[1].split(" W")[0] for m in told] == ["4140", "4140.0"], told
+
+
+def test_a_template_body_is_written_once_for_every_station_it_is_placed_on(
+    tmp_path: Path, now: datetime
+) -> None:
+    """An unpatched template's body is one object on all its stations; a patched placement has its own."""
+    path = tmp_path / "depot.yaml"
+    path.write_text(
+        "site: {name: Depot}\ntemplates:\n  cap:\n"
+        "    profile: {connectorId: 0, stackLevel: 20, chargingProfilePurpose: TxDefaultProfile, "
+        "chargingProfileKind: Relative, chargingSchedule: {chargingRateUnit: A, "
+        "chargingSchedulePeriod: [{startPeriod: 0, limit: 16}]}}\n"
+        "stations:\n"
+        + "".join(f"  S{i}: {{connectors: 1, rated_power_kw: 22}}\n" for i in range(3))
+        + "  S3:\n    connectors: 1\n    rated_power_kw: 22\n"
+        "    overrides: {cap: {chargingSchedule: {chargingSchedulePeriod: [{startPeriod: 0, limit: 10}]}}}\n"
+    )
+    site, problems = load_site(path, now)
+    assert site is not None, problems
+    bodies = {item.station_id: item.body for item in site.placed()}
+    assert bodies["S0"] is bodies["S1"] is bodies["S2"]
+    assert bodies["S3"] is not bodies["S0"]
+    for item in site.placed():
+        assert item.body.rest == payload.canonical_rest(item.profile)
+    assert '"limit":10' in bodies["S3"].rest
+    assert '"limit":16' in bodies["S0"].rest

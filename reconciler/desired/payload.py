@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from reconciler.ocpp.schedule import Installed
 _ID = "chargingProfileId"
 
 
-@dataclass(frozen=True, slots=True)
 class Body:
     """A desired profile's `csChargingProfiles`, its canonical JSON written once, the object on demand.
 
@@ -35,15 +33,17 @@ class Body:
     The text is written straight from the profile (`canonical_rest`), not by building the object and
     serialising it: a plan over recorded state that already holds it needs only the text, and the
     object is built the first time `fields` is asked for (a schema check, a send, a composite).
+    A plain class with slots, not a frozen dataclass: one is made per profile of every site read, and
+    a frozen dataclass sets each field through `object.__setattr__`. Nothing assigns to it after.
     """
 
-    profile: Profile
-    rest: str  # canonical JSON of `fields`, without its opening brace
-    digest: bytes = field(init=False, repr=False, compare=False)
-    _fields: Json | None = field(default=None, init=False, repr=False, compare=False)
+    __slots__ = ("_fields", "digest", "profile", "rest")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "digest", hashlib.sha256(self.rest.encode()).digest())
+    def __init__(self, profile: Profile, rest: str) -> None:
+        self.profile = profile
+        self.rest = rest  # canonical JSON of `fields`, without its opening brace
+        self.digest = hashlib.sha256(rest.encode()).digest()
+        self._fields: Json | None = None
 
     @classmethod
     def of(cls, profile: Profile) -> Body:
@@ -55,8 +55,7 @@ class Body:
         if self._fields is None:
             fields = charging_profile(self.profile, 0)
             del fields[_ID]
-            object.__setattr__(self, "_fields", fields)
-        assert self._fields is not None
+            self._fields = fields
         return self._fields
 
     def under(self, profile_id: int) -> Json:

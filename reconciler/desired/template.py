@@ -45,7 +45,8 @@ class PlacedProfile:
     local: LocalTurn | None = None
     # The profile and station rules, the plan and the payload catalogue all ask it: parsed once.
     expires_at: datetime | None = field(init=False, compare=False, repr=False)
-    _body: Body | None = field(default=None, init=False, compare=False, repr=False)
+    # Written on first use; `place` hands a template's, written once, to every station it is placed on.
+    _body: Body | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expires_at", self.profile.expires_at())
@@ -94,6 +95,7 @@ def place(
                     )
                 )
     placed: dict[str, tuple[PlacedProfile, ...]] = {}
+    bodies: dict[str, Body] = {}  # each unpatched OCPP template's, written for the first station
     for station_id, station in doc.stations.items():
         profiles = {
             name: PlacedProfile(station_id, name, profile, (("stations", station_id, "profiles", name),))
@@ -126,7 +128,11 @@ def place(
             template_origin: YamlPath = ("templates", name, "profile")
             patch = station.overrides.get(name)
             if patch is None:
-                profiles[name] = PlacedProfile(station_id, name, template.profile, (template_origin,))
+                shared = template.profile
+                body = (
+                    None if shared.is_local else bodies.get(name) or bodies.setdefault(name, Body.of(shared))
+                )
+                profiles[name] = PlacedProfile(station_id, name, shared, (template_origin,), _body=body)
                 continue
             origins = (("stations", station_id, "overrides", name), template_origin)
             try:

@@ -175,20 +175,45 @@ def check_site(
                 expanded = expand(item, clock, now)
                 profile_findings.extend(f for part in expanded for f in _check_schema(part, passes))
                 compiled.extend(expanded)
-            if item.origins[0][0] == "templates":
-                for finding in profile_findings:
-                    on_templates.setdefault(finding, []).append(station_id)
-            else:
-                findings.extend(profile_findings)
+            _gather(profile_findings, station_id, findings, on_templates)
         placed[station_id] = tuple(sorted(compiled, key=lambda p: p.name))
-        findings.extend(check_station(station_id, station, placed[station_id], now))
+        station_findings = check_station(station_id, station, placed[station_id], now)
+        _gather(station_findings, station_id, findings, on_templates)
     for finding, stations in on_templates.items():
-        where = f"station {stations[0]}" if len(stations) == 1 else f"stations {', '.join(stations)}"
+        where = _stations_named(stations, len(doc.stations))
         findings.append(replace(finding, message=f"{finding.message} (placed by the template on {where})"))
     if not any(f.is_error for f in findings):
         # Sums composite schedules, which only mean something once every profile is sound.
         findings.extend(check_grid(doc, placed, now, clock))
     return (None if type_findings else DesiredSite(site_id, source, doc, placed, clock)), findings
+
+
+def _gather(
+    found: list[Finding], station_id: str, findings: list[Finding], on_templates: dict[Finding, list[str]]
+) -> None:
+    """`found` on one station added to `findings`, but those located in a template set aside in
+    `on_templates` with the station, so that each is reported once for all the stations it is on."""
+    for finding in found:
+        if finding.origins[0][0] == "templates":
+            on_templates.setdefault(finding, []).append(station_id)
+        else:
+            findings.append(finding)
+
+
+# A template placed on a whole depot would otherwise name every station in one line of the report.
+_STATIONS_NAMED = 5
+
+
+def _stations_named(stations: list[str], of_site: int) -> str:
+    """`station A`, `stations A, B`, `all 40 stations`, or the first few and how many more."""
+    if len(stations) == 1:
+        return f"station {stations[0]}"
+    if len(stations) == of_site and of_site > _STATIONS_NAMED:
+        return f"all {of_site:,} stations"
+    if len(stations) > _STATIONS_NAMED:
+        more = len(stations) - _STATIONS_NAMED
+        return f"{len(stations):,} stations: {', '.join(stations[:_STATIONS_NAMED])} and {more:,} more"
+    return f"stations {', '.join(stations)}"
 
 
 def _profile_count(doc: SiteFile) -> int:
@@ -244,7 +269,10 @@ def schema_problem(body: Json) -> str | None:
 
 @functools.cache
 def _schema_text() -> str:
-    return (importlib.resources.files("ocpp.v16") / "schemas" / "SetChargingProfile.json").read_text("utf-8")
+    # Found from the `ocpp` package, whose `__init__` is empty: naming `ocpp.v16` would import it, and
+    # with it jsonschema and arrow, a third of a small `reconciler validate`, to read one file.
+    schemas = importlib.resources.files("ocpp") / "v16" / "schemas"
+    return (schemas / "SetChargingProfile.json").read_text("utf-8")
 
 
 @functools.cache
