@@ -129,10 +129,11 @@ def place(
             patch = station.overrides.get(name)
             if patch is None:
                 shared = template.profile
-                body = (
-                    None if shared.is_local else bodies.get(name) or bodies.setdefault(name, Body.of(shared))
+                if name not in bodies and not shared.is_local:  # compiled per station, not sent as written
+                    bodies[name] = Body.of(shared)
+                profiles[name] = PlacedProfile(
+                    station_id, name, shared, (template_origin,), _body=bodies.get(name)
                 )
-                profiles[name] = PlacedProfile(station_id, name, shared, (template_origin,), _body=body)
                 continue
             origins = (("stations", station_id, "overrides", name), template_origin)
             try:
