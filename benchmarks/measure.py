@@ -25,6 +25,9 @@ from pathlib import Path
 import reconciler
 from reconciler.desired import yamlread
 from reconciler.desired.loader import paused_collector
+from reconciler.desired.model import SiteFile
+from reconciler.desired.template import place
+from reconciler.state import store
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,29 @@ def own_parse(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> None:
                 parser.dispose()
         for path in state_paths:
             json.loads(path.read_text(encoding="utf-8"))
+
+
+def least_checked(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> None:
+    """What any check costs at the least, no rule run: the parse of `own_parse`, then each site file's
+    pydantic models (its type check), its profiles placed on their stations and each request body
+    written and hashed (what a plan sends and compares), and each state file read as the store reads it
+    (checksum, records, consistency). The floor under validate and a no-op plan in this design: a
+    target below it cannot be met by doing the rest faster."""
+    with paused_collector():
+        for path in paths:
+            parser = yamlread.FastLoader(path.read_text(encoding="utf-8"))
+            try:
+                raw = parser.get_single_data()
+            finally:
+                parser.dispose()
+            doc = SiteFile.model_validate(raw)
+            placed, _ = place(doc, raw)
+            for items in placed.values():
+                for item in items:
+                    if not item.profile.is_local:  # compiled per UTC offset, not sent as written
+                        _ = item.body
+        for path in state_paths:
+            store.load(path, path.stem)
 
 
 @dataclass(frozen=True)

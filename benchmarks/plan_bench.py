@@ -9,11 +9,14 @@ turns, each figure the median with the spread:
 
   a. read:     the fastest reading of the same files the reconciler itself could use: its own loader's
                parse of every site file and `json.loads` of every state file, the collector paused;
-  b. no-op plan: `reconcile.plan_sites` over the network against its recorded state, the work of
+  b. least:    the least any check costs, no rule run: that parse, the pydantic models of site and
+               state files, each request body written and hashed, each state file read as the store
+               reads it (`measure.least_checked`): the floor under the no-op plan;
+  c. no-op plan: `reconcile.plan_sites` over the network against its recorded state, the work of
                `reconciler plan`, in this process (schema cache warm, as any run after the first); it
                must plan zero changes;
-  c. 1% plan:  the same on the edited copy; it must plan exactly one set per edited profile;
-  d. the whole `reconciler plan` process as a user runs it (text output included), no-op and 1%,
+  d. 1% plan:  the same on the edited copy; it must plan exactly one set per edited profile;
+  e. the whole `reconciler plan` process as a user runs it (text output included), no-op and 1%,
                with its peak resident memory; and once the no-op plan with a cold schema cache.
 
 Per-profile figures count the profiles the plan diffs against a record (session caps are not diffed:
@@ -42,7 +45,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Run as a script, this file's folder is on sys.path, and with it the other benchmarks' modules.
-from measure import Process, Sample, cli_run, own_parse, profile_work, say_what_is_measured, timed_each
+from measure import (
+    Process,
+    Sample,
+    cli_run,
+    least_checked,
+    own_parse,
+    profile_work,
+    say_what_is_measured,
+    timed_each,
+)
 from validate_bench import (
     AMPS,
     STATION_WATTS,
@@ -184,6 +196,7 @@ class Network:
 class Figures:
     network: Network
     read: Sample
+    floor: Sample
     noop: Sample
     changed: Sample
     cli_noop: Process
@@ -194,10 +207,11 @@ class Figures:
 def measure(network: Network, now: datetime, repeat: int, cold: bool) -> Figures:
     state_dir = network.state_dir
     _plan(network.desired, state_dir, now, 0)  # warms the schema cache, as any run after the first
-    read, noop, changed = timed_each(
+    read, floor, noop, changed = timed_each(
         repeat,
         (
             lambda: own_parse(network.paths(), network.state_paths()),
+            lambda: least_checked(network.paths(), network.state_paths()),
             lambda: _plan(network.desired, state_dir, now, 0),
             lambda: _plan(network.changed, state_dir, now, network.edited),
         ),
@@ -211,7 +225,7 @@ def measure(network: Network, now: datetime, repeat: int, cold: bool) -> Figures
         cache = fresh_cache()
         cli_cold = cli_run(["plan", "--desired", str(network.desired), *common])
         shutil.rmtree(cache, ignore_errors=True)
-    return Figures(network, read, noop, changed, cli_noop, cli_changed, cli_cold)
+    return Figures(network, read, floor, noop, changed, cli_noop, cli_changed, cli_cold)
 
 
 def report(figures: Figures) -> None:
@@ -225,6 +239,7 @@ def report(figures: Figures) -> None:
         ("profiles diffed", f"{per:,} ({network.edited:,} edited in the 1% copy)"),
         ("files", f"{yaml_bytes / 1e6:.1f} MB of YAML, {state_bytes / 1e6:.1f} MB of recorded state"),
         ("read (own parse + json, GC paused)", figures.read.text(per)),
+        ("least any check costs", figures.floor.text(per) + "  models and bodies, no rule"),
         ("no-op plan, in process", figures.noop.text(per)),
         ("1% plan, in process", figures.changed.text(per)),
         ("`reconciler plan` process, no-op", _process(figures.cli_noop)),
@@ -236,6 +251,7 @@ def report(figures: Figures) -> None:
         )
     rows += [
         ("ratio no-op plan/read", f"{noop_ratio:.2f}  (target <= {NOOP_TARGET})"),
+        ("ratio least/read", f"{figures.floor.ratio(figures.read):.2f}  (what no rule could go below)"),
         ("ratio 1% plan/no-op plan", f"{changed_ratio:.2f}  (target <= {CHANGED_TARGET})"),
     ]
     width = max(len(label) for label, _ in rows)

@@ -7,10 +7,12 @@ each figure the median with the spread:
   a. parse:    the fastest reading of the files the reconciler itself could use: its own loader's
                parse (PyYAML's C parser) of every file, the cyclic collector paused as the loader
                pauses it, in this process;
-  b. validate: `loader.load(..., keep=False)`, the work of `reconciler validate DIR`, in this process,
+  b. least:    the least any check costs, no rule run: that parse, the pydantic models and each
+               request body written and hashed (`measure.least_checked`), the floor under validate;
+  c. validate: `loader.load(..., keep=False)`, the work of `reconciler validate DIR`, in this process,
                with the schema cache a later run finds (warm) and, once, a first run's (cold: every
                body checked against OCPP's schema, as a CI job without a kept cache);
-  c. the whole `reconciler validate DIR` process as a user runs it, output included (warm cache),
+  d. the whole `reconciler validate DIR` process as a user runs it, output included (warm cache),
                with its peak resident memory.
 
 The target is validate (warm, in process) <= 1.2 x the parse. A measurement, not a test: it exits 0
@@ -39,7 +41,15 @@ from pathlib import Path
 import yaml
 
 # Run as a script, this file's folder is on sys.path, and with it the shared helpers.
-from measure import Sample, cli_run, own_parse, profile_work, say_what_is_measured, timed_each
+from measure import (
+    Sample,
+    cli_run,
+    least_checked,
+    own_parse,
+    profile_work,
+    say_what_is_measured,
+    timed_each,
+)
 
 from reconciler.desired import schemacache
 from reconciler.desired.loader import load, load_site
@@ -293,6 +303,7 @@ class Figures:
     profiles: int
     yaml_bytes: int
     parse: Sample
+    floor: Sample
     validate: Sample
     validate_cold: Sample
     cli_s: float
@@ -302,12 +313,16 @@ class Figures:
 def measure(directory: Path, paths: Sequence[Path], profiles: int, repeat: int, now: datetime) -> Figures:
     fresh_cache()
     cold = timed_each(1, [lambda: validate_in_process(directory, now)])[0]  # fills the cache
-    parse, warm = timed_each(repeat, [lambda: own_parse(paths), lambda: validate_in_process(directory, now)])
+    parse, floor, warm = timed_each(
+        repeat,
+        [lambda: own_parse(paths), lambda: least_checked(paths), lambda: validate_in_process(directory, now)],
+    )
     process = cli_run(["validate", str(directory), "--now", now.isoformat()])
     return Figures(
         profiles,
         sum(path.stat().st_size for path in paths),
         parse,
+        floor,
         warm,
         cold,
         process.wall_s,
@@ -321,10 +336,12 @@ def report(figures: Figures) -> None:
     rows = (
         ("profiles", f"{per:,} in {figures.yaml_bytes / 1e6:.1f} MB of YAML"),
         ("parse (own loader, GC paused)", figures.parse.text(per)),
+        ("least any check costs", figures.floor.text(per) + "  models and bodies, no rule"),
         ("validate, in process (warm)", figures.validate.text(per)),
         ("validate, in process (cold)", figures.validate_cold.text(per) + "  first run: every body checked"),
         ("`reconciler validate` process", f"{figures.cli_s:.2f} s, peak {figures.cli_rss_mib:.0f} MiB"),
         ("ratio validate/parse (warm)", f"{ratio:.2f}"),
+        ("ratio least/parse", f"{figures.floor.ratio(figures.parse):.2f}  (what no rule could go below)"),
         ("ratio validate/parse (cold)", f"{figures.validate_cold.ratio(figures.parse):.2f}"),
         ("of which cyclic GC", f"validate {figures.validate.gc_s:.2f} s (the loader pauses it)"),
     )
