@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import reconciler
 from reconciler.desired import yamlread
@@ -98,13 +99,18 @@ def own_parse(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> None:
     cyclic collector paused as the reconciler pauses it. Nothing is checked."""
     with paused_collector():
         for path in paths:
-            parser = yamlread.FastLoader(path.read_text(encoding="utf-8"))
-            try:
-                parser.get_single_data()
-            finally:
-                parser.dispose()
+            _parsed(path)
         for path in state_paths:
             json.loads(path.read_text(encoding="utf-8"))
+
+
+def _parsed(path: Path) -> Any:
+    """A site file as the loader's own reader builds it, the reader let go after."""
+    parser = yamlread.FastLoader(path.read_text(encoding="utf-8"))
+    try:
+        return parser.get_single_data()
+    finally:
+        parser.dispose()
 
 
 def least_checked(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> None:
@@ -115,11 +121,7 @@ def least_checked(paths: Sequence[Path], state_paths: Sequence[Path] = ()) -> No
     target below it cannot be met by doing the rest faster."""
     with paused_collector():
         for path in paths:
-            parser = yamlread.FastLoader(path.read_text(encoding="utf-8"))
-            try:
-                raw = parser.get_single_data()
-            finally:
-                parser.dispose()
+            raw = _parsed(path)
             doc = SiteFile.model_validate(raw)
             placed, _ = place(doc, raw)
             for items in placed.values():

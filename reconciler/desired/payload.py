@@ -34,7 +34,8 @@ class Body:
     serialising it: a plan over recorded state that already holds it needs only the text, and the
     object is built the first time `fields` is asked for (a schema check, a send, a composite).
     A plain class with slots, not a frozen dataclass: one is made per profile of every site read, and
-    a frozen dataclass sets each field through `object.__setattr__`. Nothing assigns to it after.
+    a frozen dataclass sets each field through `object.__setattr__`. Only `fields` assigns to it after,
+    the object it builds on first use.
     """
 
     __slots__ = ("_fields", "digest", "profile", "rest")
