@@ -224,6 +224,27 @@ def test_the_schema_is_read_without_importing_the_ocpp_runtime() -> None:
     assert finished.stdout.strip() == "[]"
 
 
+def test_what_a_read_keeps_is_left_out_of_the_collectors_walks(tmp_path: Path) -> None:
+    """The sites a read of the network keeps are frozen out of the cyclic collector's generations, so
+    the first collection after the read does not walk them all."""
+    (tmp_path / "a-site.yaml").write_text(SITE.format(name="A", station="CP-A", limit=11000))
+    program = (
+        "import gc, sys\n"
+        "from datetime import UTC, datetime\n"
+        "from pathlib import Path\n"
+        "from reconciler.desired import loader\n"
+        "(site,) = loader.load([Path(sys.argv[1])], datetime(2026, 12, 5, tzinfo=UTC)).sites\n"
+        "walked = lambda: any(o is site for o in gc.get_objects())\n"
+        "before = walked()\n"
+        "gc.unfreeze()\n"
+        "print(gc.is_tracked(site), before, walked())\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert finished.stdout.split() == ["True", "False", "True"]
+
+
 SITE = """\
 site: {{name: {name}}}
 stations:

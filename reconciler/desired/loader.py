@@ -99,13 +99,20 @@ def paused_collector() -> Iterator[None]:
 
     A parse makes many objects that die young, and kept sites thousands that live, which the collector
     would walk again and again (half the time on a large network); reference counting frees the parse
-    garbage (PyYAML's dispose() breaks its cycles)."""
+    garbage (PyYAML's dispose() breaks its cycles).
+
+    What the block made and kept is then frozen (`gc.freeze`) before the collector resumes: all of it
+    is still in the youngest generation, and the first collection after the block would otherwise walk
+    every object of it at once (0.3 s of a plan over a 32 MB state file) only to find nothing to free.
+    Frozen objects are still freed by reference counting; a cycle among them is not collected, and the
+    readers make none."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if collecting:
+            gc.freeze()
             gc.enable()
 
 
