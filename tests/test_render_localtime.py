@@ -18,7 +18,7 @@ import pytest
 from reconciler.desired.loader import zone
 from reconciler.plan import saved
 from reconciler.plan.outcome import assume_applied
-from reconciler.render.text import render_text
+from reconciler.render.text import render_text, runs
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
@@ -60,16 +60,17 @@ def test_the_first_plan_reads_in_local_time_with_stations_by_name(
         "times Europe/Berlin, CET (UTC+01:00))\n"
     )
     assert (
-        f"   2. set   {P1}/evening-peak@31  id 2  connector 0 of Wallbox P1  (prepares the summer-time "
+        " 7-12. set   evening-peak@31 on 6 stations  id 2  connector 0  (prepares the summer-time "
         "(CEST, UTC+02:00) profile for 2027-03-28; lowers a limit)\n"
         "         ChargePointMaxProfile stack 31, Recurring Daily: 17:00 7.4 kW (0s)\n"
+        f"         on {P1} (Wallbox P1), 6650a1c2e4b0a1d2c3e4f502 (Wallbox P2),\n"
     ) in out
     assert "         ChargePointMaxProfile stack 30, Recurring Daily: 17:00 7.4 kW (0s)\n" in out
     assert "Weekly: Mon 07:00 10 A (0s), Mon 19:00 16 A (43200s), Tue 07:00 10 A (86400s)," in out
     assert (
         "   Power: station totals in kW at 230 V, 7 days from Mon 2026-11-23 13:00 (Europe/Berlin, CET" in out
     )
-    assert f"     {P1} (Wallbox P1, rated 22 kW, █ 11.04 kW)\n" in out
+    assert f"     6 stations (rated 22 kW, █ 11.04 kW): {P1} (Wallbox P1),\n" in out
     assert "Mon 23 13:00 6.9 kW, Mon 23 19:00 7.4 kW, Mon 23 20:00 11.04 kW, Tue 24 07:00 6.9 kW" in out
 
 
@@ -82,7 +83,7 @@ def test_a_roll_forward_plan_explains_itself_in_local_time(
     assert code == 0
     assert "times Europe/Berlin, CEST (UTC+02:00))" in out.splitlines()[0]
     assert (
-        f"   1. set   {P1}/evening-peak@30  id 1  connector 0 of Wallbox P1  (prepares the standard-time "
+        "  1-6. set   evening-peak@30 on 6 stations  id 1  connector 0  (prepares the standard-time "
         "(CET, UTC+01:00) profile for 2027-10-31; lowers a limit)\n"
         '         chargingSchedule.startSchedule: "2026-10-24T16:00:00Z" (2026-10-24 18:00 CEST) → '
         '"2027-10-30T16:00:00Z" (2027-10-30 18:00 CEST)\n'
@@ -91,9 +92,10 @@ def test_a_roll_forward_plan_explains_itself_in_local_time(
         '         - validTo: "2027-03-28T01:00:00Z" (2027-03-28 03:00 CEST)\n'
     ) in out
     assert (
-        f"   2. set   {P1}/evening-peak@31  id 2  connector 0 of Wallbox P1  (the summer-time "
+        " 7-12. set   evening-peak@31 on 6 stations  id 2  connector 0  (the summer-time "
         "(CEST, UTC+02:00) profile in force now ends at the change on 2027-10-31; lowers a limit)\n"
         '         + validTo: "2027-10-31T01:00:00Z" (2027-10-31 02:00 CET)\n'
+        f"         on {P1} (Wallbox P1), 6650a1c2e4b0a1d2c3e4f502 (Wallbox P2),\n"
     ) in out
     assert "   24 to set, 0 to clear, 0 without a call." in out
 
@@ -133,7 +135,8 @@ def test_markdown_gives_the_zone_and_draws_the_chart_on_the_wall_clock(
     )
     assert code == 0
     assert "24 profile(s) desired. Times Europe/Berlin, CEST (UTC+02:00).\n" in out
-    assert f"<code>{P1}</code> (Wallbox P1) / <code>evening-peak@30</code>" in out
+    assert "<code>evening-peak@30</code> on 6 stations, id 1, connector 0:" in out
+    assert f"each of these stations: <code>{P1}</code> (Wallbox P1), " in out
     assert '  x-axis ["12:00\u200b", "\u200c",' in out
     assert '"Sun 11\u200c\u200c\u200b\u200b"' in out  # category 12 (binary 1100): 00:00 CEST
     assert "7 days from Sat 2027-04-10 11:13, times Europe/Berlin, CEST (UTC+02:00)." in out
@@ -155,10 +158,10 @@ def test_a_saved_plan_shows_again_in_the_sites_time(
 
     def calls(text: str) -> list[str]:
         # The heading and each change with its reason (a saved plan carries no power view to compare).
-        return [line for line in text.splitlines() if re.match(r"Site |\s*\d+\. (set|clear) ", line)]
+        return [line for line in text.splitlines() if re.match(r"Site |\s*\d+(-\d+)?\. (set|clear) ", line)]
 
     assert calls(again) == calls(shown)
-    assert len(calls(shown)) == 1 + len(plan.changes)
+    assert len(calls(shown)) == 1 + len(runs(plan)) == 1 + 4  # four profiles, each on six wallboxes
 
 
 def test_a_saved_plan_from_an_unknown_zone_is_refused(tmp_path: Path) -> None:

@@ -210,8 +210,17 @@ def test_hostile_text_cannot_close_a_code_fence() -> None:
 
 
 def _big_plan(tmp_path: Path, stations: int, per_station: int) -> SitePlan:
-    profiles = [_profile(f"p{n}", 20 + n, 16) for n in range(per_station)]
-    return _plan(_site(tmp_path, {f"CS-{i:04}": profiles for i in range(stations)}), None)
+    # A limit of its own on each station, so that no two changes are alike and fold together.
+    return _plan(
+        _site(
+            tmp_path,
+            {
+                f"CS-{i:04}": [_profile(f"p{n}", 20 + n, 6 + i / 10) for n in range(per_station)]
+                for i in range(stations)
+            },
+        ),
+        None,
+    )
 
 
 def test_thousands_of_changes_are_cut_to_the_limit_with_a_note(

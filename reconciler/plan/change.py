@@ -6,11 +6,12 @@ two readings of a sent payload they all need (`slot`, `payload_expiry`).
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from reconciler.edrv.wire import EdrvRequest
-from reconciler.ocpp.profile import Json
+from reconciler.ocpp.profile import Json, canonical_json
 from reconciler.state.recorded import Status
 
 
@@ -51,6 +52,38 @@ class Change:
     @property
     def is_update(self) -> bool:
         return self.action is Action.SET and self.before is not None
+
+    def likeness(self) -> Hashable:
+        """All of the change but its station (and the session a cap is sent for): changes alike are the
+        same call with the same payloads to different stations, as a template's change placed on many is."""
+        before = None if self.before is None else canonical_json(self.before)
+        after = None if self.after is None else canonical_json(self.after)
+        connectors = (self.connector_id, self.before_connector_id)
+        return (
+            self.action,
+            self.name,
+            self.profile_id,
+            connectors,
+            self.reason,
+            self.effect,
+            before,
+            after,
+            self.rolls_forward,
+        )
+
+
+def alike_together(changes: Iterable[Change]) -> list[Change]:
+    """`changes`, in the order they are sent, with every change alike an earlier one (`Change.likeness`)
+    moved up to follow it, so that one profile's change on many stations is sent and read as one run.
+
+    Alike changes have the same effect, so lowering still goes before raising; what moves is the order of
+    changes of one effect, which power safety leaves free (each is rated alone against the station as
+    recorded). Otherwise the order is kept.
+    """
+    runs: dict[Hashable, list[Change]] = {}
+    for change in changes:
+        runs.setdefault(change.likeness(), []).append(change)
+    return [change for run in runs.values() for change in run]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,11 @@
   done meanwhile, as a requested set counts as installed.
 
 Changes come in power-safe order: every change that only lowers a limit, then those that lower some
-moments and raise others, then those that only raise one. Each change is rated by the composite
-schedules of its station before and after it alone (see `power`); one that moves no limit counts as
-lowering. The plan also carries what its power view is drawn from (`SitePlan.power`).
+moments and raise others, then those that only raise one; within each by station, connector and name,
+except that a change alike an earlier one but for its station follows it (`change.alike_together`: a
+template's change reads as one run). Each change is rated by the composite schedules of its station
+before and after it alone (see `power`); one that moves no limit counts as lowering. The plan also
+carries what its power view is drawn from (`SitePlan.power`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from reconciler.desired.model import Safety
 from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.errors import ReconcilerError
-from reconciler.plan.change import Action, Change, Effect, Note, superseded_name
+from reconciler.plan.change import Action, Change, Effect, Note, alike_together, superseded_name
 from reconciler.plan.confirm import Confirmations, Standing, standing
 from reconciler.plan.drift import Verified, last_verified
 from reconciler.plan.power import (
@@ -189,6 +191,7 @@ def build(
         )
     ]
     rated.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
+    rated = alike_together(rated)
     if desired is not None:
         rated = make_room_first(
             rated, held, {s: d.ocpp.max_profiles_installed for s, d in desired.stations.items()}

@@ -2,7 +2,8 @@
 
 The comment opens with the totals and one summary row per site, then each site's changes in the order
 they will be sent, each folded in a `<details>` block with its field-level differences (or, for a new
-profile, its payload), then what they do to power (the site's combined limit before and after as a
+profile, its payload), a run of changes alike but for their station (`text.runs`) in one block that
+lists the stations, then what they do to power (the site's combined limit before and after as a
 Mermaid chart, and the stations' totals; see `render.power`, kept or dropped whole like a change),
 then the entries without a call. GitHub refuses comments longer than 65,536 characters, so the text
 is kept within `max_chars`: the summary first (only the sites with calls to send when a network is
@@ -23,16 +24,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.ocpp.profile import Json
-from reconciler.plan.change import Action, Change, Effect, Note
+from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
 from reconciler.render.text import (
     EFFECT_WORDS,
+    Run,
     caps_waiting,
     listed_notes,
     no_changes,
-    payload_lines,
+    runs,
     waiting_caps,
     zone_of,
 )
@@ -213,8 +215,8 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
     )
     prefix += "".join(f"{_escape(line)}\n\n" for line in standing_lines(plan.standing, plan.clock))
     parts: list[_Part] = []
-    for order, change in enumerate(plan.changes, 1):
-        parts.append(_Part(prefix + _change_block(order, change, plan), changes=1))
+    for run in runs(plan):
+        parts.append(_Part(prefix + _change_block(run, plan), changes=len(run.changes)))
         prefix = ""
     power = render_power.markdown(
         plan.power, plan.site_id, _escape, plan.clock, plan.descriptions, charts=charts
@@ -243,25 +245,33 @@ def _station(plan: SitePlan, station_id: str) -> str:
     return f"<code>{_escape(station_id)}</code>" + (f" ({_escape(description)})" if description else "")
 
 
-def _change_block(order: int, change: Change, plan: SitePlan) -> str:
-    target = f"{_station(plan, change.station_id)} / <code>{_escape(change.name)}</code>"
+def _change_block(run: Run, plan: SitePlan) -> str:
+    """A run of changes (one, or many alike but for their station) as a folded block: the summary
+    names the profile and its station or how many, the body the request(s) and what is sent."""
+    change = run.changes[0]
+    name = f"<code>{_escape(change.name)}</code>"
+    target = f"{_station(plan, change.station_id)} / {name}" if len(run.changes) == 1 else name
+    on = "" if len(run.changes) == 1 else f" on {len(run.changes)} stations"
     summary = (
-        f"{order}. <b>{change.action.value}</b> {target}, id {change.profile_id}, connector "
+        f"{run.numbers}. <b>{change.action.value}</b> {target}{on}, id {change.profile_id}, connector "
         f"{change.connector_id}: {_escape(change.reason)}; {EFFECT_WORDS[change.effect]}"
     )
-    request = f"{change.request.method} {change.request.path}"
-    body = f"<code>{_escape(request)}</code>\n\n"
+    body = f"<code>{_escape(f'{change.request.method} {change.request.path}')}</code>"
+    if len(run.changes) > 1:
+        stations = ", ".join(_station(plan, c.station_id) for c in run.changes)
+        body += f", and the same call to each of these stations: {stations}"
+    body += "\n\n"
     if change.action is Action.CLEAR:
         if change.before is not None:
             body += "Clears the recorded profile:\n\n" + _fenced(_payload_json(change.before), "json")
     elif change.before is not None and change.after is not None:
-        differences = payload_lines(change, plan)
+        differences = run.lines
         if differences:
             body += _fenced("\n".join(differences), "text")
         else:
             body += "No field of the profile differs from what was recorded; it is sent again as is.\n"
     elif change.after is not None:
-        body += _fenced("\n".join(payload_lines(change, plan)), "text") + "\n"
+        body += _fenced("\n".join(run.lines), "text") + "\n"
         body += _fenced(_payload_json(change.after), "json")
     return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n\n"
 

@@ -10,6 +10,7 @@ adds `as_json`. The numbers come from `power.PowerBasis.view`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.power import PowerBasis, PowerView, StationPower
+from reconciler.render.lists import listed, named
 from reconciler.render.schedule import chart, format_number
 from reconciler.render.timeaxis import ticks
 
@@ -39,21 +41,37 @@ def text_lines(
         f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view, clock)} "
         f"({clock.zone_over(view.start, view.end)}; ░ no limit, █ the station's highest limit shown):"
     ]
-    for station in view.stations:
-        # Each station on its own scale (before and after alike): a 22 kW wallbox beside a 150 kW
-        # charger would otherwise show as a sliver.
-        limits = [p.limit for p in (*station.before, *station.after) if p.limit is not None]
-        top = max(limits, default=None)
-        facts = [described[station.station_id]] if station.station_id in described else []
-        facts += [] if station.rated_w is None else [f"rated {_kw(station.rated_w)} kW"]
-        facts += [] if top is None else [f"█ {_kw(top)} kW"]
-        lines.append(f"     {station.station_id}" + (f" ({', '.join(facts)})" if facts else ""))
-        for side, periods in (("before", station.before), ("after", station.after)):
-            bars = chart(periods, RateUnit.WATT, top=top, clock=clock)[0]
-            lines.append(f"       {side:<6} {bars}  {_changes(periods, view, clock)}")
+    # Neighbours whose lines are alike (a template changed on a depot) share one block that lists them.
+    blocks = [(station, _station_block(station, view, clock)) for station in view.stations]
+    for (facts, charts), group in itertools.groupby(blocks, key=lambda block: block[1]):
+        ids = [station.station_id for station, _ in group]
+        if len(ids) == 1:
+            about = [described[ids[0]], *facts] if ids[0] in described else list(facts)
+            lines.append(f"     {ids[0]}" + (f" ({', '.join(about)})" if about else ""))
+        else:
+            first = f"     {len(ids)} stations" + (f" ({', '.join(facts)})" if facts else "") + ": "
+            lines += listed([named(i, described) for i in ids], first, "       ")
+        lines += charts
     axis = chart(view.stations[0].before, RateUnit.WATT, clock=clock)[1]
     lines.append(f"       {'':<6} {axis}")
     return lines
+
+
+def _station_block(
+    station: StationPower, view: PowerView, clock: SiteClock
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A station's facts (rating, scale) and its two chart lines, without its name."""
+    # Each station on its own scale (before and after alike): a 22 kW wallbox beside a 150 kW
+    # charger would otherwise show as a sliver.
+    limits = [p.limit for p in (*station.before, *station.after) if p.limit is not None]
+    top = max(limits, default=None)
+    facts = [] if station.rated_w is None else [f"rated {_kw(station.rated_w)} kW"]
+    facts += [] if top is None else [f"█ {_kw(top)} kW"]
+    charts = []
+    for side, periods in (("before", station.before), ("after", station.after)):
+        bars = chart(periods, RateUnit.WATT, top=top, clock=clock)[0]
+        charts.append(f"       {side:<6} {bars}  {_changes(periods, view, clock)}")
+    return tuple(facts), tuple(charts)
 
 
 def _changes(periods: Sequence[CompositePeriod], view: PowerView, clock: SiteClock) -> str:
@@ -99,11 +117,16 @@ def markdown(
         )
     if view.stations:
         out += "| station | total before | total after |\n|---|---|---|\n"
-        for station in view.stations:
-            name = f"<code>{escape(station.station_id)}</code>"
-            if station.station_id in described:
-                name += f" {escape(described[station.station_id])}"
-            out += f"| {name} | {_span(station.before)} | {_span(station.after)} |\n"
+        spans = [
+            (station.station_id, (_span(station.before), _span(station.after))) for station in view.stations
+        ]
+        # Neighbours with the same totals (a template changed on a depot) share a row that lists them.
+        for (before, after), group in itertools.groupby(spans, key=lambda span: span[1]):
+            names = []
+            for station_id, _ in group:
+                name = f"<code>{escape(station_id)}</code>"
+                names.append(name + (f" {escape(described[station_id])}" if station_id in described else ""))
+            out += f"| {', '.join(names)} | {before} | {after} |\n"
         out += "\n"
     return out
 

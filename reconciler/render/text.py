@@ -3,14 +3,18 @@
 Text shows every change in the order it will be sent, numbered, with field-level differences such as
 `chargingSchedule.chargingSchedulePeriod[1].limit (Mon 17:00): 8000 → 7000`, then what is not sent
 and why; times are the site's wall-clock time (`desired.clock`), stations named with their
-descriptions. JSON stays UTC and names the site's timezone.
+descriptions. Consecutive changes that differ only in their station read as one run (`runs`): a
+template changed on 200 stations is one step listing them, not 200 copies. JSON stays UTC, names the
+site's timezone and lists every change on its own.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +27,7 @@ from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
+from reconciler.render.lists import listed, named
 
 JSON_FORMAT_VERSION = 1
 EFFECT_WORDS = {
@@ -126,8 +131,11 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False, verbose: bool =
             paint(f"Site {plan.site_id}", "bold") + f" ({recorded}, {plan.recorded_count} profile(s) "
             f"recorded, {plan.desired_count} desired; times {zone_of(plan)})"
         )
-        for order, change in enumerate(plan.changes, 1):
-            lines.extend(_change_lines(order, change, plan, paint))
+        site_runs = runs(plan)
+        # Numbers right-aligned in a column as wide as the widest (`  7.`, `8-207.`).
+        width = max((len(run.numbers) for run in site_runs), default=0)
+        for run in site_runs:
+            lines.extend(_run_lines(run, plan, paint, max(width, 4)))
         for note in plan.notes if verbose else listed_notes(plan):
             retire = f"; record retired as {note.retire}" if note.retire is not None else ""
             ident = f" id {note.profile_id}" if note.profile_id is not None else ""
@@ -194,15 +202,51 @@ def payload_lines(change: Change, plan: SitePlan) -> list[str]:
     return connector_move(change) + differences
 
 
-def _change_lines(order: int, change: Change, plan: SitePlan, paint: Any) -> Iterator[str]:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Consecutive changes of a plan alike but for their station (`Change.likeness`), as a template's
+    change placed on many stations is: one step for a reader, listing the stations."""
+
+    first: int  # the plan's number of its first change, counted from 1
+    changes: tuple[Change, ...]
+    lines: tuple[str, ...]  # what each of them sends (`payload_lines`), the same for all
+
+    @property
+    def numbers(self) -> str:
+        """`7`, or `7-206` for a run of 200 changes."""
+        last = self.first + len(self.changes) - 1
+        return str(self.first) if last == self.first else f"{self.first}-{last}"
+
+
+def runs(plan: SitePlan) -> list[Run]:
+    """The plan's changes in the order they are sent, consecutive alike ones as one run. The plan puts
+    alike changes together (`change.alike_together`); only neighbours join here, so the runs read top
+    to bottom are still the order of the calls, and every change is in exactly one run."""
+    found: list[Run] = []
+    first = 1
+    for _, group in itertools.groupby(plan.changes, key=Change.likeness):
+        members = tuple(group)
+        found.append(Run(first, members, tuple(payload_lines(members[0], plan))))
+        first += len(members)
+    return found
+
+
+def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str]:
+    change = run.changes[0]
     verb = paint(f"{change.action.value:<5}", change.action.value)
-    connector = f"connector {change.connector_id}{_of(plan, change.station_id)}"
-    yield (
-        f"{order:>4}. {verb} {change.station_id}/{change.name}  id {change.profile_id}  {connector}  "
-        f"({change.reason}; {EFFECT_WORDS[change.effect]})"
-    )
-    for line in payload_lines(change, plan):
+    effect = f"({change.reason}; {EFFECT_WORDS[change.effect]})"
+    ident = f"id {change.profile_id}  connector {change.connector_id}"
+    if len(run.changes) == 1:
+        of = _of(plan, change.station_id)
+        yield f"{run.numbers:>{width}}. {verb} {change.station_id}/{change.name}  {ident}{of}  {effect}"
+    else:
+        count = len(run.changes)
+        yield f"{run.numbers:>{width}}. {verb} {change.name} on {count} stations  {ident}  {effect}"
+    for line in run.lines:
         yield f"         {line}"
+    if len(run.changes) > 1:
+        stations = [named(c.station_id, plan.descriptions) for c in run.changes]
+        yield from listed(stations, "         on ", "            ")
 
 
 def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:

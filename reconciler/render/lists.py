@@ -1,0 +1,30 @@
+"""Stations listed for a reader: many names on a few lines. Pure.
+
+A template changed on a whole depot touches every station of it alike; the plan's text and its power
+lines then name those stations once, as a list (`render.text.runs`), not one block each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+def named(station_id: str, descriptions: Mapping[str, str]) -> str:
+    """A station as a list names it: its id, then its description in brackets if it has one."""
+    description = descriptions.get(station_id)
+    return f"{station_id} ({description})" if description else station_id
+
+
+def listed(names: Sequence[str], first: str, indent: str, width: int = 100) -> list[str]:
+    """`names` joined by commas in lines of at most `width` characters (a longer name has one of its
+    own): the first line after `first`, the others after `indent`."""
+    lines: list[str] = []
+    items = [f"{name}," for name in names[:-1]] + list(names[-1:])
+    line, started = first, False
+    for item in items:
+        if started and len(line) + 1 + len(item) > width:
+            lines.append(line)
+            line, started = indent, False
+        line += f" {item}" if started else item
+        started = True
+    return [*lines, line]
