@@ -29,6 +29,7 @@ Guessed where eDRV's public documentation is silent (each listed in the README):
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,7 +61,14 @@ class EdrvRequest:
 
 
 def _station_path(station_id: str, action: str) -> str:
-    return f"{_STATION_PREFIX}{quote(station_id, safe='')}/{action}"
+    return f"{_STATION_PREFIX}{_quoted(station_id)}/{action}"
+
+
+# A plan that clears a site calls the same few stations' paths thousands of times, and quoting is most of a
+# request's making; bounded, as every memo of input is.
+@functools.lru_cache(maxsize=10_000)
+def _quoted(station_id: str) -> str:
+    return quote(station_id, safe="")
 
 
 def set_charging_profile(station_id: str, connector_id: int, charging_profile: Json) -> EdrvRequest:
