@@ -144,17 +144,16 @@ def test_a_cut_comment_counts_a_run_as_all_its_changes(tmp_path: Path) -> None:
 
 
 def test_stations_with_the_same_power_lines_share_one_block(tmp_path: Path) -> None:
-    """In the power lines, alike stations share one block that names them, a station rated otherwise
-    keeps its own; the comment's table shares a row among stations with the same totals."""
-    stations = {**ALIKE, "CS-4": "rated_power_kw: 50"}
+    """In the power lines, alike stations share one block that names them even when a station rated
+    otherwise stands between them, and that one keeps its own; the comment's table shares a row among
+    stations with the same totals."""
+    stations = {"CS-1": "rated_power_kw: 22", "CS-2": "rated_power_kw: 50", "CS-3": "rated_power_kw: 22"}
     text = render_text([_changed(tmp_path, stations)])
-    assert "     3 stations (rated 22 kW): CS-1, CS-2, CS-3\n       before " in text
-    assert "     CS-4 (rated 50 kW)\n       before " in text
+    assert "     2 stations (rated 22 kW): CS-1, CS-3\n       before " in text
+    assert "     CS-2 (rated 50 kW)\n       before " in text
     assert text.count("       before ") == 2
     markdown = render_markdown([_changed(tmp_path, stations)], GENERATED_AT)
-    row = (
-        "| <code>CS-1</code>, <code>CS-2</code>, <code>CS-3</code>, <code>CS-4</code> | no limit | no limit |"
-    )
+    row = "| <code>CS-1</code>, <code>CS-2</code>, <code>CS-3</code> | no limit | no limit |"
     assert row in markdown
 
 

@@ -10,7 +10,6 @@ adds `as_json`. The numbers come from `power.PowerBasis.view`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -41,10 +40,12 @@ def text_lines(
         f"   Power: station totals in kW at {format_number(view.voltage_v)} V, {_window(view, clock)} "
         f"({clock.zone_over(view.start, view.end)}; ░ no limit, █ the station's highest limit shown):"
     ]
-    # Neighbours whose lines are alike (a template changed on a depot) share one block that lists them.
-    blocks = [(station, _station_block(station, view, clock)) for station in view.stations]
-    for (facts, charts), group in itertools.groupby(blocks, key=lambda block: block[1]):
-        ids = [station.station_id for station, _ in group]
+    # Stations whose lines are alike (a template changed on a depot) share one block that lists them,
+    # where the first of them stands: the lines are a summary per station, in no order that matters.
+    blocks: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for station in view.stations:
+        blocks.setdefault(_station_block(station, view, clock), []).append(station.station_id)
+    for (facts, charts), ids in blocks.items():
         if len(ids) == 1:
             about = [described[ids[0]], *facts] if ids[0] in described else list(facts)
             lines.append(f"     {ids[0]}" + (f" ({', '.join(about)})" if about else ""))
@@ -117,15 +118,14 @@ def markdown(
         )
     if view.stations:
         out += "| station | total before | total after |\n|---|---|---|\n"
-        spans = [
-            (station.station_id, (_span(station.before), _span(station.after))) for station in view.stations
-        ]
-        # Neighbours with the same totals (a template changed on a depot) share a row that lists them.
-        for (before, after), group in itertools.groupby(spans, key=lambda span: span[1]):
-            names = []
-            for station_id, _ in group:
-                name = f"<code>{escape(station_id)}</code>"
-                names.append(name + (f" {escape(described[station_id])}" if station_id in described else ""))
+        # Stations with the same totals (a template changed on a depot) share a row that lists them.
+        rows: dict[tuple[str, str], list[str]] = {}
+        for station in view.stations:
+            name = f"<code>{escape(station.station_id)}</code>"
+            if station.station_id in described:
+                name += f" {escape(described[station.station_id])}"
+            rows.setdefault((_span(station.before), _span(station.after)), []).append(name)
+        for (before, after), names in rows.items():
             out += f"| {', '.join(names)} | {before} | {after} |\n"
         out += "\n"
     return out
