@@ -91,19 +91,21 @@ def test_a_station_whose_change_differs_is_a_step_of_its_own(tmp_path: Path) -> 
     assert "   3. set   CS-2/default  id 1  connector 1  (changed; lowers a limit)" in text
 
 
-def test_alike_changes_are_sent_together_and_lowering_still_goes_first(tmp_path: Path) -> None:
-    """Two templates changed on three stations are sent one template at a time, each a run, and a
-    raise on one station still comes after every lowering change."""
+def test_two_templates_changed_read_as_a_run_each_and_a_raise_after_them(tmp_path: Path) -> None:
+    """Two templates lowered on three stations read as a run each (the plan sends alike changes together,
+    see the case `power-safe-order-alike-together`), and the one station where a template rises is a step
+    of its own after them."""
     raised = {
         **ALIKE,
         "CS-3": "rated_power_kw: 22, overrides: {b: {chargingSchedule: {chargingSchedulePeriod: "
         "[{startPeriod: 0, limit: 20}]}}}",
     }
     plan = _changed(tmp_path, ALIKE, {"a": 16, "b": 16}, {"a": 14, "b": 14}, raised)
-    sent = [f"{c.station_id}/{c.name}" for c in plan.changes]
-    assert sent == ["CS-1/a", "CS-2/a", "CS-3/a", "CS-1/b", "CS-2/b", "CS-3/b"]
+    text = render_text([plan])
     assert [run.numbers for run in runs(plan)] == ["1-3", "4-5", "6"]
-    assert [change.likeness() for change in plan.changes[:3]] == [plan.changes[0].likeness()] * 3
+    assert "1-3. set   a on 3 stations" in text
+    assert "4-5. set   b on 2 stations" in text
+    assert "   6. set   CS-3/b  id 2  connector 2  (changed; raises a limit)" in text
 
 
 def test_runs_hold_every_change_once_in_the_order_they_are_sent(tmp_path: Path) -> None:
