@@ -4,6 +4,7 @@ that a reader would see differ."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from hypothesis import given
@@ -19,6 +20,7 @@ from reconciler.render.text import render_text, runs
 from reconciler.state.recorded import RecordedState
 
 from .conftest import NOW
+from .test_plan import _profile
 
 GENERATED_AT = "2026-11-23T12:00:00Z"
 
@@ -29,21 +31,9 @@ def _site(tmp_path: Path, limits: dict[str, float], stations: dict[str, str]) ->
     (rating, overrides)."""
     text = "site: {name: Depot}\ntemplates:\n"
     for connector, (name, limit) in enumerate(limits.items(), 1):
-        text += f"""\
-  {name}:
-    profile:
-      connectorId: {connector}
-      stackLevel: 20
-      chargingProfilePurpose: TxDefaultProfile
-      chargingProfileKind: Recurring
-      recurrencyKind: Daily
-      chargingSchedule:
-        startSchedule: 2026-01-01T00:00:00Z
-        duration: 86400
-        chargingRateUnit: A
-        chargingSchedulePeriod:
-          - {{startPeriod: 0, limit: {limit}}}
-"""
+        # A station's profile as the plan tests write it, its fields moved under the template's `profile:`.
+        fields = _profile(name, 20, limit, connector).split("\n", 1)[1]
+        text += f"  {name}:\n    profile:\n" + textwrap.indent(textwrap.dedent(fields), "      ")
     text += "stations:\n"
     text += "".join(f"  {station_id}: {{connectors: 2, {rest}}}\n" for station_id, rest in stations.items())
     path = tmp_path / "depot.yaml"
