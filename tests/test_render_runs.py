@@ -1,6 +1,6 @@
-"""Runs of changes alike but for their station (a template changed on many stations): one step in the
-text plan, one fold in the comment, one block of power lines, every station listed and nothing merged
-that a reader would see differ."""
+"""Runs of changes alike but for their station (a template changed on many stations): sent together by
+the plan, one step in the text plan, one fold in the comment, one block of power lines, every station
+listed and nothing merged that a reader would see differ."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from reconciler.desired.loader import load_site
 from reconciler.desired.validate import DesiredSite
+from reconciler.edrv import wire
+from reconciler.plan.change import Action, Change, Effect, alike_together
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import SitePlan, build
 from reconciler.render.lists import listed
@@ -160,3 +162,39 @@ def test_a_list_keeps_every_name_in_order_within_its_width(names: list[str], wid
     assert ", ".join(names) == " ".join(line.strip() for line in lines).removeprefix("on ")
     for line in lines:
         assert len(line) <= width or ", " not in line.strip().removeprefix("on ")
+
+
+@st.composite
+def _sent_in_order(draw: st.DrawFn) -> list[Change]:
+    """Changes as a plan sorts them before joining alike ones: by effect, station, connector and name; a few
+    stations, names, effects and limits, so that some are alike and most are not."""
+    changes = []
+    for station_id in ("CS-1", "CS-2", "CS-3", "CS-4"):
+        for name in draw(st.sets(st.sampled_from("abcd"))):
+            limit = draw(st.sampled_from((10, 16)))
+            after = {"chargingProfileId": 1, "stackLevel": 20, "limit": limit}
+            request = wire.set_charging_profile(station_id, 1, after)
+            effect = draw(st.sampled_from(Effect))
+            changes.append(
+                Change("s", station_id, name, Action.SET, 1, 1, "new", effect, request, None, after)
+            )
+    return sorted(changes, key=lambda c: (c.effect, c.station_id, c.connector_id, c.name))
+
+
+@given(changes=_sent_in_order())
+def test_joining_alike_changes_keeps_every_change_and_the_power_safe_phases(changes: list[Change]) -> None:
+    """Alike changes end up next to each other, in their own order, every change once, every lowering change
+    still before any mixed one before any raise, and joining again changes nothing."""
+    joined = alike_together(changes)
+    assert sorted(map(id, joined)) == sorted(map(id, changes))
+    assert [c.effect for c in joined] == sorted(c.effect for c in changes)
+    seen: list[object] = []
+    for change in joined:
+        if not seen or seen[-1] != change.likeness():
+            assert change.likeness() not in seen, "an alike change stands apart from the others"
+            seen.append(change.likeness())
+    for likeness in seen:
+        assert [c for c in joined if c.likeness() == likeness] == [
+            c for c in changes if c.likeness() == likeness
+        ]
+    assert alike_together(joined) == joined
