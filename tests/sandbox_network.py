@@ -25,7 +25,8 @@ from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.shell.apply import SiteResult
 from reconciler.shell.ingest import ingest
-from reconciler.shell.reconcile import apply_with_client, plan_sites, site_ids
+from reconciler.shell.network import site_ids
+from reconciler.shell.reconcile import apply_with_client, plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
 

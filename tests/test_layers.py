@@ -29,6 +29,7 @@ EDGES = {
     "edrv/inbox",  # the inbox's SQLite database
     "edrv/remote_inbox",  # httpx, to a receiver
     "edrv/settings",  # the environment and the key file
+    "shell/network",  # lists site and state files, glances at them
     "shell/reconcile",
     "shell/apply",
     "shell/writer",  # writes state on a worker thread while apply sends

@@ -45,13 +45,13 @@ from reconciler.shell import ingest as ingesting
 from reconciler.shell.apply import Progress, SiteResult, sent_line
 from reconciler.shell.apply import summary as apply_summary
 from reconciler.shell.ingest import open_inbox
+from reconciler.shell.network import station_sites
 from reconciler.shell.reconcile import (
     apply_with_client,
     check_saved_plan,
     locked,
     plan_sites,
     read_saved_plan,
-    station_sites,
 )
 
 # Each call in flight holds a connection of its own (see `edrv.client`).

@@ -37,7 +37,7 @@ from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import station_sites
+from reconciler.shell.network import station_sites
 
 
 @click.command()

@@ -37,7 +37,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.render.confirm import ingest_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import known_sites
+from reconciler.shell.network import known_sites
 
 if TYPE_CHECKING:  # the receiver's module loads aiohttp, only when `receive` runs
     from reconciler.shell.receiver import ReceiverConfig

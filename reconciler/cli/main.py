@@ -57,10 +57,8 @@ from reconciler.render.svg import plan_charts
 from reconciler.render.text import render_json, render_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
-from reconciler.shell.reconcile import (
-    plan_sites,
-    station_sites,
-)
+from reconciler.shell.network import station_sites
+from reconciler.shell.reconcile import plan_sites
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 

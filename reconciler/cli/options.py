@@ -23,7 +23,7 @@ from reconciler.desired.loader import Loaded, load
 from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError, StateFileError
 from reconciler.ocpp.profile import parse_timestamp
-from reconciler.shell.reconcile import site_files, site_ids, site_stations
+from reconciler.shell.network import site_files, site_ids, site_stations
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64

@@ -21,7 +21,8 @@ from reconciler.cli.options import (
     state_dir_option,
 )
 from reconciler.render import state as state_view
-from reconciler.shell.reconcile import declared_clock, known_sites, site_facts
+from reconciler.shell.network import declared_clock, known_sites
+from reconciler.shell.reconcile import site_facts
 from reconciler.state import store
 
 

@@ -51,8 +51,9 @@ from reconciler.sandbox.config import SandboxConfig, StationSpec, stations_from_
 from reconciler.shell.apply import summary
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import ingest
+from reconciler.shell.network import site_ids
 from reconciler.shell.receiver import ReceiverConfig
-from reconciler.shell.reconcile import apply_with_client, locked, plan_sites, site_ids
+from reconciler.shell.reconcile import apply_with_client, locked, plan_sites
 from reconciler.state import store
 
 Echo = Callable[[str], None]

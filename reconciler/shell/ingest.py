@@ -36,7 +36,8 @@ from reconciler.plan.confirm import (
     oldest_call,
 )
 from reconciler.plan.site import SitePlan
-from reconciler.shell.reconcile import declared_clock, plan_sites
+from reconciler.shell.network import declared_clock
+from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
 

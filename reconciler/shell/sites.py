@@ -1,7 +1,7 @@
 """Which sites there are, which changed since a git ref or need work, and how to split them into CI jobs.
 
 `reconciler sites` calls `listing`, and the apply workflow turns its JSON into a job matrix. The sites are
-the union of the desired files and the recorded-state files (as `reconcile.site_ids`), so a site whose
+the union of the desired files and the recorded-state files (as `network.site_ids`), so a site whose
 desired file was deleted is still listed while its state remains. The only git call is `changed_paths`;
 mapping paths to sites and cutting the list into jobs are pure functions.
 
@@ -30,7 +30,8 @@ from reconciler.errors import ReconcilerError
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.drift import checks_due
 from reconciler.plan.site import SitePlan
-from reconciler.shell.reconcile import known_sites, plan_sites, site_ids
+from reconciler.shell.network import known_sites, site_ids
+from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
 
