@@ -106,6 +106,14 @@ def test_round_trip(path: Path) -> None:
     assert written.record("CP-1", "night") == _record(21, Status.REJECTED, last_error="charger said Rejected")
 
 
+def _member(line: str) -> tuple[str, str]:
+    """A record line's key (a profile name, which may hold `": "` itself) and the JSON text of its value."""
+    key, end = json.JSONDecoder().raw_decode(line.strip())
+    rest = line.strip()[end:]
+    assert rest.startswith(": "), line
+    return key, rest[2:].rstrip(",")
+
+
 def _layout_problems(text: str) -> list[str]:
     """What in `text` departs from format 3's layout (see `store`); an empty list when nothing does."""
     problems = []
@@ -123,7 +131,7 @@ def _layout_problems(text: str) -> list[str]:
     if len(record_lines) != len(records):
         problems.append(f"{len(record_lines)} record lines for {len(records)} records")
     for line in record_lines:
-        key, _, value = line.strip().rstrip(",").partition(": ")
+        key, value = _member(line)
         record = json.loads(value)
         if list(record) != sorted(record) or set(record) & {"charging_profile_id", "purpose", "stack_level"}:
             problems.append(f"record {key}: fields unsorted or repeating the payload's: {list(record)}")
@@ -137,7 +145,10 @@ def _layout_problems(text: str) -> list[str]:
     for station in skeleton["stations"].values():
         station["profiles"] = {name: {} for name in station["profiles"]}
     emptied = [
-        line[: line.index(": ") + 2] + "{}" + ("," if line.endswith(",") else "")
+        line[: len(line) - len(line.lstrip())]
+        + json.dumps(_member(line)[0])
+        + ": {}"
+        + ("," if line.endswith(",") else "")
         if line in record_lines
         else line
         for line in [lines[0], *lines[2:]]
