@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from reconciler import __version__
@@ -152,10 +153,52 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
     assert run_cli(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
 
 
+def test_validate_loads_neither_the_planner_nor_the_http_client() -> None:
+    """`reconciler validate` imports only what checking needs: no planner, renderer, HTTP client or event
+    loop (each command's module is loaded when it runs), while `plan` loads its own."""
+    heavy = ("reconciler.shell.reconcile", "reconciler.render.text", "httpx", "asyncio", "deepdiff")
+    program = (
+        "import sys\n"
+        "from reconciler.cli.main import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        f"    print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    site = str(DESIRED / "harbour-depot.yaml")
+    validated = subprocess.run(
+        [sys.executable, "-c", program, "validate", site], capture_output=True, text=True, check=True
+    )
+    assert validated.stdout.strip() == "[]", validated.stderr
+    planned = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            program,
+            "plan",
+            "harbour-depot",
+            "--desired",
+            str(DESIRED),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "'reconciler.shell.reconcile'" in planned.stdout.splitlines()[-1], planned.stderr
+
+
 def test_every_command_has_help_and_a_row_in_the_readme() -> None:
     """A command without a help text or without a README entry is an undocumented command."""
     readme = (ROOT / "README.md").read_text()
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    names = cli.list_commands(context)
+    assert {"validate", "plan", "apply", "drift", "state"} <= set(names)
+    for name in names:
+        command = cli.get_command(context, name)
+        assert command is not None, f"{name} is listed but cannot be loaded"
+        assert command.name == name, f"{name} loads the command {command.name}"
         assert command.help, f"{name} has no help text"
         assert f"`reconciler {name}" in readme, f"the README does not describe `reconciler {name}`"
 

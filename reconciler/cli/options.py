@@ -5,7 +5,6 @@ Used by `cli.main`, `cli.inspect` and `cli.sandbox`; the commands themselves liv
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -15,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +23,9 @@ from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError, StateFileError
 from reconciler.ocpp.profile import parse_timestamp
 from reconciler.shell.network import site_files, site_ids, site_stations
+
+if TYPE_CHECKING:
+    import asyncio
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE = 0, 1, 2, 64
@@ -277,6 +279,8 @@ def annotation(problem: Problem) -> str:
 @contextlib.asynccontextmanager
 async def interrupted() -> AsyncIterator[asyncio.Event]:
     """An event that Ctrl-C (SIGINT) or SIGTERM sets while the block runs, for servers run until then."""
+    import asyncio  # noqa: PLC0415 - only the servers need an event loop; the other commands start faster
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
