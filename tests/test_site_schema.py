@@ -29,6 +29,7 @@ BEYOND_A_SCHEMA = {
     "grid-limit-exceeded": "the grid guard sums composite schedules over a week",
     "grid-limit-exceeded-on-saturday": "the grid guard sums composite schedules over a week",
     "grid-limit-exceeded-station-without-limit": "the grid guard sums composite schedules over a week",
+    "keys-read-as-numbers-truth-values-or-null": "JSON keys are text; a key read as a number is beyond it",
     "limit-not-finite": "JSON has no infinity, so JSON Schema has nothing to say of one",
     "local-time-expansion-over-charger-limits": "what a local-time profile compiles into is computed",
     "local-time-second-level-kept-free-without-clock-changes": "slots are compared across profiles",

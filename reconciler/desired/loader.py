@@ -296,6 +296,25 @@ def _best_mark(root: yaml.Node | None, finding: Finding, keys: _KeyIndex) -> yam
     return best[1]
 
 
+def _pairs(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's pairs by key text, and a key YAML reads as something else (`007` as 7, `yes` as True)
+    also by that value's text, which is how a finding names it (pydantic names True 1)."""
+    pairs = {str(k.value): (k, v) for k, v in node.value}
+    reader = PlainLoader("")
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag != _STR_TAG:
+            try:
+                read = reader.construct_object(key)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                continue  # a key that cannot be read is reported as such, at its mapping
+            for text in {str(read), str(int(read))} if isinstance(read, bool) else {str(read)}:
+                pairs.setdefault(text, (key, value))
+    return pairs
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _walk(node: yaml.Node | None, path: YamlPath, keys: _KeyIndex) -> tuple[int, yaml.Mark | None]:
     """How deep `path` goes into the node tree, and the mark of the deepest node reached.
 
@@ -308,7 +327,7 @@ def _walk(node: yaml.Node | None, path: YamlPath, keys: _KeyIndex) -> tuple[int,
         if isinstance(node, yaml.MappingNode):
             pairs = keys.get(id(node))
             if pairs is None:
-                pairs = keys[id(node)] = {str(k.value): (k, v) for k, v in node.value}
+                pairs = keys[id(node)] = _pairs(node)
             pair = pairs.get(str(part))
             if pair is None:
                 return depth, mark

@@ -42,6 +42,8 @@ def _finding(detail: ErrorDetails, root: type[BaseModel], origins: tuple[YamlPat
         hint = f"did you mean {close[0]!r}?" if close else "remove it."
         fix = f"{hint} Allowed here: {', '.join(allowed)}" if allowed else hint
         return Finding(origins, loc, Severity.ERROR, f"unknown key {excerpt(loc[-1])}", fix)
+    if loc and loc[-1] == _KEY and kind == "string_type":
+        return _key_not_text(origins, loc, value)
     if "fix" in ctx:
         return Finding(origins, loc, Severity.ERROR, f"{name}: {detail['msg']}", str(ctx["fix"]))
     message = detail["msg"]
@@ -49,6 +51,26 @@ def _finding(detail: ErrorDetails, root: type[BaseModel], origins: tuple[YamlPat
     if kind.startswith(_SHOWS_INPUT):
         message = f"{message}, got {excerpt(value)}"
     return Finding(origins, loc, Severity.ERROR, f"{name}: {message}", _fix_for(kind))
+
+
+# Where pydantic places the error of a mapping's key rather than its value.
+_KEY = "[key]"
+
+
+def _key_not_text(origins: tuple[YamlPath, ...], loc: YamlPath, value: Any) -> Finding:
+    # Station ids, profile and template names are text; YAML reads an unquoted key of digits as a
+    # number (`000123` as 123), `true` or `no` as a truth value and `null` or `~` as nothing.
+    if isinstance(value, bool):
+        read_as = f"the truth value {str(value).lower()}"
+    else:
+        read_as = "null" if value is None else f"the number {excerpt(value)}"
+    return Finding(
+        origins,
+        loc,
+        Severity.ERROR,
+        f"{_name(loc[:-2])}: YAML reads this key as {read_as}, not as a name",
+        "quote it as written, for example '000123' or 'yes'",
+    )
 
 
 # Errors whose message is worth the value that was written beside it.
