@@ -17,7 +17,7 @@ from reconciler.plan.change import Action, Change, Effect, alike_together
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import SitePlan, build
 from reconciler.render.lists import listed
-from reconciler.render.markdown import render_markdown
+from reconciler.render.markdown import LISTED_STATIONS, render_markdown
 from reconciler.render.text import render_text, runs
 from reconciler.state.recorded import RecordedState
 
@@ -162,6 +162,19 @@ def test_a_list_keeps_every_name_in_order_within_its_width(names: list[str], wid
     assert ", ".join(names) == " ".join(line.strip() for line in lines).removeprefix("on ")
     for line in lines:
         assert len(line) <= width or ", " not in line.strip().removeprefix("on ")
+
+
+def test_the_comment_names_a_few_dozen_stations_of_a_run_and_counts_the_rest(tmp_path: Path) -> None:
+    """A template changed on 60 stations is one fold in the comment naming 49 of them and counting 11 more,
+    and so is its power row; the text plan names all 60."""
+    stations = {f"CS-{n:02}": "rated_power_kw: 22" for n in range(60)}
+    plan = _changed(tmp_path, stations)
+    markdown = render_markdown([plan], GENERATED_AT)
+    assert LISTED_STATIONS == 50
+    assert "<code>CS-48</code>, and 11 more\n" in markdown
+    assert "<code>CS-48</code>, and 11 more | no limit | no limit |" in markdown
+    assert "<code>CS-49</code>" not in markdown
+    assert "CS-59" in render_text([plan])
 
 
 @st.composite

@@ -1,7 +1,8 @@
 """Stations listed for a reader: many names on a few lines. Pure.
 
 A template changed on a whole depot touches every station of it alike; the plan's text and its power
-lines then name those stations once, as a list (`render.text.runs`), not one block each.
+lines then name those stations once, as a list (`render.text.runs`), not one block each; the
+pull-request comment names the first few dozen and counts the rest (`shown`).
 """
 
 from __future__ import annotations
@@ -28,3 +29,11 @@ def listed(names: Sequence[str], first: str, indent: str, width: int = 100) -> l
         line += f" {item}" if started else item
         started = True
     return [*lines, line]
+
+
+def shown(names: Sequence[str], most: int) -> list[str]:
+    """`names`, or when there are more than `most` the first `most - 1` of them and how many more: a
+    list that has to fit somewhere (a pull-request comment) keeps room for the rest of what it says."""
+    if len(names) <= most:
+        return list(names)
+    return [*names[: most - 1], f"and {len(names) - most + 1} more"]

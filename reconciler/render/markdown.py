@@ -28,6 +28,7 @@ from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
+from reconciler.render.lists import shown
 from reconciler.render.text import (
     EFFECT_WORDS,
     Run,
@@ -40,6 +41,9 @@ from reconciler.render.text import (
 )
 
 DEFAULT_MAX_CHARS = 65_000
+# Stations named in a run's fold and a row of the power table; the rest are counted (the text and JSON
+# plans name every one), so that a template changed on thousands of stations still fits the comment.
+LISTED_STATIONS = 50
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
 COMMENT_MARKER = "<!-- reconciler plan -->"
 HEADING = "## Charging profile plan"
@@ -219,7 +223,13 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
         parts.append(_Part(prefix + _change_block(run, plan), changes=len(run.changes)))
         prefix = ""
     power = render_power.markdown(
-        plan.power, plan.site_id, _escape, plan.clock, plan.descriptions, charts=charts
+        plan.power,
+        plan.site_id,
+        _escape,
+        plan.clock,
+        plan.descriptions,
+        charts=charts,
+        most_named=LISTED_STATIONS,
     )
     if power:
         parts.append(_Part(power))
@@ -258,7 +268,7 @@ def _change_block(run: Run, plan: SitePlan) -> str:
     )
     body = f"<code>{_escape(f'{change.request.method} {change.request.path}')}</code>"
     if len(run.changes) > 1:
-        stations = ", ".join(_station(plan, c.station_id) for c in run.changes)
+        stations = ", ".join(shown([_station(plan, c.station_id) for c in run.changes], LISTED_STATIONS))
         body += f", and the same call to each of these stations: {stations}"
     body += "\n\n"
     if change.action is Action.CLEAR:
