@@ -25,7 +25,7 @@ from typing import Any
 
 import reconciler
 from reconciler.desired import yamlread
-from reconciler.desired.loader import paused_collector
+from reconciler.desired.bounds import paused_collector
 from reconciler.desired.model import SiteFile
 from reconciler.desired.template import place
 from reconciler.state import store

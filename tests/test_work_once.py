@@ -21,8 +21,10 @@ from reconciler.desired.payload import charging_profile
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import DesiredStateError
 from reconciler.ocpp.profile import canonical_json
+from reconciler.plan.outcome import assume_applied
 from reconciler.shell.reconcile import plan_sites
-from reconciler.state.recorded import payload_hash
+from reconciler.state import store
+from reconciler.state.recorded import RecordedState, payload_hash
 
 
 def _profile(limit: Any = 16, **extra: Any) -> Profile:
@@ -224,20 +226,36 @@ def test_the_schema_is_read_without_importing_the_ocpp_runtime() -> None:
     assert finished.stdout.strip() == "[]"
 
 
-def test_what_a_read_keeps_is_left_out_of_the_collectors_walks(tmp_path: Path) -> None:
-    """The sites a read of the network keeps are frozen out of the cyclic collector's generations, so
-    the first collection after the read does not walk them all."""
+@pytest.mark.parametrize(
+    "read",
+    [
+        "loader.load([folder], datetime(2026, 12, 5, tzinfo=UTC)).sites[0]",
+        "store.load(store.state_path(folder, 'a-site'), 'a-site')",
+    ],
+    ids=["site files", "state file"],
+)
+def test_what_a_read_keeps_is_left_out_of_the_collectors_walks(
+    tmp_path: Path, now: datetime, read: str
+) -> None:
+    """What a read of site files or of a state file keeps is frozen out of the cyclic collector's
+    generations, so the first collection after the read does not walk it all."""
     (tmp_path / "a-site.yaml").write_text(SITE.format(name="A", station="CP-A", limit=11000))
+    (plan,) = plan_sites(tmp_path, [], now)
+    path = store.state_path(tmp_path, "a-site")
+    path.parent.mkdir()
+    store.save(path, assume_applied(RecordedState.new("a-site"), plan, now), None)
     program = (
         "import gc, sys\n"
         "from datetime import UTC, datetime\n"
         "from pathlib import Path\n"
         "from reconciler.desired import loader\n"
-        "(site,) = loader.load([Path(sys.argv[1])], datetime(2026, 12, 5, tzinfo=UTC)).sites\n"
-        "walked = lambda: any(o is site for o in gc.get_objects())\n"
+        "from reconciler.state import store\n"
+        "folder = Path(sys.argv[1])\n"
+        f"kept = {read}\n"
+        "walked = lambda: any(o is kept for o in gc.get_objects())\n"
         "before = walked()\n"
         "gc.unfreeze()\n"
-        "print(gc.is_tracked(site), before, walked())\n"
+        "print(gc.is_tracked(kept), before, walked())\n"
     )
     finished = subprocess.run(
         [sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, check=True

@@ -17,9 +17,7 @@ problem at its line, never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +29,7 @@ from typing import Any
 import yaml
 
 from reconciler.desired import bounds
+from reconciler.desired.bounds import paused_collector
 from reconciler.desired.schemacache import schema_passes
 from reconciler.desired.validate import DesiredSite, check_site, schema_identity
 from reconciler.desired.yamlread import MERGE, DuplicateKeyError, FastLoader, PlainLoader, TooDeepError
@@ -91,29 +90,6 @@ def load(paths: Sequence[Path], now: datetime, *, keep: bool = True) -> Loaded:
                 if keep:
                     result.sites.append(site)
     return result
-
-
-@contextlib.contextmanager
-def paused_collector() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block, as every reader of a network does.
-
-    A parse makes many objects that die young, and kept sites thousands that live, which the collector
-    would walk again and again (half the time on a large network); reference counting frees the parse
-    garbage (PyYAML's dispose() breaks its cycles).
-
-    What the block made and kept is then frozen (`gc.freeze`) before the collector resumes: all of it
-    is still in the youngest generation, and the first collection after the block would otherwise walk
-    every object of it at once (0.3 s of a plan over a 32 MB state file) only to find nothing to free.
-    Frozen objects are still freed by reference counting; a cycle among them is not collected, and the
-    readers make none."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.freeze()
-            gc.enable()
 
 
 def each_site(

@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 
 from reconciler.desired import bounds
+from reconciler.desired.bounds import paused_collector
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.desired.loader import (
     each_site,
     load,
     load_site,
-    paused_collector,
     zone,
 )
 from reconciler.desired.validate import DesiredSite

@@ -109,7 +109,15 @@ def load(path: Path, site: str) -> RecordedState | None:
 
     Raises StateFileError, leaving the file untouched, when it cannot be read, is not JSON, repeats a
     key, has an unknown format version, belongs to another site, or has fields of the wrong type.
+    Read with the cyclic collector paused (`bounds.paused_collector`): a state file is hundreds of
+    thousands of objects, which the collector would otherwise walk again and again as they are made
+    (half of `state show` on a 32 MB file), only to find no cycle.
     """
+    with bounds.paused_collector():
+        return _load(path, site)
+
+
+def _load(path: Path, site: str) -> RecordedState | None:
     try:
         text = bounds.read_text(path, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
     except FileNotFoundError:
