@@ -17,6 +17,7 @@ from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.drift import ConnectorResult, Heal, SiteDrift, StationResult, station_verdicts
+from reconciler.render.names import visible
 
 JSON_FORMAT_VERSION = 1
 _SAYS = {
@@ -37,7 +38,7 @@ def _watts(value: Decimal | None) -> str:
 
 def _station(result: StationResult) -> str:
     target = result.target
-    return f"{target.station_id} ({target.description})" if target.description else target.station_id
+    return visible(f"{target.station_id} ({target.description})" if target.description else target.station_id)
 
 
 def _heal(result: StationResult) -> str | None:
@@ -68,7 +69,7 @@ def _station_lines(result: StationResult) -> list[str]:
         head += f" from {clock.mention(first)}"
     lines = [head]
     if result.verdict is Verdict.UNREACHABLE:
-        lines.append(f"  {result.reason}")
+        lines.append(f"  {visible(str(result.reason))}")
     for connector in result.connectors:
         differences = connector.comparison.differences if connector.comparison is not None else ()
         lines += [f"  {_difference(clock, connector, d)}" for d in differences[:_SHOWN_DIFFERENCES]]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.lists import shown
+from reconciler.render.names import shown, visible
 from reconciler.render.text import (
     EFFECT_WORDS,
     Run,
@@ -66,19 +65,12 @@ _ENTITIES = str.maketrans(
         "#": "&#35;",
     }
 )
-# Control, format (bidi overrides, zero-width) and line/paragraph separators: shown, never obeyed.
-_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def _escape(text: str) -> str:
-    """`text` as Markdown that shows it literally, in running text, table cells and HTML elements alike."""
-    out: list[str] = []
-    for char in text:
-        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
-            out.append("&#92;" + char.encode("unicode_escape").decode("ascii")[1:])
-        else:
-            out.append(char.translate(_ENTITIES))
-    return "".join(out)
+    """`text` as Markdown that shows it literally, in running text, table cells and HTML elements alike:
+    invisible characters as their escapes (`names.visible`), whose backslash becomes an entity too."""
+    return visible(text).translate(_ENTITIES)
 
 
 def _fenced(text: str, language: str) -> str:

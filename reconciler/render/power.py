@@ -19,7 +19,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.power import PowerBasis, PowerView, StationPower
-from reconciler.render.lists import listed, named, shown
+from reconciler.render.names import listed, named, shown, visible
 from reconciler.render.schedule import chart, format_number
 from reconciler.render.timeaxis import ticks
 
@@ -47,8 +47,8 @@ def text_lines(
         blocks.setdefault(_station_block(station, view, clock), []).append(station.station_id)
     for (facts, charts), ids in blocks.items():
         if len(ids) == 1:
-            about = [described[ids[0]], *facts] if ids[0] in described else list(facts)
-            lines.append(f"     {ids[0]}" + (f" ({', '.join(about)})" if about else ""))
+            about = [visible(described[ids[0]]), *facts] if ids[0] in described else list(facts)
+            lines.append(f"     {visible(ids[0])}" + (f" ({', '.join(about)})" if about else ""))
         else:
             first = f"     {len(ids)} stations" + (f" ({', '.join(facts)})" if facts else "") + ": "
             lines += listed([named(i, described) for i in ids], first, "       ")

@@ -18,6 +18,7 @@ from datetime import datetime
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import format_timestamp, parse_timestamp
 from reconciler.render.confirm import record_cells
+from reconciler.render.names import named, visible
 from reconciler.state.recorded import ProfileRecord, RecordedState, Status
 
 JSON_FORMAT_VERSION = 1
@@ -40,14 +41,13 @@ def render_text(
         lines.append("no profiles recorded")
     for station_id in sorted(state.stations):
         station = state.stations[station_id]
-        name = f"{station_id} ({described[station_id]})" if station_id in described else station_id
-        lines.append(f"station {name} (highest id {station.high_water_id})")
+        lines.append(f"station {named(station_id, described)} (highest id {station.high_water_id})")
         if not station.profiles:
             lines.append("  no profiles recorded")
         records = sorted(station.profiles.items())
         rows = [
             (
-                name,
+                visible(name),
                 f"connector {r.connector_id}",
                 f"id {r.charging_profile_id}",
                 f"{r.purpose.value}/{r.stack_level}",
@@ -63,7 +63,7 @@ def render_text(
                 "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             )
             if record.last_error:
-                lines.append(f"    last error: {record.last_error}")
+                lines.append(f"    last error: {visible(record.last_error)}")
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,7 @@ from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
-from reconciler.render.lists import listed, named
+from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
 EFFECT_WORDS = {
@@ -140,9 +140,8 @@ def render_text(plans: Sequence[SitePlan], colour: bool = False, verbose: bool =
             retire = f"; record retired as {note.retire}" if note.retire is not None else ""
             ident = f" id {note.profile_id}" if note.profile_id is not None else ""
             on = _of(plan, note.station_id, " on ")
-            lines.append(
-                paint(f"   · no call  {note.station_id}/{note.name}{ident}{on}: {note.reason}{retire}", "dim")
-            )
+            target = _target(note.station_id, note.name)
+            lines.append(paint(f"   · no call  {target}{ident}{on}: {note.reason}{retire}", "dim"))
         if not verbose and (caps := waiting_caps(plan)):
             lines.append(paint(f"   · {caps_waiting(caps)} (-v lists them)", "dim"))
         if not plan.changes:
@@ -188,7 +187,12 @@ def zone_of(plan: SitePlan) -> str:
 def _of(plan: SitePlan, station_id: str, joint: str = " of ") -> str:
     """` of <description>` for a described station: people know stations by it, eDRV by the id."""
     description = plan.descriptions.get(station_id)
-    return f"{joint}{description}" if description else ""
+    return f"{joint}{visible(description)}" if description else ""
+
+
+def _target(station_id: str, name: str) -> str:
+    """`station/profile`, each written visibly: a line break in a name cannot start a line of its own."""
+    return f"{visible(station_id)}/{visible(name)}"
 
 
 def payload_lines(change: Change, plan: SitePlan) -> list[str]:
@@ -237,11 +241,11 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
     effect = f"({change.reason}; {EFFECT_WORDS[change.effect]})"
     ident = f"id {change.profile_id}  connector {change.connector_id}"
     if len(run.changes) == 1:
-        of = _of(plan, change.station_id)
-        yield f"{run.numbers:>{width}}. {verb} {change.station_id}/{change.name}  {ident}{of}  {effect}"
+        target = _target(change.station_id, change.name) + f"  {ident}{_of(plan, change.station_id)}"
+        yield f"{run.numbers:>{width}}. {verb} {target}  {effect}"
     else:
         count = len(run.changes)
-        yield f"{run.numbers:>{width}}. {verb} {change.name} on {count} stations  {ident}  {effect}"
+        yield f"{run.numbers:>{width}}. {verb} {visible(change.name)} on {count} stations  {ident}  {effect}"
     for line in run.lines:
         yield f"         {line}"
     if len(run.changes) > 1:

@@ -1,0 +1,59 @@
+"""Names as a reader gets them: every character visible, and many stations on a few lines. Pure.
+
+Station ids, profile and template names and descriptions come from YAML and may hold any character; a
+line break or a bidi override in one would move or hide what a plan says, so `visible` writes such
+characters as escapes (`\\n`, `\\u202e`) in every output a person reads (the Markdown comment adds its
+entities on top). A template changed on a whole depot touches every station of it alike; the plan's text
+and its power lines then name those stations once, as a list (`render.text.runs`), not one block each;
+the pull-request comment names the first few dozen and counts the rest (`shown`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+
+# Control and format characters (line breaks, bidi overrides, zero-width) and line/paragraph separators.
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def visible(text: str) -> str:
+    """`text` with every invisible or line-breaking character written as its escape: `a\\nb` for a, a line
+    break and b. Printable text is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        else char
+        for char in text
+    )
+
+
+def named(station_id: str, descriptions: Mapping[str, str]) -> str:
+    """A station as a list names it: its id, then its description in brackets if it has one."""
+    description = descriptions.get(station_id)
+    return visible(f"{station_id} ({description})" if description else station_id)
+
+
+def listed(names: Sequence[str], first: str, indent: str, width: int = 100) -> list[str]:
+    """`names` joined by commas in lines of at most `width` characters (a longer name has one of its
+    own): the first line after `first`, the others after `indent`."""
+    lines: list[str] = []
+    items = [f"{name}," for name in names[:-1]] + list(names[-1:])
+    line, started = first, False
+    for item in items:
+        if started and len(line) + 1 + len(item) > width:
+            lines.append(line)
+            line, started = indent, False
+        line += f" {item}" if started else item
+        started = True
+    return [*lines, line]
+
+
+def shown(names: Sequence[str], most: int) -> list[str]:
+    """`names`, or when there are more than `most` the first `most - 1` of them and how many more: a
+    list that has to fit somewhere (a pull-request comment) keeps room for the rest of what it says."""
+    if len(names) <= most:
+        return list(names)
+    return [*names[: most - 1], f"and {len(names) - most + 1} more"]
