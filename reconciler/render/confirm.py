@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import parse_timestamp
 from reconciler.plan.confirm import IngestReport, Standing
+from reconciler.render.names import visible
 from reconciler.state.recorded import ProfileRecord, Status
 
 
@@ -104,8 +105,8 @@ def ingest_text(report: IngestReport, clocks: Mapping[str, SiteClock] | None = N
         for item in site.folded:
             word = "clear refused" if item.became is Status.FAILED else str(item.became)
             became[word] += 1
-            said = f": {item.reason}" if item.reason else ""
-            where = f"{site.site_id}/{item.station_id}/{item.name}"
+            said = f": {visible(item.reason)}" if item.reason else ""
+            where = visible(f"{site.site_id}/{item.station_id}/{item.name}")
             answered = item.at if clock.name == "UTC" else clock.short(parse_timestamp(item.at))
             lines.append(f"{word:<13} {where} {item.action} id {item.profile_id} (answered {answered}){said}")
         if site.unmatched:

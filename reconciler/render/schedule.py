@@ -15,6 +15,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
+from reconciler.render.names import visible
 from reconciler.render.timeaxis import ticks
 
 JSON_FORMAT_VERSION = 1
@@ -55,12 +56,12 @@ def render_text(schedules: Sequence[StationSchedule]) -> str:
     blocks = []
     for s in schedules:
         scope = "station total" if s.connector_id == 0 else f"connector {s.connector_id}"
-        name = f" ({s.description})" if s.description else ""
+        name = visible(f"{s.station_id} ({s.description})" if s.description else s.station_id)
         if not s.periods:
-            blocks.append(f"{s.site_id}/{s.station_id}{name}, {scope}: no periods")
+            blocks.append(f"{s.site_id}/{name}, {scope}: no periods")
             continue
         start, end = s.periods[0].start, s.periods[-1].end
-        lines = [f"{s.site_id}/{s.station_id}{name}, {scope}, times {s.clock.zone_over(start, end)}"]
+        lines = [f"{s.site_id}/{name}, {scope}, times {s.clock.zone_over(start, end)}"]
         # Around a change of offset a wall-clock time may be missing or come twice: name the zone then.
         named = bool(s.clock.changes(start, end))
         for period in s.periods:

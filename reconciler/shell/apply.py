@@ -47,6 +47,7 @@ from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.outcome import record_change, record_note
 from reconciler.plan.sessions import resolve_caps
 from reconciler.plan.site import SitePlan
+from reconciler.render.names import visible
 from reconciler.shell.writer import Writer
 from reconciler.state.recorded import RecordedState, Status
 
@@ -270,10 +271,11 @@ def sent_line(sent: Sent, count: int, total: int | None) -> str:
     """
     change = sent.change
     of = "" if total is None else f"/{total}"
-    what = f"[{count}{of}] {change.action.value:<5} {change.site_id}/{change.station_id}/{change.name}"
+    where = visible(f"{change.site_id}/{change.station_id}/{change.name}")
+    what = f"[{count}{of}] {change.action.value:<5} {where}"
     action = f" (eDRV action {sent.action_id})" if sent.action_id else ""
     if not sent.ok:
-        return f"{what} id {change.profile_id}: {sent.status or 'failed'}{action}: {sent.error}"
+        return f"{what} id {change.profile_id}: {sent.status or 'failed'}{action}: {visible(str(sent.error))}"
     if sent.status is Status.REQUESTED:
         outcome = "requested" + action + ", the charger's answer to come"
     else:
