@@ -165,16 +165,17 @@ def test_a_list_keeps_every_name_in_order_within_its_width(names: list[str], wid
 
 
 def test_the_comment_names_a_few_dozen_stations_of_a_run_and_counts_the_rest(tmp_path: Path) -> None:
-    """A template changed on 60 stations is one fold in the comment naming 49 of them and counting 11 more,
-    and so is its power row; the text plan names all 60."""
-    stations = {f"CS-{n:02}": "rated_power_kw: 22" for n in range(60)}
+    """A template changed on ten stations more than the comment lists is one fold naming all but the last
+    of those it lists and counting the rest, and so is its power row; the text plan names every one."""
+    count = LISTED_STATIONS + 10
+    stations = {f"CS-{n:03}": "rated_power_kw: 22" for n in range(count)}
     plan = _changed(tmp_path, stations)
     markdown = render_markdown([plan], GENERATED_AT)
-    assert LISTED_STATIONS == 50
-    assert "<code>CS-48</code>, and 11 more\n" in markdown
-    assert "<code>CS-48</code>, and 11 more | no limit | no limit |" in markdown
-    assert "<code>CS-49</code>" not in markdown
-    assert "CS-59" in render_text([plan])
+    last, more = f"<code>CS-{LISTED_STATIONS - 2:03}</code>", count - LISTED_STATIONS + 1
+    assert f"{last}, and {more} more\n" in markdown
+    assert f"{last}, and {more} more | no limit | no limit |" in markdown
+    assert f"<code>CS-{LISTED_STATIONS - 1:03}</code>" not in markdown
+    assert f"CS-{count - 1:03}" in render_text([plan])
 
 
 @st.composite

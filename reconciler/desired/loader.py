@@ -276,15 +276,17 @@ def _pairs(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     """A mapping's pairs by key text, and a key YAML reads as something else (`007` as 7, `yes` as True)
     also by that value's text, which is how a finding names it (pydantic names True 1)."""
     pairs = {str(k.value): (k, v) for k, v in node.value}
+    read_otherwise = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.tag != _STR_TAG]
+    if not read_otherwise:
+        return pairs  # almost every mapping: its keys are all text, and no reader need be made
     reader = PlainLoader("")
-    for key, value in node.value:
-        if isinstance(key, yaml.ScalarNode) and key.tag != _STR_TAG:
-            try:
-                read = reader.construct_object(key)
-            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
-                continue  # a key that cannot be read is reported as such, at its mapping
-            for text in {str(read), str(int(read))} if isinstance(read, bool) else {str(read)}:
-                pairs.setdefault(text, (key, value))
+    for key, value in read_otherwise:
+        try:
+            read = reader.construct_object(key)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            continue  # a key that cannot be read is reported as such, at its mapping
+        for text in {str(read), str(int(read))} if isinstance(read, bool) else {str(read)}:
+            pairs.setdefault(text, (key, value))
     return pairs
 
 

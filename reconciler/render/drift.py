@@ -17,7 +17,7 @@ from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.drift import ConnectorResult, Heal, SiteDrift, StationResult, station_verdicts
-from reconciler.render.names import visible
+from reconciler.render.names import named, visible
 
 JSON_FORMAT_VERSION = 1
 _SAYS = {
@@ -37,8 +37,7 @@ def _watts(value: Decimal | None) -> str:
 
 
 def _station(result: StationResult) -> str:
-    target = result.target
-    return visible(f"{target.station_id} ({target.description})" if target.description else target.station_id)
+    return named(result.target.station_id, result.target.description)
 
 
 def _heal(result: StationResult) -> str | None:

@@ -11,7 +11,7 @@ the pull-request comment names the first few dozen and counts the rest (`shown`)
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 # Control and format characters (line breaks, bidi overrides, zero-width) and line/paragraph separators.
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
@@ -30,9 +30,8 @@ def visible(text: str) -> str:
     )
 
 
-def named(station_id: str, descriptions: Mapping[str, str]) -> str:
-    """A station as a list names it: its id, then its description in brackets if it has one."""
-    description = descriptions.get(station_id)
+def named(station_id: str, description: str | None) -> str:
+    """A station as people read it: its id, then its description in brackets if it has one, visibly."""
     return visible(f"{station_id} ({description})" if description else station_id)
 
 

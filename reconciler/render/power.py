@@ -51,7 +51,7 @@ def text_lines(
             lines.append(f"     {visible(ids[0])}" + (f" ({', '.join(about)})" if about else ""))
         else:
             first = f"     {len(ids)} stations" + (f" ({', '.join(facts)})" if facts else "") + ": "
-            lines += listed([named(i, described) for i in ids], first, "       ")
+            lines += listed([named(i, described.get(i)) for i in ids], first, "       ")
         lines += charts
     axis = chart(view.stations[0].before, RateUnit.WATT, clock=clock)[1]
     lines.append(f"       {'':<6} {axis}")

@@ -15,7 +15,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
-from reconciler.render.names import visible
+from reconciler.render.names import named
 from reconciler.render.timeaxis import ticks
 
 JSON_FORMAT_VERSION = 1
@@ -56,17 +56,17 @@ def render_text(schedules: Sequence[StationSchedule]) -> str:
     blocks = []
     for s in schedules:
         scope = "station total" if s.connector_id == 0 else f"connector {s.connector_id}"
-        name = visible(f"{s.station_id} ({s.description})" if s.description else s.station_id)
+        name = named(s.station_id, s.description)
         if not s.periods:
             blocks.append(f"{s.site_id}/{name}, {scope}: no periods")
             continue
         start, end = s.periods[0].start, s.periods[-1].end
         lines = [f"{s.site_id}/{name}, {scope}, times {s.clock.zone_over(start, end)}"]
         # Around a change of offset a wall-clock time may be missing or come twice: name the zone then.
-        named = bool(s.clock.changes(start, end))
+        zoned = bool(s.clock.changes(start, end))
         for period in s.periods:
             limit = "no limit" if period.limit is None else f"{format_number(period.limit)} {s.unit.value}"
-            lines.append(f"  {span(s.clock, period.start, period.end, zone=named)}  {limit}")
+            lines.append(f"  {span(s.clock, period.start, period.end, zone=zoned)}  {limit}")
         lines.extend("  " + line for line in chart(s.periods, s.unit, clock=s.clock))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"

@@ -41,7 +41,9 @@ def render_text(
         lines.append("no profiles recorded")
     for station_id in sorted(state.stations):
         station = state.stations[station_id]
-        lines.append(f"station {named(station_id, described)} (highest id {station.high_water_id})")
+        lines.append(
+            f"station {named(station_id, described.get(station_id))} (highest id {station.high_water_id})"
+        )
         if not station.profiles:
             lines.append("  no profiles recorded")
         records = sorted(station.profiles.items())

@@ -249,7 +249,7 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
     for line in run.lines:
         yield f"         {line}"
     if len(run.changes) > 1:
-        stations = [named(c.station_id, plan.descriptions) for c in run.changes]
+        stations = [named(c.station_id, plan.descriptions.get(c.station_id)) for c in run.changes]
         yield from listed(stations, "         on ", "            ")
 
 
