@@ -3,7 +3,7 @@
 Writes one site file of N stations x P new profiles (every profile one OCPP SetChargingProfile the
 simulated chargers accept), starts `reconciler sandbox --stations FILE --latency-ms L` as a separate
 process and waits until its charge points have booted, plans from no recorded state, and then times
-the apply alone: the wall time of `reconcile.apply_plans` (which records every intent, sends, and
+the apply alone: the wall time of `apply_sites.apply_plans` (which records every intent, sends, and
 returns after the last state write) through one `EdrvClient`, --repeat times, then reports the median
 with its spread:
 
@@ -59,7 +59,8 @@ from reconciler.plan.change import Action
 from reconciler.plan.site import SitePlan
 from reconciler.sandbox.config import DEFAULT_API_KEY
 from reconciler.shell.apply import SiteResult
-from reconciler.shell.reconcile import apply_plans, plan_sites
+from reconciler.shell.apply_sites import apply_plans
+from reconciler.shell.reconcile import plan_sites
 
 TARGET_RATIO = 1.3
 SITE = "apply-bench"

@@ -42,9 +42,10 @@ from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
 from reconciler.ocpp.drift import Verdict
 from reconciler.sandbox.config import DEFAULT_API_KEY
+from reconciler.shell.apply_sites import apply_with_client
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import ingest
-from reconciler.shell.reconcile import apply_with_client, plan_sites
+from reconciler.shell.reconcile import plan_sites
 
 TARGET_RATIO = 1.3
 SITE = "drift-bench"

@@ -24,9 +24,10 @@ from reconciler.plan.site import SitePlan
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import DEFAULT_API_KEY, SandboxConfig, stations_from_desired
 from reconciler.shell.apply import SiteResult
+from reconciler.shell.apply_sites import apply_with_client
 from reconciler.shell.ingest import ingest
 from reconciler.shell.network import site_ids
-from reconciler.shell.reconcile import apply_with_client, plan_sites
+from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState
 

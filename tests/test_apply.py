@@ -17,7 +17,8 @@ from reconciler.plan.change import Action
 from reconciler.plan.saved import PlanFileError
 from reconciler.plan.site import SitePlan
 from reconciler.shell.apply import SiteResult, summary
-from reconciler.shell.reconcile import apply_with_client, locked, plan_sites
+from reconciler.shell.apply_sites import apply_with_client
+from reconciler.shell.reconcile import locked, plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import Status
 

@@ -17,7 +17,8 @@ import pytest
 from reconciler.edrv.client import EdrvSettings
 from reconciler.plan.site import SitePlan
 from reconciler.shell.apply import SiteResult, summary
-from reconciler.shell.reconcile import apply_with_client, plan_sites
+from reconciler.shell.apply_sites import apply_with_client
+from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import Status
 

@@ -153,10 +153,18 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
     assert run_cli(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
 
 
-def test_validate_loads_neither_the_planner_nor_the_http_client() -> None:
-    """`reconciler validate` imports only what checking needs: no planner, renderer, HTTP client or event
-    loop (each command's module is loaded when it runs), while `plan` loads its own."""
-    heavy = ("reconciler.shell.reconcile", "reconciler.render.text", "httpx", "asyncio", "deepdiff")
+def test_validate_and_plan_load_only_what_they_need() -> None:
+    """`reconciler validate` imports no planner, renderer, HTTP client or event loop, and a text `plan` of
+    new profiles no HTTP client, event loop, DeepDiff, Markdown or SVG renderer: each is loaded when used."""
+    heavy = (
+        "reconciler.shell.reconcile",
+        "reconciler.render.text",
+        "reconciler.render.markdown",
+        "reconciler.render.svg",
+        "httpx",
+        "asyncio",
+        "deepdiff",
+    )
     program = (
         "import sys\n"
         "from reconciler.cli.main import main\n"
@@ -165,28 +173,16 @@ def test_validate_loads_neither_the_planner_nor_the_http_client() -> None:
         "except SystemExit:\n"
         f"    print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
     )
-    site = str(DESIRED / "harbour-depot.yaml")
-    validated = subprocess.run(
-        [sys.executable, "-c", program, "validate", site], capture_output=True, text=True, check=True
-    )
-    assert validated.stdout.strip() == "[]", validated.stderr
-    planned = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            program,
-            "plan",
-            "harbour-depot",
-            "--desired",
-            str(DESIRED),
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "'reconciler.shell.reconcile'" in planned.stdout.splitlines()[-1], planned.stderr
+
+    def loaded(*argv: str) -> str:
+        ran = subprocess.run(
+            [sys.executable, "-c", program, *argv], capture_output=True, text=True, check=True
+        )
+        return ran.stdout.splitlines()[-1]
+
+    assert loaded("validate", str(DESIRED / "harbour-depot.yaml")) == "[]"
+    planned = loaded("plan", "harbour-depot", "--desired", str(DESIRED))
+    assert planned == "['reconciler.render.text', 'reconciler.shell.reconcile']"
 
 
 def test_every_command_has_help_and_a_row_in_the_readme() -> None:

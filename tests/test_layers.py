@@ -32,6 +32,7 @@ EDGES = {
     "shell/network",  # lists site and state files, glances at them
     "shell/reconcile",
     "shell/apply",
+    "shell/apply_sites",  # one eDRV client (httpx) for the plans of several sites
     "shell/writer",  # writes state on a worker thread while apply sends
     "shell/sites",  # one git call
     "shell/receiver",  # aiohttp server

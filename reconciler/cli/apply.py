@@ -44,15 +44,10 @@ from reconciler.render.text import render_text, waiting_caps
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.apply import Progress, SiteResult, sent_line
 from reconciler.shell.apply import summary as apply_summary
+from reconciler.shell.apply_sites import apply_with_client
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.network import station_sites
-from reconciler.shell.reconcile import (
-    apply_with_client,
-    check_saved_plan,
-    locked,
-    plan_sites,
-    read_saved_plan,
-)
+from reconciler.shell.reconcile import check_saved_plan, locked, plan_sites, read_saved_plan
 
 # Each call in flight holds a connection of its own (see `edrv.client`).
 MAX_CONCURRENCY = 256

@@ -28,8 +28,6 @@ from reconciler.cli.options import (
 )
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
-from reconciler.render.markdown import render_markdown
-from reconciler.render.svg import plan_charts
 from reconciler.render.text import render_json, render_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
@@ -115,6 +113,9 @@ def plan(
     if fmt == "json":
         click.echo(render_json(plans, format_timestamp(moment)), nl=False)
     elif fmt == "markdown":
+        # Only a pull-request comment needs its renderer; every other plan starts without it.
+        from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see above
+
         click.echo(render_markdown(plans, format_timestamp(moment), charts=charts), nl=False)
     else:
         click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
@@ -124,6 +125,8 @@ def plan(
 
 def _write_charts(plans: Sequence[SitePlan], chart_dir: Path) -> dict[str, list[str]]:
     """Write each site's SVG charts under `chart_dir`; the file names by site."""
+    from reconciler.render.svg import plan_charts  # noqa: PLC0415 - charts are asked for, rarely
+
     written: dict[str, list[str]] = {}
     for site_plan in plans:
         for name, text in plan_charts(site_plan).items():

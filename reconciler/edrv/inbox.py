@@ -102,6 +102,11 @@ class Page:
     last_received_at: datetime | None = None
 
 
+def is_url(location: str) -> bool:
+    """Whether an inbox's location is a receiver's URL (read by `remote_inbox`) rather than a database."""
+    return location.startswith(("http://", "https://"))
+
+
 class Reader(Protocol):
     """What ingest, plan and apply need of an inbox, local (`Inbox`) or behind a receiver's URL."""
 

@@ -30,10 +30,6 @@ TOKEN_VARIABLE = "RECONCILER_INBOX_TOKEN"  # noqa: S105 - the variable's name, n
 _TIMEOUT_S = 30.0
 
 
-def is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
-
-
 class RemoteInbox:
     """The inbox of a receiver at `url`, read with `token`."""
 

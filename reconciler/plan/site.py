@@ -28,7 +28,7 @@ carries what its power view is drawn from (`SitePlan.power`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from reconciler.desired.model import Safety
 from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.errors import ReconcilerError
+from reconciler.ocpp.profile import canonical_json
 from reconciler.plan.change import Action, Change, Effect, Note, alike_together, superseded_name
 from reconciler.plan.confirm import Confirmations, Standing, standing
 from reconciler.plan.drift import Verified, last_verified
@@ -178,6 +179,7 @@ def build(
     by_station: dict[str, list[Change]] = {}
     for change in changes:
         by_station.setdefault(change.station_id, []).append(change)
+    effects: dict[Hashable, Effect] = {}  # shared by the stations, see `_rated`
     rated = [
         change
         for station_id, station_changes in by_station.items()
@@ -188,6 +190,8 @@ def build(
                 store_of(held[station_id].values()),
                 now,
             ),
+            held[station_id],
+            effects,
         )
     ]
     rated.sort(key=lambda c: (c.effect, c.station_id, c.connector_id, c.name, c.action))
@@ -238,8 +242,23 @@ def _assign_ids(
     return assigned
 
 
-def _rated(changes: list[Change], rater: StationRater) -> list[Change]:
-    """Each change of one station with the effect its station's composites give it alone (see `power`)."""
+def _rated(
+    changes: list[Change],
+    rater: StationRater,
+    held: Mapping[str, ProfileRecord],
+    effects: dict[Hashable, Effect],
+) -> list[Change]:
+    """Each change of one station with the effect its station's composites give it alone (see `power`).
+
+    A change's effect follows from the station's facts, what it holds and the change alone, so `effects`
+    keeps each one worked out, for every station alike: bays placed from the same templates hold the
+    same records and get the same changes, and a site-wide change computes one station's composites,
+    not every station's. What a station holds is known by its records' ids, connectors and payload hashes.
+    """
+    holds = (
+        rater.station,
+        tuple(sorted((r.charging_profile_id, r.connector_id, r.payload_hash) for r in held.values())),
+    )
     rated = []
     for change in changes:
         if change.action is Action.SET and change.after is not None:
@@ -247,15 +266,24 @@ def _rated(changes: list[Change], rater: StationRater) -> list[Change]:
                 # Lowers, or moves nothing: it goes with the lowering changes either way.
                 rated.append(replace(change, effect=Effect.LOWERS))
                 continue
-            moved = rater.rate_set(change.connector_id, change.after)
+            key: Hashable = (holds, change.connector_id, canonical_json(change.after))
         else:
-            moved = rater.rate_clear(change.profile_id)
-        if moved.lower and moved.higher:
-            effect = Effect.MIXED
-        else:
-            effect = Effect.RAISES if moved.higher else Effect.LOWERS
+            key = (holds, change.profile_id)
+        effect = effects.get(key)
+        if effect is None:
+            effect = effects[key] = _effect(rater, change)
         rated.append(replace(change, effect=effect))
     return rated
+
+
+def _effect(rater: StationRater, change: Change) -> Effect:
+    if change.action is Action.SET and change.after is not None:
+        moved = rater.rate_set(change.connector_id, change.after)
+    else:
+        moved = rater.rate_clear(change.profile_id)
+    if moved.lower and moved.higher:
+        return Effect.MIXED
+    return Effect.RAISES if moved.higher else Effect.LOWERS
 
 
 def _power_station(

@@ -1,5 +1,5 @@
 """A sandbox on a thread of its own, for synchronous callers: `reconciler demo`, and tests that drive
-the synchronous apply (`reconcile.apply_with_client`, which runs its own event loop) against it.
+the synchronous apply (`apply_sites.apply_with_client`, which runs its own event loop) against it.
 
     with BackgroundSandbox(config, receiver=receiver_config) as sandbox:
         settings = EdrvSettings(api_key=config.api_key, api_url=sandbox.api_url)

@@ -49,11 +49,12 @@ from reconciler.render.text import render_text
 from reconciler.sandbox.background import BackgroundSandbox
 from reconciler.sandbox.config import SandboxConfig, StationSpec, stations_from_desired
 from reconciler.shell.apply import summary
+from reconciler.shell.apply_sites import apply_with_client
 from reconciler.shell.drift import DriftSettings, drift_sites
 from reconciler.shell.ingest import ingest
 from reconciler.shell.network import site_ids
 from reconciler.shell.receiver import ReceiverConfig
-from reconciler.shell.reconcile import apply_with_client, locked, plan_sites
+from reconciler.shell.reconcile import locked, plan_sites
 from reconciler.state import store
 
 Echo = Callable[[str], None]

@@ -1,6 +1,6 @@
 """Apply: send one site's planned calls to eDRV and record every outcome; where the plan meets the API.
 
-`apply_site` is called by `reconcile.apply_plans` with the site's lock held and its recorded state
+`apply_site` is called by `apply_sites.apply_plans` with the site's lock held and its recorded state
 loaded. Order of events:
 
 1. Session caps are resolved: each station's active sessions are looked up once; a cap whose

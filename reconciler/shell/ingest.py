@@ -21,11 +21,11 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.desired.clock import SiteClock
 from reconciler.edrv import inbox as inboxes
-from reconciler.edrv.inbox import Inbox, Query, Reader
-from reconciler.edrv.remote_inbox import TOKEN_VARIABLE, RemoteInbox, is_url
+from reconciler.edrv.inbox import Inbox, Query, Reader, is_url
 from reconciler.plan.confirm import (
     Confirmations,
     FoldResult,
@@ -41,6 +41,9 @@ from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState
 
+if TYPE_CHECKING:
+    from reconciler.edrv.remote_inbox import RemoteInbox
+
 CLOCK_SLACK = timedelta(hours=1)
 # A cursor past any event: a page read from it holds only the time of the latest event.
 _PAST_EVERY_EVENT = 2**62
@@ -55,7 +58,13 @@ def open_inbox(location: str | None, environ: Mapping[str, str] | None = None) -
         return
     env = os.environ if environ is None else environ
     reader: Inbox | RemoteInbox
-    reader = RemoteInbox(location, env.get(TOKEN_VARIABLE)) if is_url(location) else Inbox(Path(location))
+    if is_url(location):
+        # httpx, for a receiver's URL only: a plan or an ingest from a database starts without it.
+        from reconciler.edrv.remote_inbox import TOKEN_VARIABLE, RemoteInbox  # noqa: PLC0415 - see above
+
+        reader = RemoteInbox(location, env.get(TOKEN_VARIABLE))
+    else:
+        reader = Inbox(Path(location))
     try:
         yield reader
     finally:

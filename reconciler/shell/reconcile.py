@@ -7,14 +7,11 @@ lock from before its state is read until the last outcome is written.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import httpx
 
 from reconciler.desired import bounds
 from reconciler.desired.bounds import paused_collector
@@ -26,14 +23,12 @@ from reconciler.desired.loader import (
     zone,
 )
 from reconciler.desired.validate import DesiredSite
-from reconciler.edrv.client import EdrvClient, EdrvSettings
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError
 from reconciler.plan import saved as savedplan
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.safety import check_safety
 from reconciler.plan.saved import PlanFileError, check_fresh
 from reconciler.plan.site import SitePlan, build, descriptions
-from reconciler.shell.apply import Api, Progress, SiteResult, apply_site
 from reconciler.shell.network import known_sites, site_file
 from reconciler.state import store as state
 from reconciler.state.files import lock
@@ -188,62 +183,3 @@ def locked(
         for site in sorted(set(sites)):
             stack.enter_context(lock(state.state_path(desired_dir, site, state_dir), timeout_s))
         yield
-
-
-async def apply_plans(
-    plans: Sequence[SitePlan],
-    api: Api,
-    *,
-    desired_dir: Path,
-    state_dir: Path | None,
-    now: datetime,
-    source: str,
-    progress: Progress | None = None,
-) -> list[SiteResult]:
-    """Apply each site's plan concurrently; the caller holds the sites' locks (see `locked`).
-
-    Each plan is first checked against the site's recorded state as it is now (`source` names the
-    saved plan in the refusal), so a plan computed before another apply ran is never sent.
-    """
-    loaded = []
-    for plan in plans:
-        path = state.state_path(desired_dir, plan.site_id, state_dir)
-        recorded = state.load(path, plan.site_id)
-        check_fresh(plan, recorded, source)
-        loaded.append((path, recorded))
-    return list(
-        await asyncio.gather(
-            *(
-                apply_site(plan, api, path=path, loaded=recorded, now=now, progress=progress)
-                for plan, (path, recorded) in zip(plans, loaded, strict=True)
-            )
-        )
-    )
-
-
-def apply_with_client(
-    plans: Sequence[SitePlan],
-    settings: EdrvSettings,
-    *,
-    desired_dir: Path,
-    state_dir: Path | None,
-    now: datetime,
-    source: str,
-    progress: Progress | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> list[SiteResult]:
-    """Apply `plans` through one eDRV client made from `settings` (the caller holds the locks)."""
-
-    async def run() -> list[SiteResult]:
-        async with EdrvClient(settings, transport=transport) as client:
-            return await apply_plans(
-                plans,
-                client,
-                desired_dir=desired_dir,
-                state_dir=state_dir,
-                now=now,
-                source=source,
-                progress=progress,
-            )
-
-    return asyncio.run(run())
