@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from reconciler.desired.clock import SiteClock
@@ -17,7 +19,7 @@ from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.drift import ConnectorResult, Heal, SiteDrift, StationResult, station_verdicts
-from reconciler.render.names import named, visible
+from reconciler.render.names import listed, literal, named, shown, visible
 
 JSON_FORMAT_VERSION = 1
 _SAYS = {
@@ -27,6 +29,10 @@ _SAYS = {
     Verdict.UNREACHABLE: "unreachable",
 }
 _SHOWN_DIFFERENCES = 3
+# A job summary holds at most 1 MiB a step, shared with apply's log: the table stops well short of it.
+DEFAULT_MAX_CHARS = 250_000
+# Stations named in a row of alike ones; the rest are counted (the text and JSON outputs name every one).
+LISTED_STATIONS = 50
 
 
 def _watts(value: Decimal | None) -> str:
@@ -60,30 +66,53 @@ def _difference(clock: SiteClock, connector: ConnectorResult, difference: Differ
     )
 
 
-def _station_lines(result: StationResult) -> list[str]:
-    first = result.first_difference
+def _details(result: StationResult) -> list[str]:
+    """What a station's verdict rests on and what healing did, a line each, without the station's name."""
     clock = result.target.clock
-    head = f"{_station(result)}: {_SAYS[result.verdict]}"
-    if first is not None:
-        head += f" from {clock.mention(first)}"
-    lines = [head]
+    lines = []
     if result.verdict is Verdict.UNREACHABLE:
-        lines.append(f"  {visible(str(result.reason))}")
+        lines.append(visible(str(result.reason)))
     for connector in result.connectors:
         differences = connector.comparison.differences if connector.comparison is not None else ()
-        lines += [f"  {_difference(clock, connector, d)}" for d in differences[:_SHOWN_DIFFERENCES]]
+        lines += [_difference(clock, connector, d) for d in differences[:_SHOWN_DIFFERENCES]]
         if len(differences) > _SHOWN_DIFFERENCES:
             lines.append(
-                f"  connector {connector.connector_id}: and {len(differences) - _SHOWN_DIFFERENCES} more"
+                f"connector {connector.connector_id}: and {len(differences) - _SHOWN_DIFFERENCES} more"
             )
     if result.target.unconfirmed:
         lines.append(
-            f"  {result.target.unconfirmed} profile(s) counted as installed await the charger's answer"
+            f"{result.target.unconfirmed} profile(s) counted as installed await the charger's answer"
         )
     heal = _heal(result)
     if heal is not None:
-        lines.append(f"  {heal}")
+        lines.append(heal)
     return lines
+
+
+@dataclass(frozen=True)
+class _Alike:
+    """Stations of a site not in sync that say the same (verdict, moments, details) but for their name,
+    as a depot's bays placed from the same templates do after a power cut: one entry for a reader."""
+
+    verdict: Verdict
+    first: datetime | None  # the first moment reported and expected differ
+    details: tuple[str, ...]
+    stations: tuple[str, ...]  # each named with its description
+
+    def says(self, clock: SiteClock) -> str:
+        """`allows MORE than recorded from Sat 08:00`."""
+        said = _SAYS[self.verdict]
+        return said if self.first is None else f"{said} from {clock.mention(self.first)}"
+
+
+def _alike(site: SiteDrift) -> list[_Alike]:
+    """The site's stations not in sync, those that say the same together, in the order first met."""
+    found: dict[tuple[Verdict, datetime | None, tuple[str, ...]], list[str]] = {}
+    for result in site.stations:
+        if result.verdict is not Verdict.IN_SYNC:
+            key = (result.verdict, result.first_difference, tuple(_details(result)))
+            found.setdefault(key, []).append(_station(result))
+    return [_Alike(*key, tuple(names)) for key, names in found.items()]
 
 
 def summary(sites: Sequence[SiteDrift]) -> str:
@@ -95,7 +124,7 @@ def summary(sites: Sequence[SiteDrift]) -> str:
 
 
 def render_text(sites: Sequence[SiteDrift]) -> str:
-    """Each site: its stations not in sync (in sync ones counted), then the summary."""
+    """Each site: its stations not in sync (in sync ones counted; alike ones together), then the summary."""
     lines: list[str] = []
     for site in sites:
         drifted = [s for s in site.stations if s.verdict is not Verdict.IN_SYNC]
@@ -103,25 +132,43 @@ def render_text(sites: Sequence[SiteDrift]) -> str:
         zone = f" (times {site.clock.zone(site.stations[0].checked_at)})" if drifted else ""
         lines.append(f"{site.site_id}: {in_sync} of {len(site.stations)} station(s) in sync{zone}")
         lines += [f"  {note}" for note in site.notes]
-        for result in drifted:
-            lines += [f"  {line}" for line in _station_lines(result)]
+        for alike in _alike(site):
+            says = alike.says(site.clock)
+            if len(alike.stations) == 1:
+                lines.append(f"  {alike.stations[0]}: {says}")
+            else:
+                lines.append(f"  {len(alike.stations)} stations: {says}")
+                lines += listed(alike.stations, "    ", "    ")
+            lines += [f"    {line}" for line in alike.details]
     lines.append(summary(sites))
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(sites: Sequence[SiteDrift]) -> str:
-    """A job summary: the totals, then one table row per station not in sync."""
+def render_markdown(sites: Sequence[SiteDrift], max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """A job summary: the totals, then a table row for each station not in sync (alike ones share a row,
+    naming at most LISTED_STATIONS), within about `max_chars`: rows past it are counted, not shown."""
     lines = ["### Drift", "", summary(sites), ""]
-    rows = [(site, s) for site in sites for s in site.stations if s.verdict is not Verdict.IN_SYNC]
+    rows = [(site, alike) for site in sites for alike in _alike(site)]
     if rows:
         lines += ["| site | station | verdict | from | detail |", "|---|---|---|---|---|"]
-        for site, result in rows:
-            first = result.first_difference
-            detail = "; ".join(_station_lines(result)[1:]).replace("|", "\\|").strip()
-            lines.append(
-                f"| {site.site_id} | {_station(result)} | {_SAYS[result.verdict]} | "
-                f"{site.clock.short(first) if first else ''} | {detail} |"
-            )
+        size = sum(len(line) + 1 for line in lines)
+        for at, (site, alike) in enumerate(rows):
+            names = ", ".join(shown(alike.stations, LISTED_STATIONS))
+            if len(alike.stations) > 1:
+                names = f"{len(alike.stations)} stations: {names}"
+            first = site.clock.short(alike.first) if alike.first else ""
+            cells = (site.site_id, names, _SAYS[alike.verdict], first, "; ".join(alike.details))
+            row = "| " + " | ".join(map(literal, cells)) + " |"
+            if size + len(row) + 1 > max_chars:
+                left = sum(len(a.stations) for _, a in rows[at:])
+                lines += [
+                    "",
+                    f"{left} more station(s) not in sync are left out to fit; `reconciler drift` "
+                    "or `reconciler drift --format json` lists every one.",
+                ]
+                break
+            lines.append(row)
+            size += len(row) + 1
         lines.append("")
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.names import shown, visible
+from reconciler.render.names import literal, shown
 from reconciler.render.text import (
     EFFECT_WORDS,
     Run,
@@ -46,31 +46,6 @@ LISTED_STATIONS = 50
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
 COMMENT_MARKER = "<!-- reconciler plan -->"
 HEADING = "## Charging profile plan"
-
-_ENTITIES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "'": "&#39;",
-        "`": "&#96;",
-        "|": "&#124;",
-        "\\": "&#92;",
-        "*": "&#42;",
-        "_": "&#95;",
-        "~": "&#126;",
-        "[": "&#91;",
-        "]": "&#93;",
-        "#": "&#35;",
-    }
-)
-
-
-def _escape(text: str) -> str:
-    """`text` as Markdown that shows it literally, in running text, table cells and HTML elements alike:
-    invisible characters as their escapes (`names.visible`), whose backslash becomes an entity too."""
-    return visible(text).translate(_ENTITIES)
 
 
 def _fenced(text: str, language: str) -> str:
@@ -148,7 +123,7 @@ def _totals(plans: Sequence[SitePlan], generated_at: str) -> str:
     sets = sum(p.sets for p in plans)
     clears = sum(p.clears for p in plans)
     notes = sum(len(p.notes) for p in plans)
-    where = f"across {len(plans)} site(s), planned at {_escape(generated_at)}."
+    where = f"across {len(plans)} site(s), planned at {literal(generated_at)}."
     if sets + clears == 0:
         return f"**No changes**: nothing to send, {notes} without a call, {where}"
     return f"**{sets} to set, {clears} to clear**, {notes} without a call, {where}"
@@ -165,7 +140,7 @@ def _row(plan: SitePlan) -> str:
     effects = [sum(c.effect is effect for c in plan.changes) for effect in Effect]
     shape = " / ".join(map(str, effects)) if plan.changes else "No changes"
     counts = f"{serial} | {plan.sets} | {plan.clears} | {len(plan.notes)}"
-    return f"| {_escape(plan.site_id)} | {counts} | {shape} |\n"
+    return f"| {literal(plan.site_id)} | {counts} | {shape} |\n"
 
 
 def _unlisted(hidden_sites: int, quiet_sites: int) -> str:
@@ -206,10 +181,10 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
         else "Nothing recorded yet"
     )
     prefix = (
-        f"### {_escape(plan.site_id)}\n\n{recorded}; {plan.desired_count} profile(s) desired. "
-        f"Times {_escape(zone_of(plan))}.\n\n"
+        f"### {literal(plan.site_id)}\n\n{recorded}; {plan.desired_count} profile(s) desired. "
+        f"Times {literal(zone_of(plan))}.\n\n"
     )
-    prefix += "".join(f"{_escape(line)}\n\n" for line in standing_lines(plan.standing, plan.clock))
+    prefix += "".join(f"{literal(line)}\n\n" for line in standing_lines(plan.standing, plan.clock))
     parts: list[_Part] = []
     for run in runs(plan):
         parts.append(_Part(prefix + _change_block(run, plan), changes=len(run.changes)))
@@ -217,7 +192,7 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
     power = render_power.markdown(
         plan.power,
         plan.site_id,
-        _escape,
+        literal,
         plan.clock,
         plan.descriptions,
         charts=charts,
@@ -226,11 +201,11 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
     if power:
         parts.append(_Part(power))
     if not plan.changes:
-        prefix += f"{_escape(no_changes(plan))}\n\n"
+        prefix += f"{literal(no_changes(plan))}\n\n"
     # Session caps waiting for a session are one line (a large network has thousands), the rest one each.
     entries = [(_note_line(note, plan), 1) for note in listed_notes(plan)]
     if caps := waiting_caps(plan):
-        entries.append((f"- {_escape(caps_waiting(caps))}\n", caps))
+        entries.append((f"- {literal(caps_waiting(caps))}\n", caps))
     opening = f"<details><summary>{len(plan.notes)} without a call</summary>\n\n"
     closing = "\n</details>\n\n"
     for index, (line, count) in enumerate(entries):
@@ -244,21 +219,21 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
 def _station(plan: SitePlan, station_id: str) -> str:
     """A station as the comment names it: its id in code, then its description if it has one."""
     description = plan.descriptions.get(station_id)
-    return f"<code>{_escape(station_id)}</code>" + (f" ({_escape(description)})" if description else "")
+    return f"<code>{literal(station_id)}</code>" + (f" ({literal(description)})" if description else "")
 
 
 def _change_block(run: Run, plan: SitePlan) -> str:
     """A run of changes (one, or many alike but for their station) as a folded block: the summary
     names the profile and its station or how many, the body the request(s) and what is sent."""
     change = run.changes[0]
-    name = f"<code>{_escape(change.name)}</code>"
+    name = f"<code>{literal(change.name)}</code>"
     target = f"{_station(plan, change.station_id)} / {name}" if len(run.changes) == 1 else name
     on = "" if len(run.changes) == 1 else f" on {len(run.changes)} stations"
     summary = (
         f"{run.numbers}. <b>{change.action.value}</b> {target}{on}, id {change.profile_id}, connector "
-        f"{change.connector_id}: {_escape(change.reason)}; {EFFECT_WORDS[change.effect]}"
+        f"{change.connector_id}: {literal(change.reason)}; {EFFECT_WORDS[change.effect]}"
     )
-    body = f"<code>{_escape(f'{change.request.method} {change.request.path}')}</code>"
+    body = f"<code>{literal(f'{change.request.method} {change.request.path}')}</code>"
     if len(run.changes) > 1:
         stations = ", ".join(shown([_station(plan, c.station_id) for c in run.changes], LISTED_STATIONS))
         body += f", and the same call to each of these stations: {stations}"
@@ -291,8 +266,8 @@ def _note_line(note: Note, plan: SitePlan) -> str:
     ident = f" id {note.profile_id}" if note.profile_id is not None else ""
     retire = f"; record retired as {note.retire}" if note.retire is not None else ""
     return (
-        f"- {_station(plan, note.station_id)} / <code>{_escape(note.name)}</code>{ident}: "
-        f"{_escape(note.reason)}{retire}\n"
+        f"- {_station(plan, note.station_id)} / <code>{literal(note.name)}</code>{ident}: "
+        f"{literal(note.reason)}{retire}\n"
     )
 
 

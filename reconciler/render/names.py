@@ -2,10 +2,11 @@
 
 Station ids, profile and template names and descriptions come from YAML and may hold any character; a
 line break or a bidi override in one would move or hide what a plan says, so `visible` writes such
-characters as escapes (`\\n`, `\\u202e`) in every output a person reads (the Markdown comment adds its
-entities on top). A template changed on a whole depot touches every station of it alike; the plan's text
-and its power lines then name those stations once, as a list (`render.text.runs`), not one block each;
-the pull-request comment names the first few dozen and counts the rest (`shown`).
+characters as escapes (`\\n`, `\\u202e`) in every output a person reads, and Markdown (the pull-request
+comment, the drift summary) writes its syntax characters as entities on top (`literal`). A template
+changed on a whole depot touches every station of it alike; the plan's text and its power lines then
+name those stations once, as a list (`render.text.runs`), not one block each; the pull-request comment
+names the first few dozen and counts the rest (`shown`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,33 @@ def visible(text: str) -> str:
         else char
         for char in text
     )
+
+
+# Markdown's syntax characters as entities, which show as the characters themselves.
+_ENTITIES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&#39;",
+        "`": "&#96;",
+        "|": "&#124;",
+        "\\": "&#92;",
+        "*": "&#42;",
+        "_": "&#95;",
+        "~": "&#126;",
+        "[": "&#91;",
+        "]": "&#93;",
+        "#": "&#35;",
+    }
+)
+
+
+def literal(text: str) -> str:
+    """`text` as Markdown that shows it literally, in running text, table cells and HTML elements alike:
+    invisible characters as their escapes (`visible`), whose backslash becomes an entity too."""
+    return visible(text).translate(_ENTITIES)
 
 
 def named(station_id: str, description: str | None) -> str:
