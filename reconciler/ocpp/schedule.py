@@ -76,6 +76,7 @@ from reconciler.ocpp.firmware import (
     RelativeStart,
     StationTotal,
 )
+from reconciler.ocpp.limitsteps import Steps, combine, lowest, summed
 from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
 
@@ -109,11 +110,6 @@ class CompositePeriod:
     start: datetime
     end: datetime
     limit: Decimal | None
-
-
-# A step function over the window: (start, value) in time order, each value holding until the next
-# start (the last until the window ends); None is "no limit".
-Steps = list[tuple[datetime, Fraction | None]]
 
 
 def composite_schedule(
@@ -197,16 +193,14 @@ def composite_schedules(
     out: dict[int, list[CompositePeriod]] = {}
     for connector_id in asked:
         if connector_id > 0:
-            out[connector_id] = window.periods(_combine(line(connector_id), cap, _lowest))
+            out[connector_id] = window.periods(combine(line(connector_id), cap, lowest))
             continue
         if options.station_total is StationTotal.CHARGE_POINT_MAX:
             out[0] = window.periods(cap)
             continue
         count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
-        total: Steps = [(window.start, Fraction(0))]
-        for connector in range(1, max(count, 1) + 1):
-            total = _combine(total, line(connector), _add)
-        out[0] = window.periods(_combine(total, cap, _lowest))
+        total = summed([line(connector) for connector in range(1, max(count, 1) + 1)], window.start)
+        out[0] = window.periods(combine(total, cap, lowest))
     return out
 
 
@@ -371,29 +365,3 @@ def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> tuple[list[L
             added.append(LimitPiece(cursor, gap_end, piece.limit, piece.unit, piece.number_phases))
             cursor = gap_end
     return list(heapq.merge(upper, added, key=lambda p: p.start)), added
-
-
-def _combine(
-    first: Steps, second: Steps, combine: Callable[[Fraction | None, Fraction | None], Fraction | None]
-) -> Steps:
-    """Two step functions over one window, combined value by value at every change of either."""
-    out: Steps = []
-    i = j = 0
-    for moment in sorted({m for m, _ in first}.union(m for m, _ in second)):
-        while i + 1 < len(first) and first[i + 1][0] <= moment:
-            i += 1
-        while j + 1 < len(second) and second[j + 1][0] <= moment:
-            j += 1
-        out.append((moment, combine(first[i][1], second[j][1])))
-    return out
-
-
-def _lowest(a: Fraction | None, b: Fraction | None) -> Fraction | None:
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
-
-
-def _add(a: Fraction | None, b: Fraction | None) -> Fraction | None:
-    # A connector without a limit may draw anything, so the total is unlimited too.
-    return None if a is None or b is None else a + b

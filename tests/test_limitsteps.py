@@ -1,0 +1,41 @@
+"""A station's connectors summed in one sweep (`limitsteps.summed`) agree with reading every connector's
+limit at every instant and adding them up, None (no limit) making the sum unlimited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.ocpp.limitsteps import Steps, summed
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+values = st.one_of(st.none(), st.fractions(min_value=0, max_value=100, max_denominator=7))
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> Steps:
+    """A step function starting at START: increasing moments (seconds after it), any values."""
+    offsets = sorted(draw(st.sets(st.integers(1, 200), max_size=12)))
+    return [(START + timedelta(seconds=s), draw(values)) for s in [0, *offsets]]
+
+
+def _at(line: Steps, moment: datetime) -> Fraction | None:
+    """The value a step function holds at `moment`: that of its last step starting no later."""
+    return [value for start, value in line if start <= moment][-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(lines(), min_size=1, max_size=8))
+def test_the_sweep_equals_the_sum_read_instant_by_instant(connectors: list[Steps]) -> None:
+    """At every moment any connector changes, the sweep holds the sum of each connector's value then,
+    and holds it until the next such moment."""
+    total = summed(connectors, START)
+    moments = sorted({moment for line in connectors for moment, _ in line})
+    assert [moment for moment, _ in total] == moments
+    for moment, value in total:
+        each = [_at(line, moment) for line in connectors]
+        limited = [v for v in each if v is not None]
+        assert value == (None if len(limited) < len(each) else sum(limited, Fraction(0)))
