@@ -45,6 +45,7 @@ BEYOND_A_SCHEMA = {
     "site id with spaces": "the site id is the file's name",
     "stack-level-above-charger-max": "the maximum is the one the station declares",
     "template-connector-beyond-one-station": "a template is placed on stations of their own counts",
+    "template-periods-beyond-one-charger": "a template is placed on chargers of their own limits",
     "template-names-undefined-station": "a template's station list is compared with the stations",
     "timezone-is-a-directory": "zones need the time-zone database",
     "unknown-timezone": "zones need the time-zone database",

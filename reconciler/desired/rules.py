@@ -26,7 +26,11 @@ _PERIODS: YamlPath = ("chargingSchedule", "chargingSchedulePeriod")
 def check_profile(
     placed: PlacedProfile, station: Station, site: Site, now: datetime, clock: SiteClock = UTC_CLOCK
 ) -> list[Finding]:
-    """Every rule about one profile on its station; `clock` writes the moments its messages name."""
+    """Every rule about one profile on its station; `clock` writes the moments its messages name.
+
+    Of the station it reads only its connectors, rated power and OCPP limits: `validate` runs it once
+    for all stations alike in those (`validate._rules_of`), so a rule reading more must add it there.
+    """
     out: list[Finding] = []
 
     def add(field: YamlPath, severity: Severity, message: str, fix: str) -> None:

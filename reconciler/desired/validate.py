@@ -26,7 +26,7 @@ from reconciler.desired.clock import PERIODS_FROM, PERIODS_UNTIL, UTC_CLOCK, Sit
 from reconciler.desired.gridguard import check_grid
 from reconciler.desired.localrules import check_local
 from reconciler.desired.localtime import expand
-from reconciler.desired.model import SiteFile, Station
+from reconciler.desired.model import Site, SiteFile, Station
 from reconciler.desired.prune import prune
 from reconciler.desired.rules import check_profile, check_station
 from reconciler.desired.template import PlacedProfile, place
@@ -146,10 +146,11 @@ def check_site(
     clock = SiteClock(doc.site.timezone, tz or UTC)
     # A finding inside a template would repeat once per station: gather those, naming the stations.
     on_templates: dict[Finding, list[str]] = {}
+    checked: dict[tuple[object, ...], list[Finding]] = {}  # see `_rules_of`
     for station_id, station in doc.stations.items():
         compiled: list[PlacedProfile] = []
         for item in placed[station_id]:
-            profile_findings = check_profile(item, station, doc.site, now, clock)
+            profile_findings = _rules_of(item, station, doc.site, now, clock, checked=checked)
             local = item.profile.is_local
             if local:
                 profile_findings.extend(check_local(item, station, doc.site))
@@ -223,6 +224,35 @@ def _profile_count(doc: SiteFile) -> int:
         len(doc.stations) if template.stations == "all" else len(template.stations)
         for template in doc.templates.values()
     )
+
+
+def _rules_of(
+    item: PlacedProfile,
+    station: Station,
+    site: Site,
+    now: datetime,
+    clock: SiteClock,
+    *,
+    checked: dict[tuple[object, ...], list[Finding]],
+) -> list[Finding]:
+    """`rules.check_profile` of a placed profile, from `checked` when a station alike had it before.
+
+    A template's profile is one object on every station it is placed on unpatched, and the rules read
+    of a station only its connectors, rated power and OCPP limits: they run once per kind of station,
+    not per station (a template of 1,440 periods on 1,000 stations is 1.4 million periods otherwise).
+    """
+    key = (
+        id(item.profile),
+        item.origins,
+        item.local,
+        station.connectors,
+        station.rated_power_kw,
+        station.ocpp,
+    )
+    known = checked.get(key)
+    if known is None:
+        known = checked[key] = check_profile(item, station, site, now, clock)
+    return list(known)  # the caller adds its own findings to the list
 
 
 def _check_schema(item: PlacedProfile, passes: Passes) -> list[Finding]:

@@ -93,6 +93,9 @@ class Installed:
 
     connector_id: int
     payload: Mapping[str, Any]
+    # The payload's `payload_hash` when its holder knows it (a record, a desired body): a plan tells
+    # stations holding the same apart from others by it, without writing payloads out (`plan.power`).
+    digest: str | None = field(default=None, compare=False, repr=False)
     _timed: TimedProfile | None = field(default=None, init=False, compare=False, repr=False)
 
     def timed(self) -> TimedProfile:

@@ -22,13 +22,16 @@ def capped(periods: Sequence[CompositePeriod], rated_w: Decimal) -> list[tuple[d
     return steps
 
 
-def add_steps(lines: Sequence[Sequence[tuple[datetime, Decimal]]]) -> list[tuple[datetime, Decimal]]:
-    """The sum of step functions that all start at the same moment, at every change of any of them."""
+def add_steps(
+    lines: Sequence[Sequence[tuple[datetime, Decimal]]], times: Sequence[int] | None = None
+) -> list[tuple[datetime, Decimal]]:
+    """The sum of step functions that all start at the same moment, at every change of any of them;
+    with `times`, each line counted that many times (stations alike counted, not added one by one)."""
     changes: dict[datetime, Decimal] = {}
-    for line in lines:
-        previous = Decimal(0)
+    for index, line in enumerate(lines):
+        previous, count = Decimal(0), 1 if times is None else times[index]
         for moment, value in line:
-            changes[moment] = changes.get(moment, Decimal(0)) + value - previous
+            changes[moment] = changes.get(moment, Decimal(0)) + (value - previous) * count
             previous = value
     total, out = Decimal(0), list[tuple[datetime, Decimal]]()
     for moment in sorted(changes):

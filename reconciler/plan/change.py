@@ -7,12 +7,13 @@ two readings of a sent payload they all need (`slot`, `payload_expiry`).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import Literal
 
 from reconciler.edrv.wire import EdrvRequest
-from reconciler.ocpp.profile import Json, canonical_json
-from reconciler.state.recorded import Status
+from reconciler.ocpp.profile import Json
+from reconciler.state.recorded import Status, payload_hash
 
 
 class Action(StrEnum):
@@ -48,16 +49,28 @@ class Change:
     # A set that only moves a local-time profile on to its next UTC-offset period (see `localtime`):
     # the clock moved, not desired state, so the safety rails do not count it.
     rolls_forward: bool = False
+    # The `payload_hash` of `before` and of `after` where known without writing them out again (a record's,
+    # a desired body's): what telling payloads apart costs, rather than their JSON (see `payload_key`).
+    # Derived from the payloads, so not compared: a change read back from a saved plan is the same change.
+    before_hash: str | None = field(default=None, compare=False)
+    after_hash: str | None = field(default=None, compare=False)
 
     @property
     def is_update(self) -> bool:
         return self.action is Action.SET and self.before is not None
 
+    def payload_key(self, side: Literal["before", "after"]) -> str | None:
+        """The `payload_hash` of one side's payload (None when there is none): equal payloads, equal key."""
+        before = side == "before"
+        payload, known = (self.before, self.before_hash) if before else (self.after, self.after_hash)
+        if payload is None:
+            return None
+        return known if known is not None else payload_hash(payload)
+
     def likeness(self) -> Hashable:
         """All of the change but its station (and the session a cap is sent for): changes alike are the
         same call with the same payloads to different stations, as a template's change placed on many is."""
-        before = None if self.before is None else canonical_json(self.before)
-        after = None if self.after is None else canonical_json(self.after)
+        before, after = self.payload_key("before"), self.payload_key("after")
         connectors = (self.connector_id, self.before_connector_id)
         return (
             self.action,

@@ -35,7 +35,8 @@ Session caps do not count: with no session assumed, a TxProfile applies nowhere.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -51,11 +52,14 @@ Store = Mapping[int, Installed]
 
 def store_of(records: Iterable[ProfileRecord]) -> dict[int, Installed]:
     """What a station holds by its records (the caller leaves the retired ones out)."""
-    return {r.charging_profile_id: Installed(r.connector_id, r.payload) for r in records}
+    return {r.charging_profile_id: Installed(r.connector_id, r.payload, r.payload_hash) for r in records}
 
 
-def after_set(store: Store, connector_id: int, payload: Json) -> dict[int, Installed]:
-    """`store` once a charger has taken a SetChargingProfile: same id and same slot replaced."""
+def after_set(
+    store: Store, connector_id: int, payload: Json, digest: str | None = None
+) -> dict[int, Installed]:
+    """`store` once a charger has taken a SetChargingProfile: same id and same slot replaced.
+    `digest` is the payload's hash, when known."""
     taken = slot(connector_id, payload)
     kept = {
         key: item
@@ -63,7 +67,7 @@ def after_set(store: Store, connector_id: int, payload: Json) -> dict[int, Insta
         # `slot` takes a dict; the shallow copy of a handful of top-level keys is all it costs.
         if key != payload["chargingProfileId"] and slot(item.connector_id, item.payload) != taken
     }
-    kept[int(payload["chargingProfileId"])] = Installed(connector_id, payload)
+    kept[int(payload["chargingProfileId"])] = Installed(connector_id, payload, digest)
     return kept
 
 
@@ -229,6 +233,15 @@ class StationBasis:
     after: tuple[Installed, ...]
     touched: bool  # the plan sends something to it
 
+    @property
+    def kind(self) -> Hashable | None:
+        """What its totals follow from (its facts, and the payloads it holds before and after, by hash):
+        stations of one kind have the same totals. None when a payload's hash is not known."""
+        held = [(i.connector_id, i.digest) for i in (*self.before, *self.after)]
+        if any(digest is None for _, digest in held):
+            return None
+        return self.station, len(self.before), tuple(held), self.touched
+
 
 @dataclass(frozen=True, slots=True)
 class StationPower:
@@ -277,6 +290,8 @@ class PowerView:
         return self._combined[2]
 
 
+# A station's total before and after the plan.
+Totals = tuple[tuple[CompositePeriod, ...], tuple[CompositePeriod, ...]]
 # The site's combined limit before and after, and the stations left out of it.
 Combined = tuple[tuple[tuple[datetime, Decimal], ...], tuple[tuple[datetime, Decimal], ...], tuple[str, ...]]
 
@@ -292,37 +307,49 @@ class PowerBasis:
     @functools.cached_property
     def view(self) -> PowerView:
         duration_s = window_s(*(s.before for s in self.stations), *(s.after for s in self.stations))
-        totals = {s.station_id: self._totals(s, duration_s) for s in self.stations if s.touched}
+        # Stations of one kind (a depot's bays placed from the same templates) share their totals, worked
+        # out once: a template of 96 periods on 1,000 stations is one station's composites, not 1,000.
+        kinds: dict[Hashable, Totals] = {}
+
+        def totals_of(basis: StationBasis) -> Totals:
+            kind = basis.kind
+            if kind is None:
+                return self._totals(basis, duration_s)
+            if kind not in kinds:
+                kinds[kind] = self._totals(basis, duration_s)
+            return kinds[kind]
+
+        totals = {s.station_id: totals_of(s) for s in self.stations if s.touched}
         shown = tuple(
-            StationPower(
-                s.station_id, s.rated_w, tuple(totals[s.station_id][0]), tuple(totals[s.station_id][1])
-            )
-            for s in self.stations
-            if s.touched
+            StationPower(s.station_id, s.rated_w, *totals[s.station_id]) for s in self.stations if s.touched
         )
 
         def combine() -> Combined:
-            sides: tuple[list[list[tuple[datetime, Decimal]]], ...] = ([], [])
+            # Stations with the same totals and rating are capped once and counted.
+            alike: dict[tuple[int, int, Decimal], tuple[Totals, Decimal]] = {}
+            counts: Counter[tuple[int, int, Decimal]] = Counter()
             for basis in self.stations:
                 if basis.rated_w is None:
                     continue
-                before, after = totals.get(basis.station_id) or self._totals(basis, duration_s)
-                sides[0].append(capped(before, basis.rated_w))
-                sides[1].append(capped(after, basis.rated_w))
+                pair = totals.get(basis.station_id) or totals_of(basis)
+                key = (id(pair[0]), id(pair[1]), basis.rated_w)
+                alike.setdefault(key, (pair, basis.rated_w))
+                counts[key] += 1
+            times = [counts[key] for key in alike]
+            sides = [[capped(pair[side], rated_w) for pair, rated_w in alike.values()] for side in (0, 1)]
             left_out = tuple(s.station_id for s in self.stations if s.rated_w is None)
-            return tuple(add_steps(sides[0])), tuple(add_steps(sides[1])), left_out
+            return tuple(add_steps(sides[0], times)), tuple(add_steps(sides[1], times)), left_out
 
         voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
         return PowerView(self.start, duration_s, voltage_v, shown, combine)
 
-    def _totals(
-        self, basis: StationBasis, duration_s: int
-    ) -> tuple[list[CompositePeriod], list[CompositePeriod]]:
+    def _totals(self, basis: StationBasis, duration_s: int) -> Totals:
         """A station's total before and after; an untouched station holds the same on both sides."""
         # Read afresh (once for both sides), so that the plan, kept until it is rendered, does not
         # keep each profile's laid-out pieces (`Installed` keeps them while it lives).
         fresh = {id(item): Installed(item.connector_id, item.payload) for item in basis.before + basis.after}
-        before = basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s)
+        before = tuple(basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s))
         if not basis.touched:
             return before, before
-        return before, basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
+        after = basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
+        return before, tuple(after)

@@ -39,7 +39,6 @@ from reconciler.desired.model import Safety
 from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.errors import ReconcilerError
-from reconciler.ocpp.profile import canonical_json
 from reconciler.plan.change import Action, Change, Effect, Note, alike_together, superseded_name
 from reconciler.plan.confirm import Confirmations, Standing, standing
 from reconciler.plan.drift import Verified, last_verified
@@ -266,7 +265,7 @@ def _rated(
                 # Lowers, or moves nothing: it goes with the lowering changes either way.
                 rated.append(replace(change, effect=Effect.LOWERS))
                 continue
-            key: Hashable = (holds, change.connector_id, canonical_json(change.after))
+            key: Hashable = (holds, change.connector_id, change.payload_key("after"))
         else:
             key = (holds, change.profile_id)
         effect = effects.get(key)
@@ -317,7 +316,7 @@ def _power_basis(
         own = by_station.get(station_id, [])
         for change in own:
             if change.action is Action.SET and change.after is not None:
-                after = after_set(after, change.connector_id, change.after)
+                after = after_set(after, change.connector_id, change.after, change.payload_key("after"))
             else:
                 after = after_clear(after, change.profile_id)
         declared = desired.stations.get(station_id) if desired else None

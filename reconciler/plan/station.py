@@ -112,12 +112,10 @@ class _Station:
         before: Json | None = None
         before_connector_id: int | None = None
         reason = "new"
+        after_hash = item.body.hash_under(profile_id)
         if record is not None and record.charging_profile_id == profile_id:
             self.wanted.add(name)
-            same = (
-                record.payload_hash == item.body.hash_under(profile_id)
-                and record.connector_id == profile.connector_id
-            )
+            same = record.payload_hash == after_hash and record.connector_id == profile.connector_id
             if same:
                 resend = self._again(name, profile_id, record)
                 if resend is None:
@@ -146,6 +144,8 @@ class _Station:
                 body,
                 before_connector_id=before_connector_id,
                 rolls_forward=rolls,
+                before_hash=None if record is None or before is None else record.payload_hash,
+                after_hash=after_hash,
             )
         )
 
@@ -250,6 +250,7 @@ class _Station:
                         _UNRATED,
                         request,
                         record.payload,
+                        before_hash=record.payload_hash,
                     )
                 )
 

@@ -43,8 +43,13 @@ def text_lines(
     # Stations whose lines are alike (a template changed on a depot) share one block that lists them,
     # where the first of them stands: the lines are a summary per station, in no order that matters.
     blocks: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    # Stations of one kind share their totals' very tuples (`PowerBasis.view`): drawn once for all.
+    drawn: dict[tuple[Decimal | None, int, int], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for station in view.stations:
-        blocks.setdefault(_station_block(station, view, clock), []).append(station.station_id)
+        key = (station.rated_w, id(station.before), id(station.after))
+        if key not in drawn:
+            drawn[key] = _station_block(station, view, clock)
+        blocks.setdefault(drawn[key], []).append(station.station_id)
     for (facts, charts), ids in blocks.items():
         if len(ids) == 1:
             about = [visible(described[ids[0]]), *facts] if ids[0] in described else list(facts)
@@ -77,9 +82,9 @@ def _station_block(
 
 def _changes(periods: Sequence[CompositePeriod], view: PowerView, clock: SiteClock) -> str:
     """Where the limit changes and to what: `12:00 11 kW, 20:00 22 kW`, the tail summed up."""
-    items = [f"{_clock(p.start, view, clock)} {_limit(p.limit)}" for p in periods]
-    if len(items) > _LISTED_CHANGES:
-        items = [*items[:_LISTED_CHANGES], f"+{len(items) - _LISTED_CHANGES} more"]
+    items = [f"{_clock(p.start, view, clock)} {_limit(p.limit)}" for p in periods[:_LISTED_CHANGES]]
+    if len(periods) > _LISTED_CHANGES:
+        items.append(f"+{len(periods) - _LISTED_CHANGES} more")
     return ", ".join(items)
 
 
@@ -121,11 +126,15 @@ def markdown(
         out += "| station | total before | total after |\n|---|---|---|\n"
         # Stations with the same totals (a template changed on a depot) share a row that lists them.
         rows: dict[tuple[str, str], list[str]] = {}
+        spans: dict[int, str] = {}  # by totals: stations of one kind share their very tuples
         for station in view.stations:
             name = f"<code>{escape(station.station_id)}</code>"
             if station.station_id in described:
                 name += f" {escape(described[station.station_id])}"
-            rows.setdefault((_span(station.before), _span(station.after)), []).append(name)
+            for periods in (station.before, station.after):
+                if id(periods) not in spans:
+                    spans[id(periods)] = _span(periods)
+            rows.setdefault((spans[id(station.before)], spans[id(station.after)]), []).append(name)
         for (before, after), names in rows.items():
             out += f"| {', '.join(shown(names, most_named))} | {before} | {after} |\n"
         out += "\n"

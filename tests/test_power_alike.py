@@ -1,0 +1,73 @@
+"""A plan's power view works a kind of station out once: stations holding the same get the same totals
+(the very same periods), each equal to that station's composite worked out alone, and the site's
+combined limit equals every station's capped total added up one by one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from reconciler.ocpp.schedule import Installed
+from reconciler.ocpp.steps import add_steps, capped
+from reconciler.plan.power import Station
+from reconciler.shell.reconcile import plan_sites
+
+from .conftest import NOW
+
+SITE = """\
+site: {name: Depot}
+templates:
+  tariff:
+    profile:
+      connectorId: 1
+      stackLevel: 20
+      chargingProfilePurpose: TxDefaultProfile
+      chargingProfileKind: Recurring
+      recurrencyKind: Daily
+      chargingSchedule:
+        startSchedule: 2026-01-01T00:00:00Z
+        duration: 86400
+        chargingRateUnit: A
+        chargingSchedulePeriod:
+          - {startPeriod: 0, limit: 16}
+          - {startPeriod: 25200, limit: 10}
+          - {startPeriod: 64800, limit: 13}
+stations:
+  CS-1: {connectors: 1, rated_power_kw: 22}
+  CS-2: {connectors: 1, rated_power_kw: 22}
+  CS-3: {connectors: 2, rated_power_kw: 11}
+  CS-4:
+    connectors: 1
+    rated_power_kw: 22
+    overrides:
+      tariff: {chargingSchedule: {chargingSchedulePeriod: [{startPeriod: 0, limit: 8}]}}
+  CS-5: {connectors: 1, rated_power_kw: 22}
+"""
+
+
+def test_alike_stations_share_totals_each_equal_to_its_own_composite(tmp_path: Path) -> None:
+    """CS-1, CS-2 and CS-5 hold the same and share one total; CS-3 (two connectors) and CS-4 (an
+    override) have their own; every total is the station's composite worked out alone, and the
+    combined limit is each station's total capped at its rating, added one by one."""
+    (tmp_path / "depot.yaml").write_text(SITE, encoding="utf-8")
+    (plan,) = plan_sites(tmp_path, ["depot"], NOW)
+    assert plan.power is not None
+    view = plan.power.view
+    by_id = {s.station_id: s for s in view.stations}
+    assert by_id["CS-1"].after is by_id["CS-2"].after is by_id["CS-5"].after
+    assert by_id["CS-3"].after is not by_id["CS-1"].after
+    assert by_id["CS-4"].after != by_id["CS-1"].after
+    connectors = {"CS-1": 1, "CS-2": 1, "CS-3": 2, "CS-4": 1, "CS-5": 1}
+    for station_id, count in connectors.items():
+        sent = [
+            Installed(c.connector_id, c.after)
+            for c in plan.changes
+            if c.station_id == station_id and c.after is not None
+        ]
+        station = Station(count, view.voltage_v)
+        assert by_id[station_id].after == tuple(station.total_w(sent, view.start, view.duration_s))
+        assert by_id[station_id].before == tuple(station.total_w([], view.start, view.duration_s))
+    rated = {"CS-1": 22_000, "CS-2": 22_000, "CS-3": 11_000, "CS-4": 22_000, "CS-5": 22_000}
+    one_by_one = add_steps([capped(by_id[s].after, Decimal(rated[s])) for s in rated])
+    assert view.combined_after == tuple(one_by_one)
+    assert len(set(view.combined_after)) > 1, "the combined limit changes over the day"
