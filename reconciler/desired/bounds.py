@@ -11,7 +11,9 @@ environment, since every command reads files:
   and a site of 400 stations with 5 profiles each, written out without templates, is 1 MB.
 - `RECONCILER_MAX_STATE_FILE_MB` (default 32): a state file or a saved plan, which hold every sent
   payload in full (a state file about 0.7 KB a record: 32 MB is some 45,000 records) and load, parsed
-  and checked, at some 70 MB/s.
+  and checked, at some 70 MB/s. A site whose profiles would be recorded in more than three quarters of
+  it is refused when it is checked (`state_room`), before anything is sent and recorded that the next
+  run could not read.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import yaml
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import Finding, ReconcilerError, error
 
 MB = 1_000_000
 SITE_FILE_SETTING, SITE_FILE_DEFAULT_MB = "RECONCILER_MAX_SITE_FILE_MB", 1.0
@@ -39,6 +41,12 @@ ALIAS_NODES_FLOOR = 10_000
 # itself stops at 1,000, past Python's recursion limit.
 MAX_DEPTH = 64
 # A site's profiles are bounded too (`validate.MAX_PROFILES_PER_SITE`): templates multiply them.
+# What the store writes of a record besides its payload (its hash, status, times, action id, and its
+# share of its station's entry): 400-480 bytes as measured, so the estimate errs on the large side.
+RECORD_BYTES = 500
+# The share of a state file's bound a site's records may fill with every profile in place: records of
+# profiles being replaced (a changed pinned id, a slot handed over) are kept beside the new ones a while.
+STATE_SHARE = 0.75
 
 
 class TooLargeError(Exception):
@@ -84,6 +92,23 @@ def site_file_limit() -> int:
 
 def state_file_limit() -> int:
     return limit_bytes(STATE_FILE_SETTING, STATE_FILE_DEFAULT_MB)
+
+
+def state_room(payload_bytes: Sequence[int]) -> Finding | None:
+    """An error when a site's profiles, their payloads `payload_bytes` long, would be recorded in more
+    than STATE_SHARE of the state file the store reads (`state_file_limit`), else None."""
+    limit, size = state_file_limit(), sum(payload_bytes) + RECORD_BYTES * len(payload_bytes)
+    if size <= limit * STATE_SHARE:
+        return None
+    return error(
+        (),
+        ("stations",),
+        f"the site's {len(payload_bytes):,} profiles would be recorded in about {_size(size)} of state, "
+        f"more than {STATE_SHARE:.0%} of the {_size(limit)} a state file may hold (the rest is room for "
+        "records being replaced), so the next run could not read what this one sent",
+        f"split its stations into several sites, or use fewer periods, or raise {STATE_FILE_SETTING}="
+        "<megabytes> wherever the reconciler runs",
+    )
 
 
 def read_text(path: Path, max_bytes: int, setting: str | None = None) -> str:

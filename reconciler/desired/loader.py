@@ -194,9 +194,13 @@ def _load_carefully(path: Path, text: str, now: datetime) -> tuple[DesiredSite |
 
 def _check(path: Path, raw: Any, now: datetime) -> tuple[DesiredSite | None, list[Finding]]:
     passes = schema_passes(schema_identity())
-    checked = check_site(path.stem, str(path), raw, now, zone, passes=passes)
+    site, findings = check_site(path.stem, str(path), raw, now, zone, passes=passes)
     passes.save()
-    return checked
+    if site is not None and not any(f.is_error for f in findings):
+        sizes = [len(item.body.rest) for items in site.profiles.values() for item in items]
+        too_large = bounds.state_room(sizes)
+        findings.extend([] if too_large is None else [too_large])
+    return site, findings
 
 
 def _duplicates(root: yaml.Node | None) -> Iterable[tuple[yaml.Mark, str, str]]:
