@@ -61,7 +61,7 @@ def test_the_first_plan_reads_in_local_time_with_stations_by_name(
     )
     assert (
         " 7-12. set   evening-peak@31 on 6 stations  id 2  connector 0  (prepares the summer-time "
-        "(CEST, UTC+02:00) profile for 2027-03-28; lowers a limit)\n"
+        "(CEST, UTC+02:00) profile for 2027-03-28; raises no limit)\n"
         "         ChargePointMaxProfile stack 31, Recurring Daily: 17:00 7.4 kW (0s)\n"
         f"         on {P1} (Wallbox P1), 6650a1c2e4b0a1d2c3e4f502 (Wallbox P2),\n"
     ) in out
@@ -84,7 +84,7 @@ def test_a_roll_forward_plan_explains_itself_in_local_time(
     assert "times Europe/Berlin, CEST (UTC+02:00))" in out.splitlines()[0]
     assert (
         "  1-6. set   evening-peak@30 on 6 stations  id 1  connector 0  (prepares the standard-time "
-        "(CET, UTC+01:00) profile for 2027-10-31; lowers a limit)\n"
+        "(CET, UTC+01:00) profile for 2027-10-31; raises no limit)\n"
         '         chargingSchedule.startSchedule: "2026-10-24T16:00:00Z" (2026-10-24 18:00 CEST) → '
         '"2027-10-30T16:00:00Z" (2027-10-30 18:00 CEST)\n'
         '         validFrom: "2026-10-25T01:00:00Z" (2026-10-25 02:00 CET) → '
@@ -93,7 +93,7 @@ def test_a_roll_forward_plan_explains_itself_in_local_time(
     ) in out
     assert (
         " 7-12. set   evening-peak@31 on 6 stations  id 2  connector 0  (the summer-time "
-        "(CEST, UTC+02:00) profile in force now ends at the change on 2027-10-31; lowers a limit)\n"
+        "(CEST, UTC+02:00) profile in force now ends at the change on 2027-10-31; raises no limit)\n"
         '         + validTo: "2027-10-31T01:00:00Z" (2027-10-31 02:00 CET)\n'
         f"         on {P1} (Wallbox P1), 6650a1c2e4b0a1d2c3e4f502 (Wallbox P2),\n"
     ) in out

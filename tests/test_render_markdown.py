@@ -121,7 +121,7 @@ def test_changes_are_listed_in_send_order_lowering_first(tmp_path: Path) -> None
     shown = [re.findall(r"<code>(.*?)</code>", s)[1] for s in summaries]
     assert shown == [c.name for c in plan.changes]
     assert [int(s.split(".")[0]) for s in summaries] == list(range(1, len(plan.changes) + 1))
-    assert summaries[0].endswith("lowers a limit")
+    assert summaries[0].endswith("raises no limit")
     assert summaries[-1].endswith("raises a limit")
 
 

@@ -67,7 +67,7 @@ LOWERED = "chargingSchedule.chargingSchedulePeriod[0].limit (00:00): 16 → 14"
 def test_a_template_changed_on_three_stations_is_one_numbered_step(tmp_path: Path) -> None:
     """Three changes alike but for their station read as step 1-3, the difference once, each station named."""
     text = render_text([_changed(tmp_path, ALIKE)])
-    assert "1-3. set   default on 3 stations  id 1  connector 1  (changed; lowers a limit)" in text
+    assert "1-3. set   default on 3 stations  id 1  connector 1  (changed; raises no limit)" in text
     assert text.count(LOWERED) == 1
     assert f"         {LOWERED}\n         on CS-1, CS-2, CS-3\n" in text
     assert "3 to set, 0 to clear" in text
@@ -80,7 +80,7 @@ def test_a_station_whose_change_differs_is_a_step_of_its_own(tmp_path: Path) -> 
     assert [[c.station_id for c in run.changes] for run in runs(plan)] == [["CS-1", "CS-3"], ["CS-2"]]
     text = render_text([plan])
     assert "1-2. set   default on 2 stations" in text
-    assert "   3. set   CS-2/default  id 1  connector 1  (changed; lowers a limit)" in text
+    assert "   3. set   CS-2/default  id 1  connector 1  (changed; raises no limit)" in text
 
 
 def test_two_templates_changed_read_as_a_run_each_and_a_raise_after_them(tmp_path: Path) -> None:

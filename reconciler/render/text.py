@@ -28,8 +28,10 @@ from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
+# What the rating established, and no more: a change rated as lowering may lower a limit or move none
+# (hidden below a higher stack level, a resend), and a set that only lowers is so rated unrated.
 EFFECT_WORDS = {
-    Effect.LOWERS: "lowers a limit",
+    Effect.LOWERS: "raises no limit",
     Effect.MIXED: "lowers and raises",
     Effect.RAISES: "raises a limit",
 }
