@@ -90,6 +90,33 @@ def test_without_a_station_every_station_is_shown(capsys: pytest.CaptureFixture[
     assert len(stations) == len(set(stations)) == 14
 
 
+def test_text_shows_stations_with_the_same_schedule_once_naming_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every station of the depot is named exactly once in the text; stations sharing a schedule share a
+    block (its periods written once), and there are as many blocks as distinct schedules in the JSON."""
+    code, out, _ = _run(capsys, "--hours", "24")
+    assert code == 0
+    start = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    (site,) = load([DESIRED / "harbour-depot.yaml"], start).sites
+    assert all(out.count(station_id) == 1 for station_id in site.stations)
+    code, document, _ = _run(capsys, "--hours", "24", "--format", "json")
+    distinct = {json.dumps(s["periods"]) for s in json.loads(document)["stations"]}
+    assert out.count("harbour-depot") == len(distinct) < len(site.stations)
+    assert "harbour-depot: 10 stations, station total" in out
+
+
+def test_stations_of_one_kind_get_the_composite_each_would_alone() -> None:
+    """Asked together, every station's schedule equals the one it gets asked alone, so sharing the
+    composite of stations placed from the same templates changes no station's answer."""
+    start = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    (site,) = load([DESIRED / "harbour-depot.yaml"], start).sites
+    together = site_schedules(site, [], 0, start, duration_s=86400, unit="W")
+    for schedule in together:
+        (alone,) = site_schedules(site, [schedule.station_id], 0, start, duration_s=86400, unit="W")
+        assert alone.periods == schedule.periods, schedule.station_id
+
+
 @pytest.mark.parametrize(
     ("argv", "named"),
     [(["no-such-station"], "no-such-station"), ([AC_BAY_01, "--connector", "3"], "connector")],

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from reconciler.desired import ids
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
+from reconciler.desired.model import Profile
 from reconciler.desired.payload import installed
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.firmware import DEFAULT_OPTIONS, CompositeOptions
@@ -37,14 +38,18 @@ class StationSchedule:
 
 def station_profiles(site: DesiredSite, station_id: str) -> list[Installed]:
     """A station's desired profiles as installed: payloads under their pinned or provisional ids."""
+    return [installed(profile, profile_id) for profile, profile_id in _with_ids(site, station_id)]
+
+
+def _with_ids(site: DesiredSite, station_id: str) -> list[tuple[Profile, int]]:
+    """A station's desired profiles, each with its pinned or provisional id."""
     placed = site.profiles.get(station_id, ())
     pinned = [p.profile.charging_profile_id for p in placed if p.profile.charging_profile_id is not None]
     fresh = ids.allocate((p.name for p in placed if p.profile.charging_profile_id is None), pinned)
     out = []
     for item in placed:
         pinned_id = item.profile.charging_profile_id
-        profile_id = pinned_id if pinned_id is not None else fresh[item.name]
-        out.append(installed(item.profile, profile_id))
+        out.append((item.profile, pinned_id if pinned_id is not None else fresh[item.name]))
     return out
 
 
@@ -65,6 +70,9 @@ def site_schedules(
     chosen = sorted(station_ids) if station_ids else sorted(site.stations)
     unit = RateUnit(unit)
     out = []
+    # Stations of one kind (placed from the same templates: the same profile objects under the same ids,
+    # and as many connectors) have one composite, worked out once and shared.
+    kinds: dict[tuple[object, ...], tuple[CompositePeriod, ...]] = {}
     for station_id in chosen:
         station = site.stations.get(station_id)
         if station is None:
@@ -73,18 +81,23 @@ def site_schedules(
             raise LookupError(
                 f"station {station_id} has {station.connectors} connector(s), not {connector_id}"
             )
-        periods = composite_schedule(
-            station_profiles(site, station_id),
-            connector_id,
-            start,
-            duration_s,
-            unit=unit,
-            connectors=station.connectors,
-            voltage_v=site.doc.site.nominal_voltage_v,
-            options=options,
-        )
+        profiles = _with_ids(site, station_id)
+        kind = (tuple((id(profile), profile_id) for profile, profile_id in profiles), station.connectors)
+        if kind not in kinds:
+            kinds[kind] = tuple(
+                composite_schedule(
+                    [installed(profile, profile_id) for profile, profile_id in profiles],
+                    connector_id,
+                    start,
+                    duration_s,
+                    unit=unit,
+                    connectors=station.connectors,
+                    voltage_v=site.doc.site.nominal_voltage_v,
+                    options=options,
+                )
+            )
         schedule = StationSchedule(
-            site.site_id, station_id, station.description, connector_id, unit, tuple(periods), site.clock
+            site.site_id, station_id, station.description, connector_id, unit, kinds[kind], site.clock
         )
         out.append(schedule)
     return out

@@ -15,7 +15,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
-from reconciler.render.names import named
+from reconciler.render.names import listed, named
 from reconciler.render.timeaxis import ticks
 
 JSON_FORMAT_VERSION = 1
@@ -52,16 +52,23 @@ def render_json(schedules: Sequence[StationSchedule]) -> str:
 
 
 def render_text(schedules: Sequence[StationSchedule]) -> str:
-    """For people: per station a heading, one line per period in the site's wall-clock time, a chart."""
-    blocks = []
+    """For people: per station a heading, one line per period in the site's wall-clock time, a chart;
+    stations with the same schedule (a depot's bays placed from the same templates) share one, listed."""
+    alike: dict[tuple[str, int, RateUnit, tuple[CompositePeriod, ...]], list[StationSchedule]] = {}
     for s in schedules:
+        alike.setdefault((s.site_id, s.connector_id, s.unit, s.periods), []).append(s)
+    blocks = []
+    for group in alike.values():
+        s = group[0]
         scope = "station total" if s.connector_id == 0 else f"connector {s.connector_id}"
-        name = named(s.station_id, s.description)
+        names = [named(g.station_id, g.description) for g in group]
+        heading = f"{s.site_id}/{names[0]}" if len(group) == 1 else f"{s.site_id}: {len(group)} stations"
+        listing = [] if len(group) == 1 else listed(names, "  on ", "     ")
         if not s.periods:
-            blocks.append(f"{s.site_id}/{name}, {scope}: no periods")
+            blocks.append("\n".join([f"{heading}, {scope}: no periods", *listing]))
             continue
         start, end = s.periods[0].start, s.periods[-1].end
-        lines = [f"{s.site_id}/{name}, {scope}, times {s.clock.zone_over(start, end)}"]
+        lines = [f"{heading}, {scope}, times {s.clock.zone_over(start, end)}", *listing]
         # Around a change of offset a wall-clock time may be missing or come twice: name the zone then.
         zoned = bool(s.clock.changes(start, end))
         for period in s.periods:
