@@ -206,13 +206,12 @@ class _Station:
 
     def settle_leftovers(self) -> None:
         """Plan the records no desired profile accounts for: retire (expired, replaced) or clear."""
-        taken = {slot(c.connector_id, c.after): i for i, c in enumerate(self.changes) if c.after is not None}
+        taken = {slot(c.connector_id, c.after) for c in self.changes if c.after is not None}
         for name in sorted(self.records):
             if name in self.wanted:
                 continue
             record = self.records[name]
             expiry = payload_expiry(record.payload)
-            index = taken.get(slot(record.connector_id, record.payload))
             settled = record.status not in _RETRY
             clearing = record.clearing
             if settled and expiry is not None and expiry <= self.now:
@@ -225,7 +224,7 @@ class _Station:
             elif clearing is not None and clearing.attempts > 1:
                 reason = f"clear {_unanswered(self.at(clearing.requested_at), clearing.attempts)}"
                 self.note(name, record.charging_profile_id, reason)
-            elif settled and index is not None:
+            elif settled and taken and slot(record.connector_id, record.payload) in taken:
                 reason = "replaced by the charger: a set in this plan takes its slot"
                 self.note(name, record.charging_profile_id, reason, Status.REPLACED)
             else:
