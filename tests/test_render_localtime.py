@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.desired.clock import SiteClock
 from reconciler.desired.loader import zone
 from reconciler.plan import saved
 from reconciler.plan.outcome import assume_applied
+from reconciler.render import walltime
 from reconciler.render.text import render_text, runs
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
@@ -253,3 +255,29 @@ def test_the_schedule_picks_a_site_up_when_its_local_time_profiles_roll_forward(
     code, out, _ = run_cli(capsys, "sites", "--desired", str(desired_dir), "--needs-work", "--now", SPRING)
     assert code == 0
     assert out == f"{SITE}  (24 call(s) to send)\n"
+
+
+def test_a_payload_line_names_its_first_periods_and_counts_the_rest() -> None:
+    """A daily profile of 100 periods reads as its first SUMMARY_PERIODS, each at its wall-clock start in
+    Berlin, then how many more: a schedule of a thousand periods does not make a line of a thousand."""
+    periods = [{"startPeriod": 600 * n, "limit": 6 + n % 10} for n in range(100)]
+    payload = {
+        "chargingProfileId": 1,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Recurring",
+        "recurrencyKind": "Daily",
+        "stackLevel": 20,
+        "chargingSchedule": {
+            "startSchedule": "2026-01-01T00:00:00Z",
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": periods,
+        },
+    }
+    tz = zone("Europe/Berlin")
+    assert tz is not None
+    line = walltime.summary(payload, SiteClock("Europe/Berlin", tz), datetime.fromisoformat(WINTER))
+    shown = re.findall(r"(\d\d:\d\d) (\d+) A \((\d+)s\)", line)
+    assert len(shown) == walltime.SUMMARY_PERIODS
+    assert shown[0] == ("01:00", "6", "0")
+    assert shown[-1] == ("04:50", "9", str(600 * (walltime.SUMMARY_PERIODS - 1)))
+    assert line.endswith(f", +{100 - walltime.SUMMARY_PERIODS} more periods")

@@ -62,15 +62,25 @@ def rate(limit: Any, unit: str) -> str:
     return f"{format_number(value / 1000)} kW" if unit == "W" else f"{format_number(value)} {unit}"
 
 
+# Periods a payload's line names before counting the rest: ChargingScheduleMaxPeriods' usual default,
+# so a schedule most chargers take is shown whole (the JSON plan and `payloads` hold every period).
+SUMMARY_PERIODS = 24
+
+
 def summary(payload: Json, clock: SiteClock, now: datetime | None) -> str:
-    """One line for a payload: purpose, level, kind, and each period as `Mon 17:00 8 kW (57600s)`."""
+    """One line for a payload: purpose, level, kind, and each period as `Mon 17:00 8 kW (57600s)`; past
+    SUMMARY_PERIODS of them, how many more."""
     schedule = payload["chargingSchedule"]
     unit = schedule["chargingRateUnit"]
-    starts = period_starts(payload, clock, now)
+    every = schedule["chargingSchedulePeriod"]
+    shown = {**payload, "chargingSchedule": {**schedule, "chargingSchedulePeriod": every[:SUMMARY_PERIODS]}}
+    starts = period_starts(shown, clock, now)
     periods = ", ".join(
         f"{start + ' ' if start else ''}{rate(p['limit'], unit)} ({p['startPeriod']}s)"
-        for start, p in zip(starts, schedule["chargingSchedulePeriod"], strict=True)
+        for start, p in zip(starts, every[:SUMMARY_PERIODS], strict=True)
     )
+    if len(every) > SUMMARY_PERIODS:
+        periods += f", +{len(every) - SUMMARY_PERIODS} more periods"
     kind = payload["chargingProfileKind"] + (
         f" {payload['recurrencyKind']}" if "recurrencyKind" in payload else ""
     )
