@@ -4,7 +4,8 @@
 through the CLI in process, each under an alarm, the worker under an address-space limit, and reports
 exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
-place, a sparse 10 GB file, a state file nested 100,000 deep, a valid state file at its size bound)
+place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods,
+a state file nested 100,000 deep, a valid state file at its size bound)
 runs alone in a `reconciler` process of its own, three times, for its wall time (median and spread)
 and peak memory beside a valid site file's.
 
@@ -242,6 +243,29 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         + "stations:\n"
         + "".join(f"  S{i}: {{connectors: 1, rated_power_kw: 22}}\n" for i in range(1000))
     )
+    daily = (
+        "{connectorId: %d, stackLevel: %d, chargingProfilePurpose: TxDefaultProfile, chargingProfileKind: "
+        "Recurring, recurrencyKind: Daily, chargingSchedule: {startSchedule: 2026-01-01T00:00:%02dZ, "
+        "duration: 86400, chargingRateUnit: A, chargingSchedulePeriod: [%s]}}"
+    )
+
+    def periods(count: int, step_s: int) -> str:
+        return ", ".join(f"{{startPeriod: {n * step_s}, limit: {6 + n % 20}}}" for n in range(count))
+
+    tariffs = (
+        "site: {name: Tariffs}\ntemplates:\n"
+        + "".join(f"  t{j}:\n    profile: {daily % (1, 20 + j, j, periods(96, 900))}\n" for j in range(2))
+        + "stations:\n"
+        + "".join(
+            f"  S{i}: {{connectors: 1, rated_power_kw: 22, ocpp: {{ChargingScheduleMaxPeriods: 96}}}}\n"
+            for i in range(1000)
+        )
+    )
+    spread = (
+        "site: {name: Spread}\nstations:\n  S1:\n    connectors: 30\n    rated_power_kw: 500\n"
+        "    ocpp: {ChargingScheduleMaxPeriods: 1000, MaxChargingProfilesInstalled: 100}\n    profiles:\n"
+        + "".join(f"      p{j}: {daily % (j + 1, 20, j, periods(1000, 60))}\n" for j in range(30))
+    )
     sparse = made / "sparse" / "sparse.yaml"
     sparse.parent.mkdir()
     with sparse.open("wb") as handle:
@@ -270,11 +294,18 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         ("profiles written out, just under 1 MB", site("written", written)),
         ("templates placing 5,000 profiles, 30 KB", site("amplified", amplified)),
         ("a sparse 10 GB site file", sparse),
+        ("templates of 96 periods on 1,000 stations", site("tariffs", tariffs)),
+        ("30 connectors of 1,000 periods each, just under 1 MB", site("spread", spread)),
     ]
     now = ["--now", "2026-11-23T12:00:00Z"]
     runs = [(name, ["validate", str(path), *now]) for name, path in cases]
     amplified_dir = str(cases[4][1].parent)
     runs.append(("templates placing 5,000 profiles: plan", ["plan", "--desired", amplified_dir, *now]))
+    for name, index in (
+        ("templates of 96 periods on 1,000 stations: plan", 6),
+        ("30 connectors of 1,000 periods each: plan", 7),
+    ):
+        runs.append((name, ["plan", "--desired", str(cases[index][1].parent), *now]))
     runs.append(("a state file nested 100,000 deep: plan", ["plan", "--desired", str(state_dir), *now]))
     runs.append(("a valid state file just under 32 MB: plan", ["plan", "--desired", str(full_dir), *now]))
     crowded = ["plan", "--desired", str(crowded_dir), *now]
