@@ -138,7 +138,7 @@ def render_text(sites: Sequence[SiteDrift]) -> str:
                 lines.append(f"  {alike.stations[0]}: {says}")
             else:
                 lines.append(f"  {len(alike.stations)} stations: {says}")
-                lines += listed(alike.stations, "    ", "    ")
+                lines += listed(alike.stations, "    on ", "       ")
             lines += [f"    {line}" for line in alike.details]
     lines.append(summary(sites))
     return "\n".join(lines) + "\n"
