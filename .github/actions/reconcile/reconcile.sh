@@ -26,29 +26,24 @@ comment_limit=60000 # characters of error text in a comment; GitHub takes 65,536
 output() { printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"; }
 # An indented code block: no text inside it can close it or become markup.
 as_code() { grep -v '^::' | sed 's/^/    /' || true; }
-# The first (at_most, then the last line: the totals) or last (last_at_most) $1 bytes of file $2, cut at a
-# line, and what was left out. GitHub drops a step's whole summary when it passes 1 MiB, so each part written
-# to it has a share: validate 850 KB; drift 300 KB (its table stops at 250 KB already), its errors 50 KB and
-# apply 500 KB; an indented code block adds 4 bytes a line.
-cut_note() { echo "... $1 line(s) cut here to fit the job summary: the job's log has them all"; }
-at_most() {
-  local kept
-  if [ "$(wc -c <"$2")" -le "$1" ]; then
-    cat "$2"
-  else
-    kept=$(head -c "$1" "$2" | sed '$d')
-    printf '%s\n\n' "$kept"
-    cut_note "$(($(wc -l <"$2") - $(printf '%s\n' "$kept" | wc -l) - 1))"
-    tail -n 1 "$2"
+# At most $2 bytes of file $3, cut at a line, saying how many lines were cut: its first bytes and then its
+# last line, the totals ($1 = first), or its last bytes ($1 = last). GitHub drops a step's whole summary
+# when it passes 1 MiB, so each part written to it has a share: validate 850 KB; drift 300 KB (its table
+# stops at 250 KB already), its errors 50 KB and apply 500 KB; an indented code block adds 4 bytes a line.
+cut_to() {
+  local end="$1" limit="$2" file="$3" kept cut
+  if [ "$(wc -c <"$file")" -le "$limit" ]; then
+    cat "$file"
+    return
   fi
-}
-last_at_most() {
-  local kept
-  if [ "$(wc -c <"$2")" -le "$1" ]; then
-    cat "$2"
+  if [ "$end" = first ]; then kept=$(head -c "$limit" "$file" | sed '$d'); else kept=$(tail -c "$limit" "$file" | sed '1d'); fi
+  cut=$(($(wc -l <"$file") - $(printf '%s\n' "$kept" | wc -l)))
+  if [ "$end" = first ]; then
+    printf '%s\n\n' "$kept"
+    echo "... $((cut - 1)) line(s) cut here to fit the job summary: the job's log has them all"
+    tail -n 1 "$file"
   else
-    kept=$(tail -c "$1" "$2" | sed '1d')
-    cut_note "$(($(wc -l <"$2") - $(printf '%s\n' "$kept" | wc -l)))"
+    echo "... $cut line(s) cut here to fit the job summary: the job's log has them all"
     printf '%s\n' "$kept"
   fi
 }
@@ -85,7 +80,7 @@ validate() {
   {
     echo "### reconciler validate"
     echo
-    at_most 850000 "$out/validate.txt" | as_code
+    cut_to first 850000 "$out/validate.txt" | as_code
   } >>"$GITHUB_STEP_SUMMARY"
   output exit-code "$code"
   if [ "$code" -ne 0 ]; then
@@ -128,8 +123,8 @@ apply() {
       >"$out/drift.md" 2>"$out/drift.err" || drift_code=$?
     cat "$out/drift.md" "$out/drift.err"
     {
-      at_most 300000 "$out/drift.md"
-      at_most 50000 "$out/drift.err" | as_code
+      cut_to first 300000 "$out/drift.md"
+      cut_to first 50000 "$out/drift.err" | as_code
     } >>"$GITHUB_STEP_SUMMARY"
   fi
   reconciler apply "${sites[@]}" "${options[@]}" "${force[@]}" --auto-approve >"$out/apply.txt" 2>&1 || code=$?
@@ -138,7 +133,7 @@ apply() {
   {
     echo "### $headline: ${sites[*]:-every site}"
     echo
-    last_at_most 500000 "$out/apply.txt" | as_code
+    cut_to last 500000 "$out/apply.txt" | as_code
   } >>"$GITHUB_STEP_SUMMARY"
   # A station that could not be checked fails the job too, once the state is committed.
   if [ "$code" -eq 0 ] && [ "$drift_code" -ne 0 ]; then code=$drift_code; fi
