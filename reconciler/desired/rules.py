@@ -29,7 +29,7 @@ def check_profile(
     """Every rule about one profile on its station; `clock` writes the moments its messages name.
 
     Of the station it reads only its connectors, rated power and OCPP limits: `validate` runs it once
-    for all stations alike in those (`validate._rules_of`), so a rule reading more must add it there.
+    for all stations alike in those (`validate._TemplateRules`), so a rule reading more must add it there.
     """
     out: list[Finding] = []
 
