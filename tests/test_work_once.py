@@ -26,6 +26,8 @@ from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store
 from reconciler.state.recorded import RecordedState, payload_hash
 
+from .conftest import DESIRED, NOW
+
 
 def _profile(limit: Any = 16, **extra: Any) -> Profile:
     raw = {
@@ -336,3 +338,26 @@ def test_a_template_body_is_written_once_for_every_station_it_is_placed_on(
         assert item.body.rest == payload.canonical_rest(item.profile)
     assert '"limit":10' in bodies["S3"].rest
     assert '"limit":16' in bodies["S0"].rest
+
+
+def test_the_hashes_a_change_carries_are_its_payloads_hashes(tmp_path: Path) -> None:
+    """Every set of a first plan of the example network carries its payload's very hash, which the records
+    of it take; every clear of a site emptied afterwards carries its recorded payload's."""
+    sites = sorted(p.stem for p in DESIRED.glob("*.yaml"))
+    first = plan_sites(DESIRED, sites, NOW)
+    sets = [c for plan in first for c in plan.changes]
+    assert sets
+    assert all(c.after is not None and c.after_hash == payload_hash(c.after) for c in sets)
+    for plan in first:
+        recorded = assume_applied(RecordedState.new(plan.site_id), plan, NOW)
+        assert all(
+            r.payload_hash == payload_hash(r.payload)
+            for s in recorded.stations.values()
+            for r in s.profiles.values()
+        )
+        store.StateWriter(store.state_path(tmp_path, plan.site_id)).save(recorded, None)
+    (tmp_path / "harbour-depot.yaml").write_text("site: {name: Emptied}\nstations: {}\n")
+    (emptied,) = plan_sites(tmp_path, ["harbour-depot"], NOW, force=True)
+    clears = [c for c in emptied.changes if c.before is not None]
+    assert clears
+    assert all(c.before is not None and c.before_hash == payload_hash(c.before) for c in clears)

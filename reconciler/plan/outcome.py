@@ -30,7 +30,14 @@ from datetime import datetime
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.change import Action, Change, Note, superseded_name
 from reconciler.plan.site import SitePlan
-from reconciler.state.recorded import ClearRequest, ProfileRecord, RecordedState, Status, payload_hash
+from reconciler.state.recorded import (
+    HASHES_VERIFIED,
+    ClearRequest,
+    ProfileRecord,
+    RecordedState,
+    Status,
+    payload_hash,
+)
 
 
 def record_change(
@@ -49,23 +56,25 @@ def record_change(
         payload = change.after
         if payload is None:  # a set always carries its payload; a Change built otherwise is a bug
             raise ValueError(f"set of {change.station_id}/{change.name} has no payload")
-        digest = payload_hash(payload)
-        record = ProfileRecord(
-            connector_id=change.connector_id,
-            charging_profile_id=change.profile_id,
-            purpose=payload["chargingProfilePurpose"],
-            stack_level=payload["stackLevel"],
-            payload=payload,
-            payload_hash=digest,
-            status=status,
-            action_id=action_id,
-            session_id=change.session_id,
-            requested_at=stamp,
-            updated_at=stamp,
-            last_error=error,
-            confirmed_at=stamp if status in (Status.ACCEPTED, Status.REJECTED) else None,
-            attempts=_attempts(current, change.profile_id, digest),
-        )
+        # The plan hashed the payload it built (`Change.payload_key`): taken as it is, not hashed again.
+        digest = change.after_hash if change.after_hash is not None else payload_hash(payload)
+        fields = {
+            "connector_id": change.connector_id,
+            "charging_profile_id": change.profile_id,
+            "purpose": payload["chargingProfilePurpose"],
+            "stack_level": payload["stackLevel"],
+            "payload": payload,
+            "payload_hash": digest,
+            "status": status,
+            "action_id": action_id,
+            "session_id": change.session_id,
+            "requested_at": stamp,
+            "updated_at": stamp,
+            "last_error": error,
+            "confirmed_at": stamp if status in (Status.ACCEPTED, Status.REJECTED) else None,
+            "attempts": _attempts(current, change.profile_id, digest),
+        }
+        record = ProfileRecord.model_validate(fields, context={HASHES_VERIFIED: True})
         if (
             current is not None
             and not current.is_retired
