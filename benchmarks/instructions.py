@@ -10,7 +10,7 @@ the work run --times times less the count with it run none, per profile of the n
 
   parse      the baseline of validate: the loader's own parse of every site file, collector paused;
   validate   `loader.load(..., keep=False)`, the work of `reconciler validate DIR`;
-  read       the baseline of plan: that parse and `json.loads` of every state file;
+  read       the baseline of plan: that parse and every state file's JSON as the store reads it;
   plan       `reconcile.plan_sites`, a no-op plan, the work of `reconciler plan`.
 
 Instructions are not time (a cache miss costs more than an add), so the ratios it prints are a

@@ -8,7 +8,8 @@ a session cap, which is sent only with a session). Then, for each size, --repeat
 turns, each figure the median with the spread:
 
   a. read:     the fastest reading of the same files the reconciler itself could use: its own loader's
-               parse of every site file and `json.loads` of every state file, the collector paused;
+               parse of every site file and each state file's JSON as the store reads an unchanged
+               one (pydantic-core's parser, `store.read_unchanged`), the collector paused;
   b. least:    the least any check costs, no rule run: that parse, the pydantic models of site and
                state files, each request body written and hashed, each state file read as the store
                reads it (`measure.least_checked`): the floor under the no-op plan;

@@ -25,6 +25,7 @@ from reconciler.state.recorded import (
     ClearRequest,
     ProfileRecord,
     RecordedState,
+    StationRecord,
     Status,
     payload_hash,
 )
@@ -571,3 +572,19 @@ def test_any_state_round_trips_through_its_file(path: Path, data: st.DataObject)
     path.write_text(text)
     assert load(path, SITE) == state
     assert _layout_problems(text) == []
+
+
+def test_a_name_with_a_lone_surrogate_escape_reads_back(tmp_path: Path) -> None:
+    """A station id holding an unpaired surrogate, which the store writes as a `\\ud800` escape and the
+    fast parser of unchanged files refuses, is still read back as written."""
+    station = "CS-\ud800"
+    state = RecordedState.new("site").model_copy(
+        update={"stations": {station: StationRecord(high_water_id=3)}}
+    )
+    path = state_path(tmp_path, "site")
+    save(path, state, None)
+    assert "\\ud800" in path.read_text(encoding="utf-8")
+    back = load(path, "site")
+    assert back is not None
+    assert list(back.stations) == [station]
+    assert back.stations[station].high_water_id == 3

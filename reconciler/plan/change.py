@@ -52,6 +52,7 @@ class Change:
     # The `payload_hash` of `before` and of `after` where known without writing them out again (a record's,
     # a desired body's): what telling payloads apart costs, rather than their JSON (see `payload_key`).
     # Derived from the payloads, so not compared: a change read back from a saved plan is the same change.
+    # Each must be the hash of the payload beside it (`dataclasses.replace` of a payload keeps the old one).
     before_hash: str | None = field(default=None, compare=False)
     after_hash: str | None = field(default=None, compare=False)
 

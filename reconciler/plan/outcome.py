@@ -56,8 +56,9 @@ def record_change(
         payload = change.after
         if payload is None:  # a set always carries its payload; a Change built otherwise is a bug
             raise ValueError(f"set of {change.station_id}/{change.name} has no payload")
-        # The plan hashed the payload it built (`Change.payload_key`): taken as it is, not hashed again.
-        digest = change.after_hash if change.after_hash is not None else payload_hash(payload)
+        # Hashed here, from the payload sent, whatever the change carries: recorded state is what later
+        # plans trust; the record is then built without its check hashing it a second time.
+        digest = payload_hash(payload)
         fields = {
             "connector_id": change.connector_id,
             "charging_profile_id": change.profile_id,
