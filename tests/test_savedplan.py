@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli.main import main
+from reconciler.desired import bounds
+from reconciler.desired.loader import zone
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.saved import PlanFileError, check_fresh, parse
 from reconciler.plan.site import SitePlan, build
 from reconciler.render.text import render_json
+from reconciler.shell.reconcile import read_saved_plan
 from reconciler.state.recorded import RecordedState
 
-from .conftest import NOW
+from .conftest import DESIRED, NOW, run_cli
 from .test_plan import _profile, _site
 
 CAP = """      cap:
@@ -131,3 +134,26 @@ def test_plan_out_writes_a_plan_that_reads_back(tmp_path: Path, capsys: pytest.C
     (read,) = parse(out.read_text(), str(out))
     assert [(c.action, c.name, c.profile_id) for c in read.changes] == [("set", "a", 1)]
     assert read.recorded_serial is None
+
+
+def test_a_saved_plan_is_compact_and_says_when_apply_would_need_a_larger_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan --out` writes the JSON plan without indentation, in under half the bytes of `--format json`,
+    reading back as the same plan; one larger than `apply --plan` reads is written with a warning naming
+    the setting that lets apply read it."""
+    sites = sorted(p.stem for p in DESIRED.glob("*.yaml"))
+    out = tmp_path / "plan.json"
+    args = ["plan", *sites, "--desired", str(DESIRED), "--now", "2026-11-23T12:00:00Z"]
+    code, shown, _ = run_cli(capsys, *args, "--format", "json", "--out", str(out))
+    assert code == 0
+    saved = out.read_text(encoding="utf-8")
+    assert saved.count("\n") == 1
+    assert len(saved) * 2 < len(shown)
+    assert json.loads(saved) == json.loads(shown)
+    assert [p.changes for p in read_saved_plan(out)] == [p.changes for p in parse(shown, "shown", zone)]
+    monkeypatch.setenv(bounds.STATE_FILE_SETTING, str(len(saved) / 2 / bounds.MB))
+    code, _, err = run_cli(capsys, *args, "--out", str(out))
+    assert code == 0
+    assert f"more than the {len(saved) / 2 / bounds.MB:,.1f} MB `apply --plan` reads" in err
+    assert f"set {bounds.STATE_FILE_SETTING}=<megabytes>" in err

@@ -26,6 +26,7 @@ from reconciler.cli.options import (
     station_option,
     verbose_option,
 )
+from reconciler.desired import bounds
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
 from reconciler.render.text import render_json, render_text
@@ -108,7 +109,7 @@ def plan(
                 station=station,
             )
     if out is not None:
-        out.write_text(render_json(plans, format_timestamp(moment)), encoding="utf-8")
+        _save(out, render_json(plans, format_timestamp(moment), compact=True))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
         click.echo(render_json(plans, format_timestamp(moment)), nl=False)
@@ -121,6 +122,19 @@ def plan(
         click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
     pending = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
+
+
+def _save(out: Path, text: str) -> None:
+    """Write the saved plan, and warn when it is larger than `apply --plan` reads by default."""
+    out.write_text(text, encoding="utf-8")
+    size, limit = len(text.encode("utf-8")), bounds.state_file_limit()
+    if size > limit:
+        click.echo(
+            f"warning: the saved plan {out} is {size / bounds.MB:,.1f} MB, more than the "
+            f"{limit / bounds.MB:,.1f} MB `apply --plan` reads: set {bounds.STATE_FILE_SETTING}=<megabytes> "
+            "to at least its size where it is applied",
+            err=True,
+        )
 
 
 def _write_charts(plans: Sequence[SitePlan], chart_dir: Path) -> dict[str, list[str]]:

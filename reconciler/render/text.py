@@ -256,13 +256,16 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
         yield from listed(stations, "         on ", "            ")
 
 
-def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:
-    """The plan as versioned JSON (format documented in the README)."""
+def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool = False) -> str:
+    """The plan as versioned JSON (format documented in the README); `compact` writes it without the
+    indentation that is most of an indented plan's bytes (a saved plan, for a program)."""
     document = {
         "format_version": JSON_FORMAT_VERSION,
         "generated_at": generated_at,
         "sites": [_site_json(plan) for plan in plans],
     }
+    if compact:
+        return json.dumps(document, separators=(",", ":")) + "\n"
     return json.dumps(document, indent=2) + "\n"
 
 
