@@ -239,9 +239,18 @@ def standing(state: RecordedState | None, policy: Confirmations, now: datetime) 
     """Count `state`'s live records by answer, and tell whether answers are arriving at all."""
     if state is None:
         return Standing(policy.inbox, last_received_at=policy.last_received_at)
-    # Every plan counts these, so no sorting: order does not matter to a count.
-    live = [r for s in state.stations.values() for r in s.profiles.values() if not r.is_retired]
-    waiting = [r for r in live if r.awaits_answer]
+    # Every plan counts these, over every record, in one pass and unsorted: order does not matter to a count.
+    accepted = rejected = 0
+    waiting: list[ProfileRecord] = []
+    for station in state.stations.values():
+        for r in station.profiles.values():
+            if r.is_retired:
+                continue
+            if r.awaits_answer:
+                waiting.append(r)
+            if r.clearing is None:
+                accepted += r.status is Status.ACCEPTED
+                rejected += r.status is Status.REJECTED
     oldest = min(
         (parse_timestamp(r.clearing.requested_at if r.clearing else r.requested_at) for r in waiting),
         default=None,
@@ -251,9 +260,9 @@ def standing(state: RecordedState | None, policy: Confirmations, now: datetime) 
         receiving = policy.last_received_at is not None and policy.last_received_at >= oldest
     return Standing(
         policy.inbox,
-        accepted=sum(r.status is Status.ACCEPTED and r.clearing is None for r in live),
+        accepted=accepted,
         awaiting=len(waiting),
-        rejected=sum(r.status is Status.REJECTED and r.clearing is None for r in live),
+        rejected=rejected,
         oldest_awaiting=oldest,
         last_received_at=policy.last_received_at,
         receiving=receiving,

@@ -126,6 +126,7 @@ def build(
     notes: list[Note] = []
     allocated: dict[tuple[str, str], int] = {}
     held: dict[str, Mapping[str, ProfileRecord]] = {}  # each station's live records, for the power view
+    expiries: dict[str, datetime | None] = {}  # recorded payloads' ends, by hash (see `plan_station`)
     desired_profiles: Mapping[str, tuple[PlacedProfile, ...]] = desired.profiles if desired else {}
     station_ids = sorted(set(desired_profiles) | set(recorded.stations if recorded else {}))
     for station_id in station_ids:
@@ -152,6 +153,7 @@ def build(
             now=now,
             confirmations=confirmations,
             clock=desired.clock if desired else UTC_CLOCK,
+            expiries=expiries,
         )
         changes.extend(station_changes)
         notes.extend(station_notes)

@@ -40,8 +40,20 @@ def plan_station(
     now: datetime,
     confirmations: Confirmations | None = None,
     clock: SiteClock = UTC_CLOCK,
+    expiries: dict[str, datetime | None] | None = None,
 ) -> tuple[list[Change], list[Note]]:
-    station = _Station(site_id, station_id, records, ids_for, now, confirmations or Confirmations(), clock)
+    """One station's changes and notes. `expiries`, shared by the stations of a site, keeps each recorded
+    payload's end by its hash: a site's stations hold the same few payloads (templates) many times."""
+    station = _Station(
+        site_id,
+        station_id,
+        records,
+        ids_for,
+        now,
+        confirmations or Confirmations(),
+        clock,
+        {} if expiries is None else expiries,
+    )
     for item in placed:
         station.desire(item)
     station.settle_leftovers()
@@ -59,11 +71,18 @@ class _Station:
     now: datetime
     confirmations: Confirmations
     clock: SiteClock = UTC_CLOCK
+    expiries: dict[str, datetime | None] = field(default_factory=dict)  # see `plan_station`
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     wanted: set[str] = field(default_factory=set)  # records a desired profile accounts for
     # Records the charger still holds although their name stays desired, and why they are cleared.
     clear_reasons: dict[str, str] = field(default_factory=dict)
+
+    def ends(self, record: ProfileRecord) -> datetime | None:
+        """When the payload `record` sent ends for good (`payload_expiry`), looked up by its hash."""
+        if record.payload_hash not in self.expiries:
+            self.expiries[record.payload_hash] = payload_expiry(record.payload)
+        return self.expiries[record.payload_hash]
 
     def note(self, name: str, profile_id: int | None, reason: str, retire: Status | None = None) -> None:
         self.notes.append(Note(self.site_id, self.station_id, name, profile_id, reason, retire))
@@ -77,7 +96,7 @@ class _Station:
         if expiry is not None and expiry <= self.now:
             # The recorded copy has left the charger only if it ended by itself too; one sent
             # without that end stays installed and must be cleared.
-            recorded_end = payload_expiry(record.payload) if record is not None else None
+            recorded_end = self.ends(record) if record is not None else None
             gone = (
                 record is not None
                 and record.status not in _RETRY
@@ -211,7 +230,7 @@ class _Station:
             if name in self.wanted:
                 continue
             record = self.records[name]
-            expiry = payload_expiry(record.payload)
+            expiry = self.ends(record)
             settled = record.status not in _RETRY
             clearing = record.clearing
             if settled and expiry is not None and expiry <= self.now:

@@ -29,7 +29,8 @@ from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
 # What the rating established, and no more: a change rated as lowering may lower a limit or move none
-# (hidden below a higher stack level, a resend), and a set that only lowers is so rated unrated.
+# (hidden below a higher stack level, a resend); a set that only lowers limits is so rated without a
+# composite, so whether it moves one is not known.
 EFFECT_WORDS = {
     Effect.LOWERS: "raises no limit",
     Effect.MIXED: "lowers and raises",
