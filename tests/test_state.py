@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from reconciler.errors import StateFileError
 from reconciler.ocpp.profile import Json, Purpose
 from reconciler.render.state import render_text
+from reconciler.state import layout
 from reconciler.state.files import lock
 from reconciler.state.recorded import (
     RETIRED,
@@ -588,3 +589,16 @@ def test_a_name_with_a_lone_surrogate_escape_reads_back(tmp_path: Path) -> None:
     assert back is not None
     assert list(back.stations) == [station]
     assert back.stations[station].high_water_id == 3
+
+
+def test_a_file_with_a_valid_checksum_over_bytes_that_are_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    """A state file whose checksum holds over bytes that are not UTF-8 (made by hand, not by the store) is
+    refused with the file's name, as any unreadable state file is, never a traceback."""
+    path = state_path(tmp_path, "site")
+    save(path, RecordedState.new("site"), None)
+    body = path.read_bytes().split(b"\n", 2)[2].replace(b'"site": "site"', b'"site": "s\xffte"')
+    digest = hashlib.sha256(b"{\n" + body).hexdigest()
+    path.write_bytes(b'{\n  "checksum": "sha256:' + digest.encode() + b'",\n' + body)
+    assert layout.unchanged(path.read_bytes()), "the checksum holds"
+    with pytest.raises(StateFileError, match=re.escape(str(path))):
+        load(path, "site")

@@ -112,17 +112,23 @@ def state_room(payload_bytes: Sequence[int]) -> Finding | None:
 
 
 def read_text(path: Path, max_bytes: int, setting: str | None = None) -> str:
-    """The UTF-8 text of `path`, read no further than one byte past `max_bytes`.
+    """The UTF-8 text of `path`, read no further than one byte past `max_bytes` (see `read_bytes`);
+    UnicodeDecodeError when it is not UTF-8."""
+    return read_bytes(path, max_bytes, setting).decode("utf-8")
 
-    Raises OSError (FileNotFoundError when absent), UnicodeDecodeError, or TooLargeError. Reading stops
-    past the bound, so a huge file, `/dev/zero` or a file still growing costs no more than the bound.
+
+def read_bytes(path: Path, max_bytes: int, setting: str | None = None) -> bytes:
+    """The bytes of `path`, read no further than one byte past `max_bytes`.
+
+    Raises OSError (FileNotFoundError when absent) or TooLargeError. Reading stops past the bound, so a
+    huge file, `/dev/zero` or a file still growing costs no more than the bound.
     """
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
         if len(data) > max_bytes:
             # A regular file says how large it is; a pipe or a device only that it goes on.
             raise TooLargeError(max(os.fstat(handle.fileno()).st_size, len(data)), max_bytes, setting)
-    return data.decode("utf-8")
+    return data
 
 
 def yaml_problem(root: yaml.Node | None, *, shared: bool) -> tuple[yaml.Mark, str, str] | None:

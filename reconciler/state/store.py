@@ -57,7 +57,12 @@ def _object(pairs: list[tuple[str, Any]]) -> _Pairs:
     return result
 
 
-def read_unchanged(text: str) -> Any:
+def _text(raw: bytes) -> str:
+    # Only to count lines for a message: a byte that is not UTF-8 (a crafted file) must not hide it.
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_unchanged(text: str | bytes) -> Any:
     """The JSON value of a state file the checksum shows unchanged since a reconciler wrote it (so it
     repeats no key): read by pydantic-core's parser, which takes half the time of `json.loads` and
     makes each repeated key one string. It refuses a lone surrogate escape (`"\\ud800"`), which a name
@@ -131,7 +136,11 @@ def load(path: Path, site: str) -> RecordedState | None:
 
 def _load(path: Path, site: str) -> RecordedState | None:
     try:
-        text = bounds.read_text(path, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
+        raw = bounds.read_bytes(path, bounds.state_file_limit(), bounds.STATE_FILE_SETTING)
+        # A file unchanged since a reconciler wrote it (its checksum holds) has no repeated key, and is
+        # parsed from its bytes; its text is decoded only to say on which line a problem is.
+        unchanged = layout.unchanged(raw)
+        text = "" if unchanged else raw.decode("utf-8")
     except FileNotFoundError:
         return None
     except bounds.TooLargeError as exc:
@@ -140,10 +149,8 @@ def _load(path: Path, site: str) -> RecordedState | None:
         raise StateFileError(
             f"{path}: cannot read the state file ({exc}); check it and its permissions"
         ) from exc
-    # A file unchanged since a reconciler wrote it (its checksum holds) has no repeated key.
-    unchanged = layout.unchanged(text)
     try:
-        data, repeats = (read_unchanged(text), False) if unchanged else _parse(text)
+        data, repeats = (read_unchanged(raw), False) if unchanged else _parse(text)
     except json.JSONDecodeError as exc:
         raise StateFileError(
             f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_RESTORE}"
@@ -187,11 +194,13 @@ def _load(path: Path, site: str) -> RecordedState | None:
         state = RecordedState.model_validate(data, context={HASHES_VERIFIED: unchanged})
     except ValidationError as exc:
         first = tuple(str(part) for part in exc.errors(include_url=False)[0]["loc"])
-        raise _refused(path, _line(text, first), f"not a valid state file: {_summary(exc)}") from None
+        raise _refused(
+            path, _line(text or _text(raw), first), f"not a valid state file: {_summary(exc)}"
+        ) from None
     # Only format 3 is written with a checksum, and leaves the fields a payload repeats to it.
     problem = check.first_problem(state, payloads_sound=unchanged and version == STATE_VERSION)
     if problem is not None:
-        raise _refused(path, _line(text, problem.where), f"inconsistent state file: {problem}")
+        raise _refused(path, _line(text or _text(raw), problem.where), f"inconsistent state file: {problem}")
     return state
 
 
