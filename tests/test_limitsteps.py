@@ -15,11 +15,14 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 values = st.one_of(st.none(), st.fractions(min_value=0, max_value=100, max_denominator=7))
 
 
+whole = st.one_of(st.none(), st.integers(0, 100_000).map(Fraction))
+
+
 @st.composite
-def lines(draw: st.DrawFn) -> Steps:
-    """A step function starting at START: increasing moments (seconds after it), any values."""
+def lines(draw: st.DrawFn, limits: st.SearchStrategy[Fraction | None] = values) -> Steps:
+    """A step function starting at START: increasing moments (seconds after it), any `limits`."""
     offsets = sorted(draw(st.sets(st.integers(1, 200), max_size=12)))
-    return [(START + timedelta(seconds=s), draw(values)) for s in [0, *offsets]]
+    return [(START + timedelta(seconds=s), draw(limits)) for s in [0, *offsets]]
 
 
 def _at(line: Steps, moment: datetime) -> Fraction | None:
@@ -28,10 +31,10 @@ def _at(line: Steps, moment: datetime) -> Fraction | None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(lines(), min_size=1, max_size=8))
+@given(st.one_of(st.lists(lines(), min_size=1, max_size=8), st.lists(lines(whole), min_size=1, max_size=8)))
 def test_the_sweep_equals_the_sum_read_instant_by_instant(connectors: list[Steps]) -> None:
     """At every moment any connector changes, the sweep holds the sum of each connector's value then,
-    and holds it until the next such moment."""
+    as a Fraction, and holds it until the next such moment, whether the limits are whole or not."""
     total = summed(connectors, START)
     moments = sorted({moment for line in connectors for moment, _ in line})
     assert [moment for moment, _ in total] == moments
@@ -39,3 +42,4 @@ def test_the_sweep_equals_the_sum_read_instant_by_instant(connectors: list[Steps
         each = [_at(line, moment) for line in connectors]
         limited = [v for v in each if v is not None]
         assert value == (None if len(limited) < len(each) else sum(limited, Fraction(0)))
+        assert value is None or type(value) is Fraction
