@@ -15,8 +15,7 @@ from datetime import datetime
 
 from reconciler.desired import ids
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
-from reconciler.desired.model import Profile
-from reconciler.desired.payload import installed
+from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.firmware import DEFAULT_OPTIONS, CompositeOptions
 from reconciler.ocpp.profile import RateUnit
@@ -36,12 +35,7 @@ class StationSchedule:
     clock: SiteClock = UTC_CLOCK  # the site's time zone, for people reading it
 
 
-def station_profiles(site: DesiredSite, station_id: str) -> list[Installed]:
-    """A station's desired profiles as installed: payloads under their pinned or provisional ids."""
-    return [installed(profile, profile_id) for profile, profile_id in _with_ids(site, station_id)]
-
-
-def _with_ids(site: DesiredSite, station_id: str) -> list[tuple[Profile, int]]:
+def _with_ids(site: DesiredSite, station_id: str) -> list[tuple[PlacedProfile, int]]:
     """A station's desired profiles, each with its pinned or provisional id."""
     placed = site.profiles.get(station_id, ())
     pinned = [p.profile.charging_profile_id for p in placed if p.profile.charging_profile_id is not None]
@@ -49,7 +43,7 @@ def _with_ids(site: DesiredSite, station_id: str) -> list[tuple[Profile, int]]:
     out = []
     for item in placed:
         pinned_id = item.profile.charging_profile_id
-        out.append((item.profile, pinned_id if pinned_id is not None else fresh[item.name]))
+        out.append((item, pinned_id if pinned_id is not None else fresh[item.name]))
     return out
 
 
@@ -70,8 +64,8 @@ def site_schedules(
     chosen = sorted(station_ids) if station_ids else sorted(site.stations)
     unit = RateUnit(unit)
     out = []
-    # Stations of one kind (placed from the same templates: the same profile objects under the same ids,
-    # and as many connectors) have one composite, worked out once and shared.
+    # Stations of one kind (the same bodies under the same ids on the same connectors, as a template's
+    # placements are, and as many connectors) have one composite, worked out once and shared.
     kinds: dict[tuple[object, ...], tuple[CompositePeriod, ...]] = {}
     for station_id in chosen:
         station = site.stations.get(station_id)
@@ -82,11 +76,14 @@ def site_schedules(
                 f"station {station_id} has {station.connectors} connector(s), not {connector_id}"
             )
         profiles = _with_ids(site, station_id)
-        kind = (tuple((id(profile), profile_id) for profile, profile_id in profiles), station.connectors)
+        held = tuple(
+            (item.profile.connector_id, item.body.digest, profile_id) for item, profile_id in profiles
+        )
+        kind = (held, station.connectors)
         if kind not in kinds:
             kinds[kind] = tuple(
                 composite_schedule(
-                    [installed(profile, profile_id) for profile, profile_id in profiles],
+                    [Installed(item.profile.connector_id, item.body.under(id_)) for item, id_ in profiles],
                     connector_id,
                     start,
                     duration_s,
