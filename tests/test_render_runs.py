@@ -16,8 +16,8 @@ from reconciler.edrv import wire
 from reconciler.plan.change import Action, Change, Effect, alike_together
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import SitePlan, build
-from reconciler.render.markdown import LISTED_STATIONS, render_markdown
-from reconciler.render.names import listed
+from reconciler.render.markdown import render_markdown
+from reconciler.render.names import LISTED_STATIONS, listed
 from reconciler.render.text import render_text, runs
 from reconciler.state.recorded import RecordedState
 

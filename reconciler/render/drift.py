@@ -19,7 +19,7 @@ from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.drift import ConnectorResult, Heal, SiteDrift, StationResult, station_verdicts
-from reconciler.render.names import listed, literal, named, shown, visible
+from reconciler.render.names import LISTED_STATIONS, listed, literal, named, shown, visible
 
 JSON_FORMAT_VERSION = 1
 _SAYS = {
@@ -31,8 +31,6 @@ _SAYS = {
 _SHOWN_DIFFERENCES = 3
 # A job summary holds at most 1 MiB a step, shared with apply's log: the table stops well short of it.
 DEFAULT_MAX_CHARS = 250_000
-# Stations named in a row of alike ones; the rest are counted (the text and JSON outputs name every one).
-LISTED_STATIONS = 50
 
 
 def _watts(value: Decimal | None) -> str:

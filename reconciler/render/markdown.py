@@ -27,7 +27,7 @@ from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
-from reconciler.render.names import literal, shown
+from reconciler.render.names import LISTED_STATIONS, literal, shown
 from reconciler.render.text import (
     EFFECT_WORDS,
     Run,
@@ -40,9 +40,6 @@ from reconciler.render.text import (
 )
 
 DEFAULT_MAX_CHARS = 65_000
-# Stations named in a run's fold and a row of the power table; the rest are counted (the text and JSON
-# plans name every one), so that a template changed on thousands of stations still fits the comment.
-LISTED_STATIONS = 50
 # Lets a workflow find its earlier comment on the pull request and update it instead of adding one.
 COMMENT_MARKER = "<!-- reconciler plan -->"
 HEADING = "## Charging profile plan"
@@ -196,7 +193,6 @@ def _site_parts(plan: SitePlan, charts: Sequence[str]) -> list[_Part]:
         plan.clock,
         plan.descriptions,
         charts=charts,
-        most_named=LISTED_STATIONS,
     )
     if power:
         parts.append(_Part(power))

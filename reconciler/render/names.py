@@ -78,6 +78,11 @@ def listed(names: Sequence[str], first: str, indent: str, width: int = 100) -> l
     return [*lines, line]
 
 
+# Stations a Markdown row or fold names (the pull-request comment, the drift summary); the rest are
+# counted, and the text and JSON outputs name every one: a depot of thousands still fits.
+LISTED_STATIONS = 50
+
+
 def shown(names: Sequence[str], most: int) -> list[str]:
     """`names`, or when there are more than `most` the first `most - 1` of them and how many more: a
     list that has to fit somewhere (a pull-request comment) keeps room for the rest of what it says."""

@@ -19,7 +19,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import DAY_S, RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.power import PowerBasis, PowerView, StationPower
-from reconciler.render.names import listed, named, shown, visible
+from reconciler.render.names import LISTED_STATIONS, listed, named, shown, visible
 from reconciler.render.schedule import chart, format_number
 from reconciler.render.timeaxis import ticks
 
@@ -96,12 +96,11 @@ def markdown(
     descriptions: Mapping[str, str] | None = None,
     *,
     charts: Sequence[str] = (),
-    most_named: int = 50,
 ) -> str:
     """The site's combined limit as a Mermaid chart (before as bars, after as a line, the grid limit as
     another line) with its time axis in the site's wall-clock time, the SVG `charts` written of it (file
     names), and a table of the touched stations' lowest and highest totals, stations alike sharing a row
-    that names at most `most_named` of them; empty when the plan changes nothing."""
+    that names at most LISTED_STATIONS of them; empty when the plan changes nothing."""
     if basis is None:
         return ""
     view = basis.view
@@ -136,7 +135,7 @@ def markdown(
                     spans[id(periods)] = _span(periods)
             rows.setdefault((spans[id(station.before)], spans[id(station.after)]), []).append(name)
         for (before, after), names in rows.items():
-            out += f"| {', '.join(shown(names, most_named))} | {before} | {after} |\n"
+            out += f"| {', '.join(shown(names, LISTED_STATIONS))} | {before} | {after} |\n"
         out += "\n"
     return out
 
