@@ -29,7 +29,7 @@ async def apply_plans(
     source: str,
     progress: Progress | None = None,
 ) -> list[SiteResult]:
-    """Apply each site's plan concurrently; the caller holds the sites' locks (see `locked`).
+    """Apply each site's plan concurrently; the caller holds the sites' locks (see `reconcile.locked`).
 
     Each plan is first checked against the site's recorded state as it is now (`source` names the
     saved plan in the refusal), so a plan computed before another apply ran is never sent.

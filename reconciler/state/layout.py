@@ -93,13 +93,15 @@ def document_text(state: RecordedState, stations: list[str]) -> str:
     return _with_checksum(_braced([item(key, texts[key]) for key in sorted(texts)]) + _NEWLINE)
 
 
+# A checksummed document's opening, up to the hex digits of its checksum, which end with `",`.
+_HEAD_TEXT = "{" + _NEWLINE + f'  "{CHECKSUM_KEY}": "sha256:'
+_HEAD = _HEAD_TEXT.encode()
+
+
 def _with_checksum(body: str) -> str:
     """`body` (a document's text, `{` on its first line) with the checksum of it as its second line."""
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return "{" + _NEWLINE + f'  "{CHECKSUM_KEY}": "sha256:{digest}",' + body[1:]
-
-
-_HEAD = ('{\n  "' + CHECKSUM_KEY + '": "sha256:').encode()
+    return f'{_HEAD_TEXT}{digest}",' + body[1:]
 
 
 def unchanged(data: bytes) -> bool:
