@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -106,14 +107,46 @@ def test_text_shows_stations_with_the_same_schedule_once_naming_each(
     assert "harbour-depot: 10 stations, station total" in out
 
 
-def test_stations_of_one_kind_get_the_composite_each_would_alone() -> None:
+_ONE_TEMPLATE = """\
+site: {name: Bays}
+templates:
+  cap:
+    profile:
+      connectorId: 1
+      stackLevel: 20
+      chargingProfilePurpose: TxDefaultProfile
+      chargingProfileKind: Recurring
+      recurrencyKind: Daily
+      chargingSchedule:
+        startSchedule: 2026-01-01T00:00:00Z
+        chargingRateUnit: A
+        chargingSchedulePeriod: [{startPeriod: 0, limit: 16}]
+stations:
+  A: {connectors: 1, rated_power_kw: 22}
+  B: {connectors: 2, rated_power_kw: 22}
+  C: {connectors: 2, rated_power_kw: 22, overrides: {cap: {connectorId: 2}}}
+  D: {connectors: 1, rated_power_kw: 22}
+"""
+
+
+@pytest.mark.parametrize("site_file", ["harbour-depot", "one template"])
+@pytest.mark.parametrize("connector", [0, 1])
+def test_stations_of_one_kind_get_the_composite_each_would_alone(
+    tmp_path: Path, site_file: str, connector: int
+) -> None:
     """Asked together, every station's schedule equals the one it gets asked alone, so sharing the
-    composite of stations placed from the same templates changes no station's answer."""
+    composite of stations placed from the same templates changes no station's answer: not where one
+    template's body sits on another connector (C) or on a station of more connectors (B)."""
     start = datetime(2026, 11, 23, 12, tzinfo=UTC)
-    (site,) = load([DESIRED / "harbour-depot.yaml"], start).sites
-    together = site_schedules(site, [], 0, start, duration_s=86400, unit="W")
+    path = DESIRED / "harbour-depot.yaml"
+    if site_file == "one template":
+        path = tmp_path / "bays.yaml"
+        path.write_text(_ONE_TEMPLATE, encoding="utf-8")
+    (site,) = load([path], start).sites
+    together = site_schedules(site, [], connector, start, duration_s=86400, unit="W")
+    assert len({s.periods for s in together}) > 1, "the stations do not all share one schedule"
     for schedule in together:
-        (alone,) = site_schedules(site, [schedule.station_id], 0, start, duration_s=86400, unit="W")
+        (alone,) = site_schedules(site, [schedule.station_id], connector, start, duration_s=86400, unit="W")
         assert alone.periods == schedule.periods, schedule.station_id
 
 
