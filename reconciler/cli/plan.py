@@ -126,8 +126,9 @@ def plan(
 
 def _save(out: Path, text: str) -> None:
     """Write the saved plan, and warn when it is larger than `apply --plan` reads by default."""
-    out.write_text(text, encoding="utf-8")
-    size, limit = len(text.encode("utf-8")), bounds.state_file_limit()
+    data = text.encode("utf-8")
+    out.write_bytes(data)
+    size, limit = len(data), bounds.state_file_limit()
     if size > limit:
         click.echo(
             f"warning: the saved plan {out} is {size / bounds.MB:,.1f} MB, more than the "

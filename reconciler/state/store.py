@@ -62,16 +62,16 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def read_unchanged(text: str | bytes) -> Any:
+def read_unchanged(data: str | bytes) -> Any:
     """The JSON value of a state file the checksum shows unchanged since a reconciler wrote it (so it
     repeats no key): read by pydantic-core's parser, which takes half the time of `json.loads` and
     makes each repeated short string (a key, a status, a moment) one object, a quarter less memory.
     It refuses a lone surrogate escape (`"\\ud800"`), which a name may hold and `json` reads: such a file
     is read by `json` instead."""
     try:
-        return pydantic_core.from_json(text, cache_strings="all")
+        return pydantic_core.from_json(data, cache_strings="all")
     except ValueError:
-        return json.loads(text)
+        return json.loads(data)
 
 
 def _parse(text: str) -> tuple[Any, bool]:
