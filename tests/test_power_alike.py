@@ -14,6 +14,7 @@ from reconciler.shell.reconcile import plan_sites
 from reconciler.state.recorded import payload_hash
 
 from .conftest import NOW
+from .schedule_builders import profile
 
 SITE = """\
 site: {name: Depot}
@@ -80,19 +81,15 @@ def test_alike_stations_share_totals_each_equal_to_its_own_composite(tmp_path: P
 
 
 def _held(profile_id: int, level: int, limit: int) -> Installed:
-    """A TxDefaultProfile on connector 1, all day at `limit` A, with its payload hash."""
-    payload = {
-        "chargingProfileId": profile_id,
-        "stackLevel": level,
-        "chargingProfilePurpose": "TxDefaultProfile",
-        "chargingProfileKind": "Recurring",
-        "recurrencyKind": "Daily",
-        "chargingSchedule": {
-            "startSchedule": "2026-01-01T00:00:00Z",
-            "chargingRateUnit": "A",
-            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
-        },
-    }
+    """A daily TxDefaultProfile on connector 1 at `limit` A all day, with its payload hash."""
+    payload = profile(
+        level=level,
+        periods=((0, limit),),
+        unit="A",
+        kind="Recurring",
+        recurrency="Daily",
+        profile_id=profile_id,
+    )
     return Installed(1, payload, payload_hash(payload))
 
 
