@@ -11,19 +11,22 @@ every 604,800 s after its `startSchedule`, whatever the local clocks do across d
 
 from __future__ import annotations
 
+import functools
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 RECURRENCE_PERIOD = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
 
 
-@dataclass(frozen=True, slots=True)
-class TimedPeriod:
-    """One schedule period: from `start_s` seconds after the schedule's anchor, at most `limit`."""
+class TimedPeriod(NamedTuple):
+    """One schedule period: from `start_s` seconds after the schedule's anchor, at most `limit`.
+
+    A named tuple, as `LimitPiece`: a schedule of 1,000 periods makes 1,000 of them."""
 
     start_s: int
     limit: Fraction
@@ -52,11 +55,16 @@ class TimedProfile:
     laid_out: dict[tuple[Any, ...], tuple[LimitPiece, ...]] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
-    # The limits negated, in period order: how a full tie of rank is broken (lower limits first).
-    tie_key: tuple[Fraction, ...] = field(init=False, compare=False, hash=False, repr=False)
+    # Each period's start after the anchor, as `_place_periods` adds it to every occurrence.
+    offsets: tuple[timedelta, ...] = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tie_key", tuple(-period.limit for period in self.periods))
+        object.__setattr__(self, "offsets", tuple(timedelta(seconds=p.start_s) for p in self.periods))
+
+    @property
+    def tie_key(self) -> tuple[Fraction, ...]:
+        """The limits negated, in period order: how a full tie of rank is broken (lower limits first)."""
+        return tuple(-period.limit for period in self.periods)
 
     @property
     def needs_anchor(self) -> bool:
@@ -68,9 +76,11 @@ class TimedProfile:
         return self.kind == "Relative" or (self.kind == "Absolute" and self.start_schedule is None)
 
 
-@dataclass(frozen=True, slots=True)
-class LimitPiece:
-    """A stretch [start, end) during which one profile allows at most `limit` in `unit`."""
+class LimitPiece(NamedTuple):
+    """A stretch [start, end) during which one profile allows at most `limit` in `unit`.
+
+    A named tuple rather than a frozen dataclass: a day of a schedule of minute periods lays out
+    thousands, and a tuple is built in one step where a frozen dataclass sets each field in turn."""
 
     start: datetime
     end: datetime
@@ -87,10 +97,13 @@ def read_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def read_number(value: Any) -> Fraction:
     """A JSON limit (int, float, Decimal or numeric text) as an exact fraction of what was written.
 
     A float goes through its shortest repr, so 8.1 read from JSON is 81/10, not the binary double.
+    Remembered by value and type (True is not 1 here): a network's schedules use a few limits many
+    times, and one Fraction object per limit lets the composite convert each once (`schedule._Window`).
     """
     if isinstance(value, bool):
         raise TypeError(f"a limit must be a number, not {value!r}")
@@ -213,14 +226,17 @@ def _place_periods(
     profile: TimedProfile, occurrence: datetime, run_end: datetime, lower: datetime, out: list[LimitPiece]
 ) -> None:
     """Append the periods of one run of the schedule, clipped to [lower, run_end)."""
-    periods = profile.periods
-    for index, period in enumerate(periods):
-        start = occurrence + timedelta(seconds=period.start_s)
+    periods, offsets = profile.periods, profile.offsets
+    # Periods ending by `lower` add nothing: start at the last one starting by then.
+    first = max(bisect_right(offsets, lower - occurrence) - 1, 0)
+    starts = []
+    for offset in offsets[first:]:
+        start = occurrence + offset
         if start >= run_end:
             break
-        end = run_end
-        if index + 1 < len(periods):
-            end = min(end, occurrence + timedelta(seconds=periods[index + 1].start_s))
-        start = max(start, lower)
-        if start < end:
-            out.append(LimitPiece(start, end, period.limit, profile.unit, period.number_phases))
+        starts.append(start)
+    ends = [*starts[1:], run_end]
+    for period, start, end in zip(periods[first:], starts, ends, strict=False):
+        clipped = max(start, lower)
+        if clipped < end:
+            out.append(LimitPiece(clipped, end, period.limit, profile.unit, period.number_phases))

@@ -63,7 +63,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -214,39 +214,41 @@ class _Window:
     unit: RateUnit
     voltage_v: Fraction
     default_phases: int
-    # Recurring schedules repeat the same few limits many times; each is converted once.
-    _converted: dict[tuple[Fraction, str, int | None], Fraction] = field(default_factory=dict)
+    # Recurring schedules repeat the same few limits many times; each is converted once. Keyed by the
+    # limit object, which the entry keeps (so its id is not reused while the entry lives): hashing a
+    # Fraction costs more than converting it.
+    _converted: dict[tuple[int, str, int | None], tuple[Fraction, Fraction]] = field(default_factory=dict)
 
     def steps(self, pieces: Sequence[LimitPiece]) -> Steps:
         """Pieces as a step function in the window's unit, gaps as no limit, repeats folded."""
         out: Steps = []
+        last: Fraction | None = None  # the value of out[-1], when out has one
         cursor = self.start
+        unit = self.unit.value
         for piece in pieces:
-            if piece.start > cursor:
-                self._append(out, cursor, None)
-            self._append(out, piece.start, self._convert(piece))
+            if piece.start > cursor and (not out or last is not None):
+                out.append((cursor, None))
+                last = None
+            value = piece.limit if piece.unit == unit else self._convert(piece)
+            if not out or (value is not last and (last is None or value != last)):
+                out.append((piece.start, value))
+                last = value
             cursor = piece.end
-        if cursor < self.end:
-            self._append(out, cursor, None)
+        if cursor < self.end and (not out or last is not None):
+            out.append((cursor, None))
         return out
 
-    @staticmethod
-    def _append(out: Steps, moment: datetime, value: Fraction | None) -> None:
-        if not out or out[-1][1] != value:
-            out.append((moment, value))
-
     def _convert(self, piece: LimitPiece) -> Fraction:
-        if piece.unit == self.unit.value:
-            return piece.limit
-        key = (piece.limit, piece.unit, piece.number_phases)
-        value = self._converted.get(key)
-        if value is None:
-            phases = piece.number_phases or self.default_phases
-            if piece.unit == RateUnit.AMPERE.value:
-                value = piece.limit * self.voltage_v * phases
-            else:
-                value = piece.limit / (self.voltage_v * phases)
-            self._converted[key] = value
+        key = (id(piece.limit), piece.unit, piece.number_phases)
+        entry = self._converted.get(key)
+        if entry is not None and entry[0] is piece.limit:
+            return entry[1]
+        phases = piece.number_phases or self.default_phases
+        if piece.unit == RateUnit.AMPERE.value:
+            value = piece.limit * self.voltage_v * phases
+        else:
+            value = piece.limit / (self.voltage_v * phases)
+        self._converted[key] = (piece.limit, value)
         return value
 
     def periods(self, steps: Steps) -> list[CompositePeriod]:
@@ -324,10 +326,14 @@ def _stack(
     def key(profile: TimedProfile) -> tuple[Any, ...]:
         return (rank(profile), profile.tie_key)
 
-    # Only a full tie needs the costlier key of every field; ranks alone (ids among them) rarely tie.
+    # Ranks (ids among them) rarely tie, and then order alone; a tie needs the limits, a full tie every
+    # field.
     count = len(profiles)
-    tied = len({rank(p) for p in profiles}) < count and len({key(p) for p in profiles}) < count
-    ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
+    if len({rank(p) for p in profiles}) == count:
+        ordered = sorted(profiles, key=rank, reverse=True)
+    else:
+        tied = len({key(p) for p in profiles}) < count
+        ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
     covered: list[LimitPiece] = []
     uncovered = window.end - window.start
     for profile in ordered:
@@ -338,7 +344,7 @@ def _stack(
         )
         floor = profile.min_rate if options.min_rate_raises else None
         if floor is not None:
-            pieces = [replace(p, limit=floor) if p.limit < floor else p for p in pieces]
+            pieces = [p._replace(limit=floor) if p.limit < floor else p for p in pieces]
         covered, added = _fill_gaps(covered, pieces)
         uncovered -= sum((min(p.end, window.end) - max(p.start, window.start) for p in added), _NOTHING)
     return covered
