@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
+
+import pytest
 
 from reconciler.desired.model import Profile
 from reconciler.desired.payload import installed
 from reconciler.ocpp.firmware import CompositeOptions, Precedence, StationTotal
+from reconciler.ocpp.recurrence import read_number
 from reconciler.ocpp.schedule import Installed
 
 from .schedule_builders import at, on, profile, rows, run
@@ -199,3 +203,12 @@ def test_desired_profile_adapter_gives_the_same_composite_as_its_payload() -> No
     assert item.payload["chargingProfileId"] == 4
     # 10.5 A * 230 V * 1 phase = 2,415 W from 09:00.
     assert run([item]) == rows(("08:00", "09:00", None), ("09:00", "14:00", 2415))
+
+
+def test_a_limit_read_is_remembered_by_type_so_true_is_never_one() -> None:
+    """Reading limit 1 (or 1.0) first does not make a JSON `true` pass for it; 16 and 16.0 read alike."""
+    assert read_number(1) == read_number(1.0) == 1
+    with pytest.raises(TypeError):
+        read_number(True)
+    assert read_number(16.0) == read_number(16) == Fraction(16)
+    assert read_number(8.1) == Fraction(81, 10)
