@@ -20,6 +20,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from reconciler.ocpp.limitsteps import Exact, exact
+
 RECURRENCE_PERIOD = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
 
 
@@ -29,7 +31,7 @@ class TimedPeriod(NamedTuple):
     A named tuple, as `LimitPiece`: a schedule of 1,000 periods makes 1,000 of them."""
 
     start_s: int
-    limit: Fraction
+    limit: Exact
     number_phases: int | None
 
 
@@ -49,7 +51,7 @@ class TimedProfile:
     duration_s: int | None
     unit: str
     periods: tuple[TimedPeriod, ...]
-    min_rate: Fraction | None = None  # minChargingRate, in `unit`
+    min_rate: Exact | None = None  # minChargingRate, in `unit`
     # The pieces of each window this profile was laid out in (`limit_pieces`), kept: a plan stacks a
     # station's profiles in one window once per change it rates.
     laid_out: dict[tuple[Any, ...], tuple[LimitPiece, ...]] = field(
@@ -62,7 +64,7 @@ class TimedProfile:
         object.__setattr__(self, "offsets", tuple(timedelta(seconds=p.start_s) for p in self.periods))
 
     @property
-    def tie_key(self) -> tuple[Fraction, ...]:
+    def tie_key(self) -> tuple[Exact, ...]:
         """The limits negated, in period order: how a full tie of rank is broken (lower limits first)."""
         return tuple(-period.limit for period in self.periods)
 
@@ -84,7 +86,7 @@ class LimitPiece(NamedTuple):
 
     start: datetime
     end: datetime
-    limit: Fraction
+    limit: Exact
     unit: str
     number_phases: int | None
 
@@ -98,20 +100,23 @@ def read_time(text: str) -> datetime:
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
-def read_number(value: Any) -> Fraction:
-    """A JSON limit (int, float, Decimal or numeric text) as an exact fraction of what was written.
+def read_number(value: Any) -> Exact:
+    """A JSON limit (int, float, Decimal or numeric text) as an exact number of what was written: an int
+    when whole, else a Fraction (see `limitsteps.Exact`).
 
     A float goes through its shortest repr, so 8.1 read from JSON is 81/10, not the binary double.
     Remembered by value and type (True is not 1 here): a network's schedules use a few limits many
-    times, and one Fraction object per limit lets the composite convert each once (`schedule._Window`).
+    times, and one object per limit lets the composite convert each once (`schedule._Window`).
     """
     if isinstance(value, bool):
         raise TypeError(f"a limit must be a number, not {value!r}")
     if isinstance(value, float):
-        return Fraction(Decimal(repr(value)))
-    if isinstance(value, int | Decimal):
-        return Fraction(value)
-    return Fraction(Decimal(str(value)))
+        return exact(Fraction(Decimal(repr(value))))
+    if isinstance(value, int):
+        return int(value)  # an int subclass would otherwise be kept as it is
+    if isinstance(value, Decimal):
+        return exact(Fraction(value))
+    return exact(Fraction(Decimal(str(value))))
 
 
 def read_profile(connector_id: int, payload: Mapping[str, Any]) -> TimedProfile:
@@ -125,10 +130,12 @@ def read_profile(connector_id: int, payload: Mapping[str, Any]) -> TimedProfile:
         schedule = payload["chargingSchedule"]
         raw_periods = schedule["chargingSchedulePeriod"]
         periods: list[TimedPeriod] = []
+        last_s = -1  # the start of the last period kept (none yet: a start must be 0 or more)
         for raw in raw_periods:
             start_s = int(raw["startPeriod"])
-            if start_s < 0 or (periods and start_s <= periods[-1].start_s):
+            if start_s <= last_s:
                 continue
+            last_s = start_s
             phases = raw.get("numberPhases")
             periods.append(
                 TimedPeriod(start_s, read_number(raw["limit"]), None if phases is None else int(phases))

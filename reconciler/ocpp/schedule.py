@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.ocpp.firmware import (
     DEFAULT_OPTIONS,
@@ -76,7 +76,7 @@ from reconciler.ocpp.firmware import (
     RelativeStart,
     StationTotal,
 )
-from reconciler.ocpp.limitsteps import Steps, combine, lowest, summed
+from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
 
@@ -106,9 +106,10 @@ class Installed:
         return self._timed
 
 
-@dataclass(frozen=True, slots=True)
-class CompositePeriod:
-    """From `start` up to `end` (UTC), at most `limit` in the requested unit; None means no limit."""
+class CompositePeriod(NamedTuple):
+    """From `start` up to `end` (UTC), at most `limit` in the requested unit; None means no limit.
+
+    A named tuple (as the engine's pieces): a day of second-long periods is 86,400 of them."""
 
     start: datetime
     end: datetime
@@ -193,17 +194,23 @@ def composite_schedules(
             lines[connector] = _transaction_line(timed, connector, sessions.get(connector), window, options)
         return lines[connector]
 
+    # Most stations hold no ChargePointMaxProfile: a cap without a limit anywhere leaves every line as it is.
+    uncapped = len(cap) == 1 and cap[0][1] is None
+
+    def capped(steps: Steps) -> Steps:
+        return steps if uncapped else combine(steps, cap, lowest)
+
     out: dict[int, list[CompositePeriod]] = {}
     for connector_id in asked:
         if connector_id > 0:
-            out[connector_id] = window.periods(combine(line(connector_id), cap, lowest))
+            out[connector_id] = window.periods(capped(line(connector_id)))
             continue
         if options.station_total is StationTotal.CHARGE_POINT_MAX:
             out[0] = window.periods(cap)
             continue
         count = connectors if connectors is not None else max((p.connector_id for p in timed), default=1)
         total = summed([line(connector) for connector in range(1, max(count, 1) + 1)], window.start)
-        out[0] = window.periods(combine(total, cap, lowest))
+        out[0] = window.periods(capped(total))
     return out
 
 
@@ -217,12 +224,12 @@ class _Window:
     # Recurring schedules repeat the same few limits many times; each is converted once. Keyed by the
     # limit object, which the entry keeps (so its id is not reused while the entry lives): hashing a
     # Fraction costs more than converting it.
-    _converted: dict[tuple[int, str, int | None], tuple[Fraction, Fraction]] = field(default_factory=dict)
+    _converted: dict[tuple[int, str, int | None], tuple[Exact, Exact]] = field(default_factory=dict)
 
     def steps(self, pieces: Sequence[LimitPiece]) -> Steps:
         """Pieces as a step function in the window's unit, gaps as no limit, repeats folded."""
         out: Steps = []
-        last: Fraction | None = None  # the value of out[-1], when out has one
+        last: Exact | None = None  # the value of out[-1], when out has one
         cursor = self.start
         unit = self.unit.value
         for piece in pieces:
@@ -238,31 +245,36 @@ class _Window:
             out.append((cursor, None))
         return out
 
-    def _convert(self, piece: LimitPiece) -> Fraction:
+    def _convert(self, piece: LimitPiece) -> Exact:
         key = (id(piece.limit), piece.unit, piece.number_phases)
         entry = self._converted.get(key)
         if entry is not None and entry[0] is piece.limit:
             return entry[1]
         phases = piece.number_phases or self.default_phases
         if piece.unit == RateUnit.AMPERE.value:
-            value = piece.limit * self.voltage_v * phases
+            value = exact(piece.limit * self.voltage_v * phases)
         else:
-            value = piece.limit / (self.voltage_v * phases)
+            value = exact(piece.limit / (self.voltage_v * phases))
         self._converted[key] = (piece.limit, value)
         return value
 
     def periods(self, steps: Steps) -> list[CompositePeriod]:
         """Steps rounded down to 0.1 as periods, adjacent equal limits merged."""
         merged: list[tuple[datetime, Decimal | None]] = []
+        rounded: dict[Exact, Decimal] = {}  # a line repeats a few limits many times
         for moment, value in steps:
-            limit = None if value is None else _tenths_down(value)
+            limit = None
+            if value is not None:
+                limit = rounded.get(value)
+                if limit is None:
+                    limit = rounded[value] = _tenths_down(value)
             if not merged or merged[-1][1] != limit:
                 merged.append((moment, limit))
         ends = [moment for moment, _ in merged[1:]] + [self.end]
         return [CompositePeriod(s, e, limit) for (s, limit), e in zip(merged, ends, strict=True)]
 
 
-def _tenths_down(value: Fraction) -> Decimal:
+def _tenths_down(value: Exact) -> Decimal:
     if value.denominator == 1:
         return Decimal(value.numerator)
     return Decimal(math.floor(value * 10)) / 10
@@ -346,7 +358,8 @@ def _stack(
         if floor is not None:
             pieces = [p._replace(limit=floor) if p.limit < floor else p for p in pieces]
         covered, added = _fill_gaps(covered, pieces)
-        uncovered -= sum((min(p.end, window.end) - max(p.start, window.start) for p in added), _NOTHING)
+        # Pieces lie inside the window (`limit_pieces` clips them to it).
+        uncovered -= sum((p.end - p.start for p in added), _NOTHING)
     return covered
 
 
