@@ -5,9 +5,10 @@ through the CLI in process, each under an alarm, the worker under an address-spa
 exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
 place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods,
-a state file nested 100,000 deep, a valid state file at its size bound)
-runs alone in a `reconciler` process of its own, three times, for its wall time (median and spread)
-and peak memory beside a valid site file's.
+first and with every limit changed, a state file nested 100,000 deep, a valid state file at its size
+bound, 5,000 records on one station, one record of a day of one-second periods cleared) runs alone in a
+`reconciler` process of its own, three times, for its wall time (median and spread) and peak memory
+beside a valid site file's.
 
 `Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
 peak memory (VmHWM, read while it runs), and whether it had to be killed as hung.
@@ -34,8 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Run as a script, this file's folder is on sys.path, and with it the other benchmarks' modules.
+from plan_bench import record_everything
+
 import reconciler
-from reconciler.ocpp.profile import Purpose
+from reconciler.ocpp.profile import Purpose, format_timestamp
 from reconciler.state import store
 from reconciler.state.recorded import ProfileRecord, RecordedState, StationRecord, Status, payload_hash
 
@@ -44,6 +48,7 @@ RUN_TIMEOUT_S = 180.0  # a command still running after this long has hung
 FUZZ_ALARM_S = 10
 FUZZ_ADDRESS_SPACE = 4 * 1024**3
 NAMED_RUNS = 3
+NAMED_NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)  # the moment every named input is checked at
 
 
 @dataclass(frozen=True)
@@ -249,8 +254,8 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         "duration: 86400, chargingRateUnit: A, chargingSchedulePeriod: [%s]}}"
     )
 
-    def periods(count: int, step_s: int) -> str:
-        return ", ".join(f"{{startPeriod: {n * step_s}, limit: {6 + n % 20}}}" for n in range(count))
+    def periods(count: int, step_s: int, lowest: int = 6) -> str:
+        return ", ".join(f"{{startPeriod: {n * step_s}, limit: {lowest + n % 20}}}" for n in range(count))
 
     tariffs = (
         "site: {name: Tariffs}\ntemplates:\n"
@@ -261,26 +266,19 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
             for i in range(1000)
         )
     )
-    spread = (
-        "site: {name: Spread}\nstations:\n  S1:\n    connectors: 30\n    rated_power_kw: 500\n"
-        "    ocpp: {ChargingScheduleMaxPeriods: 1000, MaxChargingProfilesInstalled: 100}\n    profiles:\n"
-        + "".join(f"      p{j}: {daily % (j + 1, 20, j, periods(1000, 60))}\n" for j in range(30))
-    )
+
+    def spread_over(lowest: int) -> str:
+        return (
+            "site: {name: Spread}\nstations:\n  S1:\n    connectors: 30\n    rated_power_kw: 500\n"
+            "    ocpp: {ChargingScheduleMaxPeriods: 1000, MaxChargingProfilesInstalled: 100}\n    profiles:\n"
+            + "".join(f"      p{j}: {daily % (j + 1, 20, j, periods(1000, 60, lowest))}\n" for j in range(30))
+        )
+
+    spread = spread_over(6)
     sparse = made / "sparse" / "sparse.yaml"
     sparse.parent.mkdir()
     with sparse.open("wb") as handle:
         handle.truncate(10 * 1024**3)
-    state_dir = made / "deep-state"
-    (state_dir / ".state").mkdir(parents=True)
-    (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
-    full_dir = made / "full-state"
-    full_state = store.state_path(full_dir, "full-state")
-    full_state.parent.mkdir(parents=True)
-    _write_full_state(full_state, "full-state", limit_bytes=31_900_000)
-    crowded_dir = made / "crowded-state"
-    crowded_state = store.state_path(crowded_dir, "crowded-state")
-    crowded_state.parent.mkdir(parents=True)
-    _write_crowded_state(crowded_state, "crowded-state", records=5_000)
     cases = [
         (
             "a valid site file (harbour-depot)",
@@ -297,7 +295,7 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         ("templates of 96 periods on 1,000 stations", site("tariffs", tariffs)),
         ("30 connectors of 1,000 periods each, just under 1 MB", site("spread", spread)),
     ]
-    now = ["--now", "2026-11-23T12:00:00Z"]
+    now = ["--now", format_timestamp(NAMED_NOW)]
     runs = [(name, ["validate", str(path), *now]) for name, path in cases]
     for name, index in (
         ("profiles written out, just under 1 MB: plan", 3),
@@ -306,16 +304,54 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         ("30 connectors of 1,000 periods each: plan", 7),
     ):
         runs.append((name, ["plan", "--desired", str(cases[index][1].parent), *now]))
-    runs.append(("a state file nested 100,000 deep: plan", ["plan", "--desired", str(state_dir), *now]))
-    runs.append(("a valid state file just under 32 MB: plan", ["plan", "--desired", str(full_dir), *now]))
-    crowded = ["plan", "--desired", str(crowded_dir), *now]
-    runs.append(("5,000 records on one station: plan", crowded))
+    runs += _recorded_inputs(made, spread_over)
     return runs
 
 
-def _write_crowded_state(path: Path, site: str, records: int) -> None:
-    """A state file at `path` whose one station holds `records` live records, each sound on its own."""
-    state = RecordedState.new(site).model_copy(update={"stations": {"CS-00000": _station_of(records)}})
+def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tuple[str, list[str]]]:
+    """The named inputs with recorded state, written under `made`, each with the `reconciler` command."""
+    state_dir = made / "deep-state"
+    (state_dir / ".state").mkdir(parents=True)
+    (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
+    full_dir = made / "full-state"
+    full_state = store.state_path(full_dir, "full-state")
+    full_state.parent.mkdir(parents=True)
+    _write_full_state(full_state, "full-state", limit_bytes=31_900_000)
+    crowded_dir = made / "crowded-state"
+    crowded_state = store.state_path(crowded_dir, "crowded-state")
+    crowded_state.parent.mkdir(parents=True)
+    _write_crowded_state(crowded_state, "crowded-state", _station_of(5_000))
+    # One record holding a day of one-second periods (2.8 MB), which desired state no longer has.
+    long_dir = made / "long-schedule"
+    long_state = store.state_path(long_dir, "long-schedule")
+    long_state.parent.mkdir(parents=True)
+    _write_crowded_state(long_state, "long-schedule", _station_of(1, periods=86_400))
+    (long_dir / "long-schedule.yaml").write_text(
+        "site: {name: Long schedule}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
+    )
+    # 30 connectors of 1,000 periods recorded as applied, then every limit raised by one ampere.
+    changed_dir = made / "spread-changed"
+    changed_site = changed_dir / "spread-changed.yaml"
+    changed_dir.mkdir()
+    changed_site.write_text(spread_over(6))
+    record_everything(changed_dir, NAMED_NOW)
+    changed_site.write_text(spread_over(7))
+
+    def plan(directory: Path, *flags: str) -> list[str]:
+        return ["plan", "--desired", str(directory), *flags, "--now", format_timestamp(NAMED_NOW)]
+
+    return [
+        ("a state file nested 100,000 deep: plan", plan(state_dir)),
+        ("a valid state file just under 32 MB: plan", plan(full_dir)),
+        ("5,000 records on one station: plan", plan(crowded_dir)),
+        ("86,400 recorded periods cleared: plan --force", plan(long_dir, "--force")),
+        ("30 x 1,000 periods, every limit: plan --force", plan(changed_dir, "--force")),
+    ]
+
+
+def _write_crowded_state(path: Path, site: str, station: StationRecord) -> None:
+    """A state file at `path` whose one station is `station`, each record sound on its own."""
+    state = RecordedState.new(site).model_copy(update={"stations": {"CS-00000": station}})
     path.unlink(missing_ok=True)
     store.StateWriter(path).save(state, None)
 
@@ -341,14 +377,18 @@ def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
         count -= 1 + (path.stat().st_size - limit_bytes) // per_station
 
 
-def _station_of(records: int) -> StationRecord:
-    """A station of `records` daily TxDefaultProfiles on connector 1, one per stack level from 11."""
+def _station_of(records: int, periods: int = 0) -> StationRecord:
+    """A station of `records` daily TxDefaultProfiles on connector 1, one per stack level from 11: each
+    32 A, then 16 A from 07:00; or, given `periods`, that many one-second periods of 6 to 25 A."""
+    schedule = [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}]
+    if periods:
+        schedule = [{"limit": 6 + n % 20, "startPeriod": n} for n in range(periods)]
     payload = {
         "chargingProfileKind": "Recurring",
         "chargingProfilePurpose": "TxDefaultProfile",
         "chargingSchedule": {
             "chargingRateUnit": "A",
-            "chargingSchedulePeriod": [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}],
+            "chargingSchedulePeriod": schedule,
             "duration": 86400,
             "startSchedule": "2026-01-01T00:00:00Z",
         },

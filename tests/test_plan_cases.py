@@ -53,7 +53,8 @@ from reconciler.plan.change import Change, Note
 from reconciler.plan.confirm import Confirmations
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import PlanError, SitePlan
-from reconciler.render.text import connector_move, field_differences, render_json
+from reconciler.render.fielddiff import field_differences
+from reconciler.render.text import connector_move, render_json
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state import store as state
 from reconciler.state.recorded import RecordedState, Status, payload_hash

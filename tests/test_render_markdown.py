@@ -16,8 +16,8 @@ from reconciler.desired.validate import DesiredSite
 from reconciler.plan.change import Action, Effect
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import SitePlan, build
+from reconciler.render.fielddiff import field_differences
 from reconciler.render.markdown import COMMENT_MARKER, DEFAULT_MAX_CHARS, render_markdown
-from reconciler.render.text import field_differences
 from reconciler.state.recorded import RecordedState
 
 from .conftest import DESIRED, NOW

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from reconciler.desired.clock import SiteClock
-from reconciler.ocpp.profile import Json
 from reconciler.plan.change import Action, Change, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
+from reconciler.render.fielddiff import field_differences
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -58,60 +55,12 @@ _COLOURS = {"set": "\x1b[33m", "clear": "\x1b[31m", "dim": "\x1b[2m", "bold": "\
 _RESET = "\x1b[0m"
 
 
-def field_differences(
-    before: Json, after: Json, clock: SiteClock | None = None, now: datetime | None = None
-) -> list[str]:
-    """Human lines for what differs between two payloads, one per field, in a stable order.
-
-    With the site's `clock`, a moment also shows in local time and a period's field the wall-clock time
-    its period starts at as of `now` (see `walltime`): `...[1].limit (Mon 17:00): 8000 → 7000`.
-    """
-
-    def shown(path: str, value: Any) -> str:
-        return _value(value) + ("" if clock is None else walltime.moment_note(path, value, clock))
-
-    def where(path: str, payload: Json) -> str:
-        return path + ("" if clock is None else walltime.period_note(path, payload, clock, now))
-
-    # DeepDiff takes a tenth of a second to import: a plan without a changed profile never needs it.
-    from deepdiff import DeepDiff  # noqa: PLC0415 - see above
-
-    diff = DeepDiff(before, after, verbose_level=2)
-    lines: list[str] = []
-    for kind in ("values_changed", "type_changes"):
-        for path, change in diff.get(kind, {}).items():
-            field = _path(path)
-            old, new = shown(field, change["old_value"]), shown(field, change["new_value"])
-            lines.append(f"{where(field, after)}: {old} → {new}")
-    for kind, sign, payload in (
-        ("dictionary_item_added", "+", after),
-        ("iterable_item_added", "+", after),
-        ("dictionary_item_removed", "-", before),
-        ("iterable_item_removed", "-", before),
-    ):
-        for path, value in diff.get(kind, {}).items():
-            field = _path(path)
-            lines.append(f"{sign} {where(field, payload)}: {shown(field, value)}")
-    return sorted(lines, key=lambda line: line.lstrip("+- "))
-
-
 def connector_move(change: Change) -> list[str]:
     """The line saying an update moves its profile to another connector (not a field of the payload)."""
     moved_from = change.before_connector_id
     if moved_from is None or moved_from == change.connector_id:
         return []
     return [f"connectorId: {moved_from} → {change.connector_id}"]
-
-
-def _path(deepdiff_path: str) -> str:
-    # root['chargingSchedule']['chargingSchedulePeriod'][1]['limit']
-    #   -> chargingSchedule.chargingSchedulePeriod[1].limit
-    text = re.sub(r"\['([^']*)'\]", r".\1", deepdiff_path.removeprefix("root"))
-    return text.removeprefix(".")
-
-
-def _value(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else json.dumps(value)
 
 
 def render_text(plans: Sequence[SitePlan], colour: bool = False, verbose: bool = False) -> str:

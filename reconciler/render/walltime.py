@@ -10,7 +10,7 @@ the wall-clock times it has in that season. Moments are written by `desired.cloc
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -97,11 +97,11 @@ def moment_note(line_path: str, value: Any, clock: SiteClock) -> str:
         return ""
 
 
-def period_note(line_path: str, payload: Json | None, clock: SiteClock, now: datetime | None) -> str:
-    """` (Mon 17:00)` after the path of a period's field: the wall-clock time that period starts at."""
+def period_note(line_path: str, starts: Sequence[str]) -> str:
+    """` (Mon 17:00)` after the path of a period's field: the wall-clock time that period starts at, from
+    the payload's `period_starts`."""
     match = _PERIOD_PATH.match(line_path)
-    if match is None or payload is None:
+    if match is None:
         return ""
-    starts = period_starts(payload, clock, now)
     index = int(match.group(1))
     return f" ({starts[index]})" if index < len(starts) and starts[index] else ""
