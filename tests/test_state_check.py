@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import StateFileError
-from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED
+from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED, MOST_RECORDED_STATION_PERIODS
 from reconciler.state import check
 from reconciler.state.recorded import Status, payload_hash
 from reconciler.state.store import load, save, state_path
@@ -54,6 +54,11 @@ def _field(field: str, value: Any) -> Callable[[Document], None]:
 
 def _payload_field(key: str, value: Any) -> Callable[[Document], None]:
     return lambda document: _profiles(document)["evening"]["payload"].__setitem__(key, value)
+
+
+def _periods(count: int) -> list[Document]:
+    """`count` periods a second apart."""
+    return [{"startPeriod": start_s, "limit": 16} for start_s in range(count)]
 
 
 def _schedule_field(key: str, value: Any) -> Callable[[Document], None]:
@@ -121,6 +126,10 @@ CASES = {
         _field("connector_id", 10**30),
         "connector_id: Input should be less than or equal to 100",
     ),
+    "more schedule periods on a station than a reconciler records": (
+        _schedule_field("chargingSchedulePeriod", _periods(MOST_RECORDED_STATION_PERIODS + 1)),
+        f"the station's live records hold more than {MOST_RECORDED_STATION_PERIODS:,} schedule periods",
+    ),
 }
 
 
@@ -140,6 +149,23 @@ def test_an_inconsistent_state_file_is_refused_naming_the_record_and_its_line(pa
     assert refused.value.line > 0
     assert str(refused.value).startswith(f"{path}:{refused.value.line}: ")
     assert path.read_text() == text, "a refused file is left as it is"
+
+
+def test_a_checksummed_state_with_too_many_periods_on_a_station_is_refused_too(path: Path) -> None:
+    """A file whose checksum holds (as a reconciler writes it) still has its station's periods counted:
+    a plan would otherwise work out the power of a day of one-second periods on every connector."""
+    state = _state()
+    record = state.stations["CP-1"].profiles["evening"]
+    payload = {**record.payload}
+    payload["chargingSchedule"] = {
+        **payload["chargingSchedule"],
+        "chargingSchedulePeriod": _periods(MOST_RECORDED_STATION_PERIODS + 1),
+    }
+    longer = record.model_copy(update={"payload": payload, "payload_hash": payload_hash(payload)})
+    path.unlink()
+    save(path, state.with_record("CP-1", "evening", longer), None)
+    with pytest.raises(StateFileError, match="schedule periods in all"):
+        load(path, SITE)
 
 
 def test_a_retired_record_may_share_the_id_of_a_live_one(path: Path) -> None:

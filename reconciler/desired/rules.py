@@ -17,6 +17,7 @@ from reconciler.desired.localtime import EXTRA_LEVELS
 from reconciler.desired.model import EDRV_RESERVED_MAX_STACK_LEVEL, Site, Station
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity, YamlPath
+from reconciler.ocpp.configuration import MOST_STATION_PERIODS
 from reconciler.ocpp.profile import Kind, Purpose, parse_timestamp
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -294,6 +295,18 @@ def check_station(
             )
         if not compiled:
             out.append(Finding((("stations", station_id),), (), ERROR, message, fix))
+    periods = sum(len(item.profile.schedule.periods) for item in live)
+    if periods > MOST_STATION_PERIODS:
+        out.append(
+            Finding(
+                (("stations", station_id),),
+                (),
+                ERROR,
+                f"the station's profiles hold {periods:,} schedule periods in all, more than the "
+                f"{MOST_STATION_PERIODS:,} a station may (a plan works out its power from every one)",
+                "merge periods, or move profiles to other stations",
+            )
+        )
     groups: dict[tuple[int, Purpose], list[PlacedProfile]] = defaultdict(list)
     for item in live:
         groups[(item.profile.connector_id, item.profile.purpose)].append(item)

@@ -24,6 +24,11 @@ _Int = Annotated[int, Strict()]
 # rated by its composite with all the station's other profiles, so a station's changes cost the square of
 # its profiles.
 MOST_PROFILES_INSTALLED = 100
+# The most schedule periods a station's profiles may hold in all, once compiled, as far as the reconciler
+# goes: a plan works out the station's power from every one of them (a day of minute-long periods is
+# 1,440). Its recorded state may hold twice as many: records of profiles being replaced stay a while.
+MOST_STATION_PERIODS = 50_000
+MOST_RECORDED_STATION_PERIODS = 2 * MOST_STATION_PERIODS
 _Bool = Annotated[bool, Strict()]
 _FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 

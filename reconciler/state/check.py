@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.desired.model import INT32_MAX, normalise_timestamp
-from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED
+from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED, MOST_RECORDED_STATION_PERIODS
 from reconciler.ocpp.profile import Kind, Purpose, RateUnit, Recurrency
 from reconciler.state.recorded import ProfileRecord, RecordedState
 
@@ -53,6 +53,7 @@ def first_problem(state: RecordedState, *, payloads_sound: bool = False) -> Inco
     checked: set[str] = set()  # payload hashes already found sound: templates repeat payloads
     for station_id in sorted(state.stations):
         live: dict[int, str] = {}
+        periods = 0  # in the live records so far
         profiles = state.stations[station_id].profiles
         for name in sorted(profiles):
             record = profiles[name]
@@ -80,7 +81,22 @@ def first_problem(state: RecordedState, *, payloads_sound: bool = False) -> Inco
                     "than a station may hold (MaxChargingProfilesInstalled is at most that)"
                 )
                 return Inconsistency(where, message)
+            periods += _period_count(record.payload)
+            if periods > MOST_RECORDED_STATION_PERIODS:
+                message = (
+                    f"the station's live records hold more than {MOST_RECORDED_STATION_PERIODS:,} schedule "
+                    "periods in all, more than a reconciler records for one station (a plan works out its "
+                    "power from every one)"
+                )
+                return Inconsistency(where, message)
     return None
+
+
+def _period_count(payload: Any) -> int:
+    # Read with care: a file whose checksum holds is not read field by field (`payloads_sound`).
+    schedule = payload.get("chargingSchedule") if isinstance(payload, dict) else None
+    periods = schedule.get("chargingSchedulePeriod") if isinstance(schedule, dict) else None
+    return len(periods) if isinstance(periods, list) else 0
 
 
 def _mirror_problem(record: ProfileRecord) -> str | None:
