@@ -53,9 +53,9 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
   lifts each of its profile's lower limits up to it (True, as MicroOcpp).
 - Values validation would refuse are taken as given rather than rejected: a negative limit stays
   negative, and a `numberPhases` of 0 counts as absent.
-- A and W convert with each period's own phases: W = A * voltage * phases. Limits are exact fractions
-  until the end; a value the conversion makes inexact is rounded down to 0.1 (OCPP's granularity), so
-  a limit is never raised.
+- A and W convert with each period's own phases: W = A * voltage * phases. Limits are exact until the
+  end (ints where whole, else fractions: `limitsteps.Exact`); a value the conversion makes inexact is
+  rounded down to 0.1 (OCPP's granularity), so a limit is never raised.
 """
 
 from __future__ import annotations

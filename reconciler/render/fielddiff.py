@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from reconciler.render import walltime
 
 SHOWN_PERIODS = walltime.SUMMARY_PERIODS
 _SCHEDULE, _PERIODS = "chargingSchedule", "chargingSchedulePeriod"
+_PATH = f"{_SCHEDULE}.{_PERIODS}"
 _PERIOD_FIELD = re.compile(r"^chargingSchedule\.chargingSchedulePeriod\[(\d+)\]")
 
 
@@ -61,9 +62,6 @@ def field_differences(
     return lines + ([f"{counted}; the JSON plan has every field"] if counted else [])
 
 
-_PATH = f"{_SCHEDULE}.{_PERIODS}"
-
-
 class _Wall:
     """Where a field's line is, with the wall-clock start of its period (each payload's worked out once)."""
 
@@ -88,11 +86,10 @@ def _lines(before: Json, after: Json, offset: int, by_index: bool, wall: _Wall) 
     from deepdiff import DeepDiff  # noqa: PLC0415 - see above
 
     diff = DeepDiff(before, after, verbose_level=2, zip_ordered_iterables=by_index)
-    placed: Callable[[str], str] = lambda path: _placed(_path(path), offset)  # noqa: E731 - one use each
     lines: list[str] = []
     for kind in ("values_changed", "type_changes"):
         for path, change in diff.get(kind, {}).items():
-            field = placed(path)
+            field = _placed(_path(path), offset)
             old, new = wall.shown(field, change["old_value"]), wall.shown(field, change["new_value"])
             lines.append(f"{wall.where(field, 'after')}: {old} → {new}")
     for kind, sign, side in (
@@ -102,7 +99,7 @@ def _lines(before: Json, after: Json, offset: int, by_index: bool, wall: _Wall) 
         ("iterable_item_removed", "-", "before"),
     ):
         for path, value in diff.get(kind, {}).items():
-            field = placed(path)
+            field = _placed(_path(path), offset)
             lines.append(f"{sign} {wall.where(field, side)}: {wall.shown(field, value)}")
     return sorted(lines, key=_in_order)
 
