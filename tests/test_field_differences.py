@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from reconciler.desired.clock import UTC_CLOCK
 from reconciler.ocpp.profile import Json
+from reconciler.render import fielddiff
 from reconciler.render.fielddiff import SHOWN_PERIODS, field_differences
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -139,3 +140,46 @@ def test_every_line_is_true_of_both_payloads(pair: tuple[Json, Json]) -> None:
 def _json(value: Any) -> str:
     """A value as a line shows it: JSON, compact inside objects and lists."""
     return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else json.dumps(value)
+
+
+Pairs = tuple[list[Json], list[Json]]
+
+
+@st.composite
+def plain_pairs(draw: st.DrawFn) -> Pairs:
+    """Two period lists of one length: limits changed, a type changed, `numberPhases` added or dropped."""
+    count = draw(st.integers(1, 30))
+    old = [
+        {"startPeriod": 60 * n, "limit": draw(st.integers(6, 32))}
+        | ({"numberPhases": 3} if draw(st.booleans()) else {})
+        for n in range(count)
+    ]
+    new = copy.deepcopy(old)
+    for period in new:
+        edit = draw(st.sampled_from(["keep", "limit", "float", "phases"]))
+        if edit == "limit":
+            period["limit"] = draw(st.integers(6, 32))
+        elif edit == "float":
+            period["limit"] = float(period["limit"])
+        elif edit == "phases" and "numberPhases" in period:
+            del period["numberPhases"]
+        elif edit == "phases":
+            period["numberPhases"] = 1
+    return old, new
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_pairs(), st.integers(0, 50))
+def test_period_by_period_lines_are_those_deepdiff_writes(
+    pair: tuple[list[Json], list[Json]], offset: int
+) -> None:
+    """The lines written for periods compared the n-th with the n-th, without DeepDiff, are the lines
+    DeepDiff writes comparing them so, placed at the same indexes."""
+    old, new = pair
+    before, after = _payload([]), _payload([])
+    before["chargingSchedule"]["chargingSchedulePeriod"] = old
+    after["chargingSchedule"]["chargingSchedulePeriod"] = new
+    wall = fielddiff._Wall(before, after, UTC_CLOCK, NOW)
+    assert sorted(fielddiff._period_lines(old, new, offset, wall)) == sorted(
+        fielddiff._deepdiff_lines(before, after, offset, True, wall)
+    )
