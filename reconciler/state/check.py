@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler.desired.model import INT32_MAX, normalise_timestamp
 from reconciler.ocpp.configuration import MOST_PROFILES_INSTALLED, MOST_RECORDED_STATION_PERIODS
-from reconciler.ocpp.profile import Kind, Purpose, RateUnit, Recurrency
+from reconciler.ocpp.profile import Json, Kind, Purpose, RateUnit, Recurrency
 from reconciler.state.recorded import ProfileRecord, RecordedState
 
 # Record field -> the payload field it repeats.
@@ -92,11 +92,13 @@ def first_problem(state: RecordedState, *, payloads_sound: bool = False) -> Inco
     return None
 
 
-def _period_count(payload: Any) -> int:
-    # Read with care: a file whose checksum holds is not read field by field (`payloads_sound`).
-    schedule = payload.get("chargingSchedule") if isinstance(payload, dict) else None
-    periods = schedule.get("chargingSchedulePeriod") if isinstance(schedule, dict) else None
-    return len(periods) if isinstance(periods, list) else 0
+def _period_count(payload: Json) -> int:
+    # Read with care, as a file whose checksum holds is not read field by field (`payloads_sound`); and
+    # cheaply, as a 32 MB file has 50,000 records.
+    try:
+        return len(payload["chargingSchedule"]["chargingSchedulePeriod"])
+    except (KeyError, TypeError):
+        return 0
 
 
 def _mirror_problem(record: ProfileRecord) -> str | None:
