@@ -58,4 +58,3 @@ def test_a_station_over_the_periods_bound_is_refused_and_one_at_it_is_not() -> N
         "the station's profiles hold 51,000 schedule periods in all, more than the 50,000 a station may "
         "(a plan works out its power from every one)"
     ]
-
