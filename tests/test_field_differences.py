@@ -149,7 +149,7 @@ Pairs = tuple[list[Json], list[Json]]
 def plain_pairs(draw: st.DrawFn) -> Pairs:
     """Two period lists of one length: limits changed, a type changed, `numberPhases` added or dropped."""
     count = draw(st.integers(1, 30))
-    old = [
+    old: list[Json] = [
         {"startPeriod": 60 * n, "limit": draw(st.integers(6, 32))}
         | ({"numberPhases": 3} if draw(st.booleans()) else {})
         for n in range(count)
