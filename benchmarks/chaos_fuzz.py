@@ -320,12 +320,12 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     crowded_dir = made / "crowded-state"
     crowded_state = store.state_path(crowded_dir, "crowded-state")
     crowded_state.parent.mkdir(parents=True)
-    _write_crowded_state(crowded_state, "crowded-state", _station_of(5_000))
+    _write_one_station_state(crowded_state, "crowded-state", _station_of(5_000))
     # One record holding a day of one-second periods (2.8 MB), which desired state no longer has.
     long_dir = made / "long-schedule"
     long_state = store.state_path(long_dir, "long-schedule")
     long_state.parent.mkdir(parents=True)
-    _write_crowded_state(long_state, "long-schedule", _station_of(1, periods=86_400))
+    _write_one_station_state(long_state, "long-schedule", _station_of(1, periods=86_400))
     (long_dir / "long-schedule.yaml").write_text(
         "site: {name: Long schedule}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
     )
@@ -349,7 +349,7 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     ]
 
 
-def _write_crowded_state(path: Path, site: str, station: StationRecord) -> None:
+def _write_one_station_state(path: Path, site: str, station: StationRecord) -> None:
     """A state file at `path` whose one station is `station`, each record sound on its own."""
     state = RecordedState.new(site).model_copy(update={"stations": {"CS-00000": station}})
     path.unlink(missing_ok=True)
