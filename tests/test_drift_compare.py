@@ -185,3 +185,57 @@ def test_datetimes_in_reports_are_aware_utc() -> None:
     assert period.start == at("08:00")
     assert period.start.utcoffset() == timedelta(0)
     assert isinstance(period.start, datetime)
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(-1, 30)), max_size=30))
+def test_a_period_replaces_those_listed_before_it_that_start_at_or_after_it(
+    rows: list[tuple[int, int]],
+) -> None:
+    """However the starts are ordered, each period drops the earlier-listed ones starting at or after it,
+    as an answer read one period at a time would: the one-pass reading agrees with filtering anew."""
+    start = at("08:00")
+    steps: list[tuple[datetime, Decimal | None]] = [(start, None)]
+    for offset_s, limit in rows:
+        moment = start + timedelta(seconds=offset_s)
+        steps = [s for s in steps if s[0] < moment] + [(moment, None if limit < 0 else Decimal(limit))]
+    end = start + timedelta(seconds=21600)
+    ends = [moment for moment, _ in steps[1:]] + [end]
+    expected = [CompositePeriod(s, e, w) for (s, w), e in zip(steps, ends, strict=True) if s < e]
+    assert read_reported(conf(*rows), at("08:00"), 21600, VOLTAGE_V) == expected
+
+
+@st.composite
+def laid_out(draw: st.DrawFn) -> list[CompositePeriod]:
+    """Periods one after the other, as composites and answers are laid out, on a one-minute grid."""
+    out: list[CompositePeriod] = []
+    cursor = at("08:00") + timedelta(minutes=draw(st.integers(0, 3)))
+    for _ in range(draw(st.integers(0, 12))):
+        end = cursor + timedelta(minutes=draw(st.integers(1, 5)))
+        out.append(CompositePeriod(cursor, end, draw(st.one_of(st.none(), st.integers(0, 50).map(Decimal)))))
+        cursor = end
+    return out
+
+
+@given(laid_out(), laid_out())
+def test_the_comparison_agrees_with_reading_both_schedules_minute_by_minute(
+    expected: list[CompositePeriod], reported: list[CompositePeriod]
+) -> None:
+    """Where the two schedules both run, a difference is reported exactly at the minutes their limits
+    (capped at the rated power, no limit outside a period) disagree, whatever their lengths."""
+    rated_w = Decimal(40)
+    found = compare(expected, reported, rated_w, Tolerance(Decimal(0), 0))
+    if not expected or not reported:
+        assert found.differences == ()
+        return
+
+    def value(periods: list[CompositePeriod], moment: datetime) -> Decimal | None:
+        held = next((p.limit for p in periods if p.start <= moment < p.end), None)
+        return None if held is None or held >= rated_w else held
+
+    start = max(expected[0].start, reported[0].start)
+    end = min(expected[-1].end, reported[-1].end)
+    minute = start
+    while minute < end:
+        differs = value(expected, minute) != value(reported, minute)
+        assert differs == any(d.start <= minute < d.end for d in found.differences), minute
+        minute += timedelta(minutes=1)

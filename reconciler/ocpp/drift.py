@@ -110,7 +110,11 @@ def read_reported(
                 limit *= voltage_v * int(raw.get("numberPhases") or default_phases)
             moment = start + timedelta(seconds=int(raw["startPeriod"]))
             value = None if limit < 0 else limit
-            steps = [s for s in steps if s[0] < moment] + [(moment, value)]
+            # A period replaces those starting at or after it (starts should increase): kept in order,
+            # those are the last ones, so a long answer is read in one pass.
+            while steps and steps[-1][0] >= moment:
+                steps.pop()
+            steps.append((moment, value))
     except (KeyError, TypeError, ValueError) as err:
         raise ReportError(f"the composite schedule cannot be read: {err}") from None
     end = start + timedelta(seconds=duration_s)
@@ -132,9 +136,10 @@ def compare(
     end = min(expected[-1].end, reported[-1].end)
     moments = sorted({p.start for p in (*expected, *reported) if start < p.start < end} | {start})
     differences: list[Difference] = []
+    wanted, had = _values_at(expected, moments), _values_at(reported, moments)
     for index, moment in enumerate(moments):
         until = moments[index + 1] if index + 1 < len(moments) else end
-        want, have = _capped(_at(expected, moment), rated_w), _capped(_at(reported, moment), rated_w)
+        want, have = _capped(wanted[index], rated_w), _capped(had[index], rated_w)
         if _agree(want, have, rated_w, tolerance.fraction):
             continue
         last = differences[-1] if differences else None
@@ -149,11 +154,17 @@ def compare(
     return Comparison(verdict, lasting)
 
 
-def _at(periods: Sequence[CompositePeriod], moment: datetime) -> Decimal | None:
-    for period in periods:
-        if period.start <= moment < period.end:
-            return period.limit
-    return None
+def _values_at(periods: Sequence[CompositePeriod], moments: Sequence[datetime]) -> list[Decimal | None]:
+    """The limit of `periods` (in time order, none overlapping) at each of `moments` (in time order): one
+    walk over both, as a charger's answer may hold tens of thousands of periods; None outside them."""
+    values: list[Decimal | None] = []
+    index = 0
+    for moment in moments:
+        while index < len(periods) and periods[index].end <= moment:
+            index += 1
+        inside = index < len(periods) and periods[index].start <= moment
+        values.append(periods[index].limit if inside else None)
+    return values
 
 
 def _capped(value: Decimal | None, rated_w: Decimal) -> Decimal | None:
