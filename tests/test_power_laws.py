@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from reconciler.plan.power import Shift, StationRater, after_set, shift
 
 from .schedule_builders import profile
 from .test_power import NOW, STATION
+from .test_schedule_properties import installed_sets, payloads
 
 _LIMITS_A = (6, 10, 16, 32)
 
@@ -131,3 +133,44 @@ def test_the_grid_bound_of_a_station_never_undercuts_its_week(
     bound = gridguard._bound_w(station, placed, STATION.voltage_v, NOW, end)
     week = gridguard._station_total_w(gridguard._key(placed), 2, STATION.voltage_v, NOW)
     assert all(period.limit is not None and period.limit <= bound for period in week) or bound.is_infinite()
+
+
+@settings(max_examples=200, deadline=None)
+@given(store=installed_sets(), data=st.data())
+def test_a_change_is_rated_as_comparing_the_whole_window_would_rate_it(
+    store: list[Installed], data: st.DataObject
+) -> None:
+    """Rating over the stretch where the changed profiles apply (a short one is all the rater works out)
+    finds what comparing every connector and the total over the whole window finds, Relative profiles
+    (which start where the window does) among them."""
+    held = {
+        int(item.payload["chargingProfileId"]): (
+            Installed(item.connector_id, _relative(item.payload)) if data.draw(st.booleans()) else item
+        )
+        for item in store
+    }
+    clearing: bool = data.draw(st.booleans())
+    after: dict[int, Installed]
+    if held and clearing:
+        profile_id = data.draw(st.sampled_from(sorted(held)))
+        after = {k: v for k, v in held.items() if k != profile_id}
+        rated = StationRater(STATION, held, NOW).rate_clear(profile_id)
+    else:
+        purpose = data.draw(st.sampled_from(("ChargePointMaxProfile", "TxDefaultProfile")))
+        connector_id = 0 if purpose == "ChargePointMaxProfile" else data.draw(st.integers(0, 2))
+        payload = {**data.draw(payloads(purpose)), "chargingProfileId": data.draw(st.integers(1, 8))}
+        after = after_set(held, connector_id, payload)
+        rated = StationRater(STATION, held, NOW).rate_set(connector_id, payload)
+    whole = Shift()
+    for connector in (0, 1, 2):
+        (before_limits,) = STATION.limits_w(held.values(), (connector,), NOW, 86400).values()
+        (after_limits,) = STATION.limits_w(after.values(), (connector,), NOW, 86400).values()
+        whole |= shift(before_limits, after_limits)
+    assert rated == whole
+
+
+def _relative(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile made Relative: its schedule starts where the window does, as no session runs."""
+    schedule = {key: value for key, value in payload["chargingSchedule"].items() if key != "startSchedule"}
+    relative = {key: value for key, value in payload.items() if key != "recurrencyKind"}
+    return relative | {"chargingProfileKind": "Relative", "chargingSchedule": schedule}

@@ -187,6 +187,24 @@ def limit_pieces(
     return list(kept)
 
 
+def reach(
+    profile: TimedProfile, window_start: datetime, window_end: datetime, anchor: datetime | None
+) -> tuple[datetime, datetime] | None:
+    """The stretch of [window_start, window_end) outside which `profile` sets no limit (it may set none
+    inside either), read from its fields alone; None when it sets none anywhere in it. `anchor` is as
+    for `limit_pieces`."""
+    lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
+    upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
+    if profile.kind != "Recurring":  # a Recurring schedule may have begun any time before
+        start = anchor if profile.needs_anchor else profile.start_schedule
+        if start is None:
+            return None
+        lower = max(lower, start)
+        if profile.duration_s is not None:
+            upper = min(upper, start + timedelta(seconds=profile.duration_s))
+    return (lower, upper) if lower < upper else None
+
+
 def _laid_out(profile: TimedProfile, key: tuple[Any, ...]) -> list[LimitPiece]:
     window_start, window_end, anchor, recur_before_start = key
     lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)

@@ -161,11 +161,14 @@ def composite_schedules(
     connectors: int | None = None,
     voltage_v: Decimal | int = 230,
     options: CompositeOptions = DEFAULT_OPTIONS,
+    within: tuple[datetime, datetime] | None = None,
 ) -> dict[int, list[CompositePeriod]]:
     """`composite_schedule` of several connectors of one station (0: the total), by connector.
 
     The payloads are read, and the cap and each connector's transaction limit laid out, once for all
-    the connectors asked about: a station total needs every connector's limit anyway.
+    the connectors asked about: a station total needs every connector's limit anyway. `within` works out
+    only that stretch of the window (what a change touches, see `plan.power`), every schedule laid out
+    as in the whole window: a Relative one without a session still starts at `start`.
     """
     asked = sorted(set(connector_ids))
     if start.tzinfo is None:
@@ -175,13 +178,11 @@ def composite_schedules(
     if duration_s <= 0:
         raise ValueError(f"the window must last at least one second, not {duration_s}")
     start = start.astimezone(UTC)
-    window = _Window(
-        start,
-        start + timedelta(seconds=duration_s),
-        RateUnit(unit),
-        Fraction(voltage_v),
-        options.default_phases,
-    )
+    end = start + timedelta(seconds=duration_s)
+    first, last = (start, end) if within is None else (max(start, within[0]), min(end, within[1]))
+    if first >= last:
+        raise ValueError(f"the stretch asked for, {within}, is not inside the window")
+    window = _Window(first, last, RateUnit(unit), Fraction(voltage_v), options.default_phases, start)
     timed = [item.timed() for item in profiles]
     sessions = sessions or {}
     station_session = min(sessions.values(), default=None)
@@ -221,6 +222,7 @@ class _Window:
     unit: RateUnit
     voltage_v: Fraction
     default_phases: int
+    anchor_at: datetime  # where a Relative schedule without a session starts: the whole window's start
     # Recurring schedules repeat the same few limits many times; each is converted once. Keyed by the
     # limit object, which the entry keeps (so its id is not reused while the entry lives): hashing a
     # Fraction costs more than converting it.
@@ -283,7 +285,7 @@ def _tenths_down(value: Exact) -> Decimal:
 def _anchor(session_start: datetime | None, window: _Window, options: CompositeOptions) -> datetime | None:
     if session_start is not None:
         return session_start
-    return window.start if options.relative_without_session is RelativeStart.WINDOW_START else None
+    return window.anchor_at if options.relative_without_session is RelativeStart.WINDOW_START else None
 
 
 def _transaction_line(

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from reconciler.ocpp.profile import DAY_S, WEEK_S, Json, slot
+from reconciler.ocpp.recurrence import reach
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
 from reconciler.ocpp.steps import add_steps, capped
 from reconciler.state.recorded import ProfileRecord
@@ -154,14 +155,27 @@ class Station:
         return self.limits_w(store, (0,), start, duration_s)[0]
 
     def limits_w(
-        self, store: Iterable[Installed], connector_ids: Iterable[int], start: datetime, duration_s: int
+        self,
+        store: Iterable[Installed],
+        connector_ids: Iterable[int],
+        start: datetime,
+        duration_s: int,
+        within: tuple[datetime, datetime] | None = None,
     ) -> dict[int, list[CompositePeriod]]:
-        """Each connector's composite (0: the station total) in W over [start, start + duration_s)."""
+        """Each connector's composite (0: the station total) in W over [start, start + duration_s), or
+        over the stretch `within` it (see `composite_schedules`)."""
         items = list(store)
         # A record may still sit on a connector the desired station no longer declares.
         connectors = max((self.connectors, *(item.connector_id for item in items)))
         return composite_schedules(
-            items, connector_ids, start, duration_s, unit="W", connectors=connectors, voltage_v=self.voltage_v
+            items,
+            connector_ids,
+            start,
+            duration_s,
+            unit="W",
+            connectors=connectors,
+            voltage_v=self.voltage_v,
+            within=within,
         )
 
 
@@ -205,12 +219,29 @@ class StationRater:
         # Off connector 0 the station total moves only where, and the way, a touched connector does.
         connectors = [0, *range(1, self.station.connectors + 1)] if 0 in touched else sorted(touched)
         duration_s = window_s(self.before.values(), after.values())
-        before = self._before_limits(connectors, duration_s)
-        after_limits = self.station.limits_w(after.values(), connectors, self.now, duration_s)
+        # Nothing moves where no profile that came or went applies: a composite is worked out over the
+        # stretch where one does, when it is short (a station of 100 profiles of short slots rates each
+        # change over its slot, not the day), else over the window, whose "before" is worked out once.
+        span = self._span((*gone, *came), duration_s)
+        if span is None:
+            return Shift()
+        if (span[1] - span[0]).total_seconds() * 2 > duration_s:
+            before = self._before_limits(connectors, duration_s)
+            after_limits = self.station.limits_w(after.values(), connectors, self.now, duration_s)
+        else:
+            before = self.station.limits_w(self.before.values(), connectors, self.now, duration_s, span)
+            after_limits = self.station.limits_w(after.values(), connectors, self.now, duration_s, span)
         result = Shift()
         for connector_id in connectors:
             result |= shift(before[connector_id], after_limits[connector_id])
         return result
+
+    def _span(self, items: Sequence[Installed], duration_s: int) -> tuple[datetime, datetime] | None:
+        """From where the first of `items` may apply in the window to where the last may (`reach`, from
+        their fields), or None when none ever does."""
+        end = self.now + timedelta(seconds=duration_s)
+        reached = [r for item in items if (r := reach(item.timed(), self.now, end, self.now)) is not None]
+        return (min(r[0] for r in reached), max(r[1] for r in reached)) if reached else None
 
     def _before_limits(
         self, connector_ids: Sequence[int], duration_s: int
