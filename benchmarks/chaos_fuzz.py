@@ -6,9 +6,9 @@ exit codes, tracebacks and hangs as one line of JSON. Then each named hostile in
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
 place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods,
 first and with every limit changed, a state file nested 100,000 deep, a valid state file at its size
-bound, 5,000 records on one station, one record of a day of one-second periods cleared) runs alone in a
-`reconciler` process of its own, three times, for its wall time (median and spread) and peak memory
-beside a valid site file's.
+bound, 5,000 records on one station, one record of a day of one-second periods cleared, 100 records of
+short slots cleared) runs alone in a `reconciler` process of its own, three times, for its wall time
+(median and spread) and peak memory beside a valid site file's.
 
 `Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
 peak memory (VmHWM, read while it runs), and whether it had to be killed as hung.
@@ -31,7 +31,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,14 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     (long_dir / "long-schedule.yaml").write_text(
         "site: {name: Long schedule}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
     )
+    # 100 records of 800-second slots on one connector (2.5 MB), which desired state no longer has.
+    slots_dir = made / "slots"
+    slots_state = store.state_path(slots_dir, "slots")
+    slots_state.parent.mkdir(parents=True)
+    _write_one_station_state(slots_state, "slots", _station_of(100, periods=800, slotted=True))
+    (slots_dir / "slots.yaml").write_text(
+        "site: {name: Slots}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
+    )
     # 30 connectors of 1,000 periods recorded as applied, then every limit raised by one ampere.
     changed_dir = made / "spread-changed"
     changed_site = changed_dir / "spread-changed.yaml"
@@ -345,6 +353,7 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
         ("a valid state file just under 32 MB: plan", plan(full_dir)),
         ("5,000 records on one station: plan", plan(crowded_dir)),
         ("86,400 recorded periods cleared: plan --force", plan(long_dir, "--force")),
+        ("100 slots of 800 periods cleared: plan --force", plan(slots_dir, "--force")),
         ("30 x 1,000 periods, every limit: plan --force", plan(changed_dir, "--force")),
     ]
 
@@ -377,9 +386,10 @@ def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
         count -= 1 + (path.stat().st_size - limit_bytes) // per_station
 
 
-def _station_of(records: int, periods: int = 0) -> StationRecord:
+def _station_of(records: int, periods: int = 0, *, slotted: bool = False) -> StationRecord:
     """A station of `records` daily TxDefaultProfiles on connector 1, one per stack level from 11: each
-    32 A, then 16 A from 07:00; or, given `periods`, that many one-second periods of 6 to 25 A."""
+    32 A, then 16 A from 07:00; or, given `periods`, that many one-second periods of 6 to 25 A; `slotted`,
+    each Absolute instead and in force for its periods alone, one after the other from NAMED_NOW."""
     schedule = [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}]
     if periods:
         schedule = [{"limit": 6 + n % 20, "startPeriod": n} for n in range(periods)]
@@ -397,6 +407,11 @@ def _station_of(records: int, periods: int = 0) -> StationRecord:
     profiles = {}
     for number in range(1, records + 1):
         body = {**payload, "chargingProfileId": number, "stackLevel": 10 + number}
+        if slotted:
+            start = format_timestamp(NAMED_NOW + timedelta(seconds=(number - 1) * periods))
+            in_slot = payload["chargingSchedule"] | {"duration": periods, "startSchedule": start}
+            body |= {"chargingProfileKind": "Absolute", "chargingSchedule": in_slot}
+            del body["recurrencyKind"]
         profiles[f"p{number}"] = ProfileRecord(
             connector_id=1,
             charging_profile_id=number,
