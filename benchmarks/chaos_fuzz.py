@@ -393,7 +393,7 @@ def _station_of(records: int, periods: int = 0, *, slotted: bool = False) -> Sta
     schedule = [{"limit": 32, "startPeriod": 0}, {"limit": 16, "startPeriod": 25200}]
     if periods:
         schedule = [{"limit": 6 + n % 20, "startPeriod": n} for n in range(periods)]
-    payload = {
+    payload: dict[str, Any] = {
         "chargingProfileKind": "Recurring",
         "chargingProfilePurpose": "TxDefaultProfile",
         "chargingSchedule": {
