@@ -77,6 +77,11 @@ class TimedProfile:
         """
         return self.kind == "Relative" or (self.kind == "Absolute" and self.start_schedule is None)
 
+    def run_start(self, anchor: datetime | None) -> datetime | None:
+        """Where the one run of a schedule that does not recur starts: `anchor` for one that needs it,
+        else its `startSchedule`; None when it never starts."""
+        return anchor if self.needs_anchor else self.start_schedule
+
 
 class LimitPiece(NamedTuple):
     """A stretch [start, end) during which one profile allows at most `limit` in `unit`.
@@ -196,7 +201,7 @@ def reach(
     lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
     upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
     if profile.kind != "Recurring":  # a Recurring schedule may have begun any time before
-        start = anchor if profile.needs_anchor else profile.start_schedule
+        start = profile.run_start(anchor)
         if start is None:
             return None
         lower = max(lower, start)
@@ -207,10 +212,10 @@ def reach(
 
 def _laid_out(profile: TimedProfile, key: tuple[Any, ...]) -> list[LimitPiece]:
     window_start, window_end, anchor, recur_before_start = key
-    lower = window_start if profile.valid_from is None else max(window_start, profile.valid_from)
-    upper = window_end if profile.valid_to is None else min(window_end, profile.valid_to)
-    if lower >= upper or not profile.periods:
+    bounds = reach(profile, window_start, window_end, anchor)
+    if bounds is None or not profile.periods:
         return []
+    lower, upper = bounds
     pieces: list[LimitPiece] = []
     for occurrence, span_end in _occurrences(profile, lower, upper, anchor, recur_before_start):
         _place_periods(profile, occurrence, min(span_end, upper), lower, pieces)
@@ -241,10 +246,9 @@ def _occurrences(
             runs.append((occurrence, occurrence + span))
             occurrence += period
         return runs
-    start = anchor if profile.needs_anchor else profile.start_schedule
-    if start is None or start >= upper:
-        return []
-    return [(start, upper if duration is None else start + duration)]
+    # [lower, upper) is already its reach (`reach`): the run starts at or before `lower`, cut at `upper`.
+    start = profile.run_start(anchor)
+    return [] if start is None else [(start, upper)]
 
 
 def _place_periods(
