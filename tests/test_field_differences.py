@@ -68,11 +68,11 @@ def test_a_long_schedule_that_changes_length_is_counted_and_other_fields_still_s
     be true), and a field outside the schedule is listed as usual."""
     limits = [6 + n % 20 for n in range(100)]
     longer = [*limits[:10], *[40] * 30, *limits[10:]]
-    lines = field_differences(_payload(limits), _payload(longer, step_s=30, stackLevel=21))
-    assert lines[0] == "stackLevel: 20 → 21"
-    assert lines[1].startswith("chargingSchedule.chargingSchedulePeriod: ")
-    assert "(100 periods in all become 130)" in lines[1]
-    assert len(lines) == 2
+    assert field_differences(_payload(limits), _payload(longer, stackLevel=21)) == [
+        "stackLevel: 20 → 21",
+        "chargingSchedule.chargingSchedulePeriod: 90 periods from [10] on become 120 (100 periods in all "
+        "become 130); the JSON plan has every field",
+    ]
 
 
 def test_a_number_type_change_is_a_difference_even_where_python_calls_them_equal() -> None:
