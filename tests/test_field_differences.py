@@ -20,8 +20,8 @@ from reconciler.render.fielddiff import SHOWN_PERIODS, field_differences
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
-def _payload(limits: list[Any], step_s: int = 60, **fields: Any) -> Json:
-    periods = [{"startPeriod": n * step_s, "limit": limit} for n, limit in enumerate(limits)]
+def _payload(limits: list[Any], **fields: Any) -> Json:
+    periods = [{"startPeriod": n * 60, "limit": limit} for n, limit in enumerate(limits)]
     return {
         "chargingProfileId": 1,
         "chargingProfileKind": "Recurring",
