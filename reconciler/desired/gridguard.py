@@ -13,7 +13,9 @@ bound read off its profiles: the highest ChargePointMaxProfile limit when one of
 whole week, and the sum over connectors of the highest TxDefaultProfile limit that may apply to
 each, when each is covered; if these bounds fit, nothing more is computed. Only then are the
 composites summed moment by moment, each station's computed once per identical set of profiles
-(templates make many stations alike).
+(templates make many stations alike). Where every profile of the site repeats daily all week (a
+Daily recurrence begun by now, valid all week), the total does too, so its first day answers for the
+week: any moment above the grid has its like a whole number of days earlier, in that first day.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from reconciler.desired.payload import installed
 from reconciler.desired.template import PlacedProfile
 from reconciler.errors import Finding, Severity
 from reconciler.ocpp.firmware import DEFAULT_OPTIONS
-from reconciler.ocpp.profile import WEEK_S, Kind, Purpose, RateUnit, parse_timestamp
+from reconciler.ocpp.profile import DAY_S, WEEK_S, Kind, Purpose, RateUnit, Recurrency, parse_timestamp
 from reconciler.ocpp.recurrence import RECURRENCE_PERIOD
 from reconciler.ocpp.schedule import CompositePeriod, composite_schedule
 from reconciler.ocpp.steps import add_steps, capped
@@ -45,8 +47,14 @@ def check_grid(
     placed: Mapping[str, Sequence[PlacedProfile]],
     now: datetime,
     clock: SiteClock = UTC_CLOCK,
+    *,
+    horizon_s: int | None = None,
 ) -> list[Finding]:
-    """An error at `site.grid_limit_kw` when the stations may draw more than it in the next 7 days."""
+    """An error at `site.grid_limit_kw` when the stations may draw more than it in the next 7 days.
+
+    The stations' totals are summed over `horizon_s` from `now`: by default the first day when it
+    answers for the week (see the module's docstring), else the week.
+    """
     site = doc.site
     if site.grid_limit_kw is None:
         return []
@@ -61,8 +69,12 @@ def check_grid(
     )
     if sum(bounds_w) <= grid_w:
         return []
+    keys = {station_id: _key(placed.get(station_id, ())) for station_id in doc.stations}
+    if horizon_s is None:
+        daily = all(_repeats_daily(p, now, end) for key in keys.values() for p in key)
+        horizon_s = DAY_S if daily else WEEK_S
     totals = {
-        station_id: _station_total_w(_key(placed.get(station_id, ())), station.connectors, voltage_v, now)
+        station_id: _station_total_w(keys[station_id], station.connectors, voltage_v, now, horizon_s)
         for station_id, station in doc.stations.items()
     }
     lines = [capped(periods, rated_w[station_id]) for station_id, periods in totals.items()]
@@ -121,9 +133,10 @@ def _key(placed: Iterable[PlacedProfile]) -> _Key:
 
 @functools.lru_cache(maxsize=4096)
 def _station_total_w(
-    key: _Key, connectors: int, voltage_v: Decimal, now: datetime
+    key: _Key, connectors: int, voltage_v: Decimal, now: datetime, horizon_s: int
 ) -> tuple[CompositePeriod, ...]:
-    """A station's total over the week in W, for a set of profiles (computed once per identical set)."""
+    """A station's total over `horizon_s` from `now` in W, for a set of profiles (computed once per
+    identical set)."""
     # Ids only break ties between profiles a valid station cannot hold; pinned ones are kept.
     profiles = [
         installed(profile, profile.charging_profile_id if profile.charging_profile_id is not None else -index)
@@ -131,7 +144,7 @@ def _station_total_w(
     ]
     return tuple(
         composite_schedule(
-            profiles, 0, now, WEEK_S, unit=RateUnit.WATT, connectors=connectors, voltage_v=voltage_v
+            profiles, 0, now, horizon_s, unit=RateUnit.WATT, connectors=connectors, voltage_v=voltage_v
         )
     )
 
@@ -180,6 +193,19 @@ def _covers(profile: Profile, start: datetime, end: datetime) -> bool:
         period = RECURRENCE_PERIOD[profile.recurrency.value]
         return schedule.duration_s is None or timedelta(seconds=schedule.duration_s) >= period
     return False
+
+
+def _repeats_daily(profile: Profile, start: datetime, end: datetime) -> bool:
+    """Whether the profile's limits at any moment of [start, end) are those of a day earlier (where that
+    is in the stretch too): a Daily recurrence that began by `start` and is valid throughout."""
+    schedule = profile.schedule
+    if profile.kind is not Kind.RECURRING or profile.recurrency is not Recurrency.DAILY:
+        return False
+    if schedule.start_schedule is None or parse_timestamp(schedule.start_schedule) > start:
+        return False
+    if profile.valid_from is not None and parse_timestamp(profile.valid_from) > start:
+        return False
+    return profile.valid_to is None or parse_timestamp(profile.valid_to) >= end
 
 
 def _peak_w(profile: Profile, voltage_v: Decimal) -> Decimal:
