@@ -33,13 +33,14 @@ from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
+from reconciler.render.jsontext import indented
 from reconciler.shell import sites as sitelist
 
 
 @click.command()
 def schema() -> int:
     """Print the JSON Schema of a site file, for editors (yaml-language-server) and other tools."""
-    click.echo(json.dumps(site_schema(), indent=2))
+    click.echo(indented(site_schema()))
     return EXIT_OK
 
 
@@ -61,7 +62,7 @@ def payloads(
     moment = clock(now)
     requests = desired_requests(load_sites(desired_dir, sites, moment).sites, moment, session_start)
     if fmt == "json":
-        click.echo(json.dumps({"format_version": 1, "requests": requests}, indent=2))
+        click.echo(indented({"format_version": 1, "requests": requests}))
     else:
         for entry in requests:
             note = "  (session cap: sent only while a session is active)" if entry["session_cap"] else ""

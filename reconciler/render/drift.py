@@ -8,7 +8,6 @@ connector, periods in UTC with `limit` null for no limit, and each site's timezo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from reconciler.ocpp.drift import Difference, Verdict
 from reconciler.ocpp.profile import Json, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.drift import ConnectorResult, Heal, SiteDrift, StationResult, station_verdicts
+from reconciler.render.jsontext import indented
 from reconciler.render.names import LISTED_STATIONS, listed, literal, named, shown, visible
 
 JSON_FORMAT_VERSION = 1
@@ -233,4 +233,4 @@ def render_json(sites: Sequence[SiteDrift]) -> str:
             for site in sites
         ],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return indented(document) + "\n"

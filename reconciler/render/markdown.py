@@ -17,7 +17,6 @@ table cell, a code span or emphasis; line breaks and invisible characters show a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from reconciler.plan.change import Action, Effect, Note
 from reconciler.plan.site import SitePlan
 from reconciler.render import power as render_power
 from reconciler.render.confirm import standing_lines
+from reconciler.render.jsontext import indented
 from reconciler.render.names import LISTED_STATIONS, literal, shown
 from reconciler.render.text import (
     EFFECT_WORDS,
@@ -254,7 +254,7 @@ def _payload_json(payload: Json) -> str:
     return re.sub(
         r"\{[^{}\[\]]*\}",
         lambda match: re.sub(r"\n\s*", "", re.sub(r",\n\s*", ", ", match.group())),
-        json.dumps(payload, indent=2),
+        indented(payload),
     )
 
 

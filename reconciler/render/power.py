@@ -197,40 +197,52 @@ def as_json(basis: PowerBasis | None) -> dict[str, Any] | None:
     if basis is None:
         return None
     view = basis.view
+    written = _Written()
     return {
         "start": format_timestamp(view.start),
         "end": format_timestamp(view.end),
         "unit": "W",
         "voltage_v": json_number(view.voltage_v),
-        "stations": [_station_json(s) for s in view.stations],
+        "stations": [_station_json(s, written) for s in view.stations],
         "site": {
-            "before": _steps_json(view.combined_before, view.end),
-            "after": _steps_json(view.combined_after, view.end),
+            "before": _steps_json(view.combined_before, view.end, written),
+            "after": _steps_json(view.combined_after, view.end, written),
             "left_out": list(view.left_out),
         },
     }
 
 
-def _station_json(station: StationPower) -> dict[str, Any]:
+class _Written(dict[datetime, str]):
+    """Each moment as RFC 3339 text, written once: every period ends where the next starts, and the
+    stations' periods and the site's share their bounds (a day of minute tariffs: 1,440 of them)."""
+
+    def __missing__(self, moment: datetime) -> str:
+        text = self[moment] = format_timestamp(moment)
+        return text
+
+
+def _station_json(station: StationPower, written: _Written) -> dict[str, Any]:
     return {
         "station": station.station_id,
         "rated_w": None if station.rated_w is None else json_number(station.rated_w),
-        "before": [_period_json(p.start, p.end, p.limit) for p in station.before],
-        "after": [_period_json(p.start, p.end, p.limit) for p in station.after],
+        "before": [_period_json(p.start, p.end, p.limit, written) for p in station.before],
+        "after": [_period_json(p.start, p.end, p.limit, written) for p in station.after],
     }
 
 
-def _steps_json(steps: Steps, end: datetime) -> list[dict[str, Any]]:
+def _steps_json(steps: Steps, end: datetime, written: _Written) -> list[dict[str, Any]]:
     if not steps:  # no station of the site has a rated power in desired state
         return []
     ends = [moment for moment, _ in steps[1:]] + [end]
-    return [_period_json(start, stop, value) for (start, value), stop in zip(steps, ends, strict=True)]
+    return [
+        _period_json(start, stop, value, written) for (start, value), stop in zip(steps, ends, strict=True)
+    ]
 
 
-def _period_json(start: datetime, end: datetime, limit: Decimal | None) -> dict[str, Any]:
+def _period_json(start: datetime, end: datetime, limit: Decimal | None, written: _Written) -> dict[str, Any]:
     return {
-        "start": format_timestamp(start),
-        "end": format_timestamp(end),
+        "start": written[start],
+        "end": written[end],
         "limit": None if limit is None else json_number(limit),
     }
 

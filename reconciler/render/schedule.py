@@ -6,7 +6,6 @@ UTC with the site's timezone. The chart helpers also draw the plan's power view 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,6 +14,7 @@ from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import RateUnit, format_timestamp, json_number
 from reconciler.ocpp.schedule import CompositePeriod
 from reconciler.plan.siteschedule import StationSchedule
+from reconciler.render.jsontext import indented
 from reconciler.render.names import listed, named
 from reconciler.render.timeaxis import ticks
 
@@ -48,7 +48,7 @@ def render_json(schedules: Sequence[StationSchedule]) -> str:
             for s in schedules
         ],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return indented(document) + "\n"
 
 
 def render_text(schedules: Sequence[StationSchedule]) -> str:

@@ -10,7 +10,6 @@ list`: one row per site, its live profiles counted by status.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from datetime import datetime
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import format_timestamp, parse_timestamp
 from reconciler.render.confirm import record_cells
+from reconciler.render.jsontext import indented
 from reconciler.render.names import named, visible
 from reconciler.state.recorded import ProfileRecord, RecordedState, Status
 
@@ -98,10 +98,7 @@ def render_json(
     )
     for station_id, station in document["stations"].items():
         station["description"] = described.get(station_id)
-    return (
-        json.dumps({"format_version": JSON_FORMAT_VERSION, "timezone": clock.name, **document}, indent=2)
-        + "\n"
-    )
+    return indented({"format_version": JSON_FORMAT_VERSION, "timezone": clock.name, **document}) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,4 +174,4 @@ def list_json(listed: Sequence[Listed]) -> str:
                 "last_change": format_timestamp(written) if written else None,
             }
         sites.append(entry)
-    return json.dumps({"format_version": JSON_FORMAT_VERSION, "sites": sites}, indent=2) + "\n"
+    return indented({"format_version": JSON_FORMAT_VERSION, "sites": sites}) + "\n"

@@ -22,6 +22,7 @@ from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.fielddiff import field_differences
+from reconciler.render.jsontext import indented
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -216,7 +217,7 @@ def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool =
     }
     if compact:
         return json.dumps(document, separators=(",", ":")) + "\n"
-    return json.dumps(document, indent=2) + "\n"
+    return indented(document) + "\n"
 
 
 def _site_json(plan: SitePlan) -> dict[str, Any]:

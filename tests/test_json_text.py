@@ -1,0 +1,59 @@
+"""Indented JSON output (`render.jsontext`) is json's own, character for character."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.render.jsontext import indented
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),  # every code point, lone surrogates and line breaks among them
+)
+_keys = st.one_of(st.text(max_size=8), st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats())
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.lists(inner, max_size=5).map(tuple),
+        st.dictionaries(_keys, inner, max_size=5),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents)
+def test_indented_is_json_dumps_with_indent_2(document: Any) -> None:
+    """Any document of JSON's types (non-string keys, tuples, NaN and odd text among them) is written
+    exactly as `json.dumps(document, indent=2)` writes it."""
+    assert indented(document) == json.dumps(document, indent=2)
+
+
+def test_a_plan_shaped_document_is_json_dumps_with_indent_2() -> None:
+    """Objects of scalars nested under arrays under objects, as the plan's power periods sit, with
+    empty ones beside them, come out as json writes them."""
+    period = {"start": "2026-11-23T12:00:00Z", "end": "2026-11-23T12:01:00Z", "limit": 1380.5}
+    sites: list[Any] = [{"power": {"stations": [{"before": [period] * 3, "after": [], "rated_w": None}]}}]
+    sites.append({"empty": {}, "list": [1, [2, [3, {}]]], "text": "naïve ✓"})
+    document = {"format_version": 1, "sites": sites}
+    assert indented(document) == json.dumps(document, indent=2)
+
+
+@pytest.mark.parametrize("value", [Decimal("1.5"), {1, 2}, {"a": [object()]}, {(1, 2): "tuple key"}])
+def test_what_json_cannot_write_it_refuses_as_json_does(value: Any) -> None:
+    """A value or key outside JSON's types raises json's TypeError, whatever its depth."""
+    with pytest.raises(TypeError) as ours:
+        indented({"deep": [value]})
+    with pytest.raises(TypeError) as theirs:
+        json.dumps({"deep": [value]}, indent=2)
+    assert str(ours.value) == str(theirs.value)
