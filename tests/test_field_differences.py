@@ -173,13 +173,13 @@ def plain_pairs(draw: st.DrawFn) -> Pairs:
 def test_period_by_period_lines_are_those_deepdiff_writes(
     pair: tuple[list[Json], list[Json]], offset: int
 ) -> None:
-    """The lines written for periods compared the n-th with the n-th, without DeepDiff, are the lines
-    DeepDiff writes comparing them so, placed at the same indexes."""
+    """The lines written for periods of one length compared the n-th with the n-th, without DeepDiff,
+    are the lines DeepDiff writes as it compares them by default, placed at the same indexes."""
     old, new = pair
     before, after = _payload([]), _payload([])
     before["chargingSchedule"]["chargingSchedulePeriod"] = old
     after["chargingSchedule"]["chargingSchedulePeriod"] = new
     wall = fielddiff._Wall(before, after, UTC_CLOCK, NOW)
     assert sorted(fielddiff._period_lines(old, new, offset, wall)) == sorted(
-        fielddiff._deepdiff_lines(before, after, offset, True, wall)
+        fielddiff._deepdiff_lines(before, after, offset, False, wall)
     )

@@ -19,7 +19,9 @@ _scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(),  # every code point, lone surrogates and line breaks among them
 )
-_keys = st.one_of(st.text(max_size=8), st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats())
+_keys = st.one_of(
+    st.text(max_size=8), st.text(max_size=8), st.integers(), st.booleans(), st.none(), st.floats()
+)
 _documents = st.recursive(
     _scalars,
     lambda inner: st.one_of(

@@ -6,9 +6,11 @@ compared here first, and DeepDiff is given only the stretch where they differ: t
 schedules share at their start and at their end are left out (and the paths it reports are placed back
 in the whole schedule). Past SHOWN_PERIODS differing periods a line counts the rest, as a new profile's
 summary does (`walltime.SUMMARY_PERIODS`): a reviewer reads the first, the JSON plan holds every field.
-A long stretch of the same length on both sides is compared period by period (the n-th with the n-th,
-each line a true statement of what that index holds before and after); one whose length changed is
-counted on one line, since no alignment of its first periods alone would be the true one.
+A stretch of the same length on both sides is compared period by period here, without DeepDiff (the
+n-th with the n-th, as DeepDiff pairs two lists of objects of one length: each line a true statement of
+what that index holds before and after), so a changed limit costs microseconds and no import; a long
+one whose length changed is counted on one line, since no alignment of its first periods alone would
+be the true one.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def field_differences(
         offset = _shared_head(old, new)
         tail = _shared_head(old[offset:][::-1], new[offset:][::-1])
         old_part, new_part = old[offset : len(old) - tail], new[offset : len(new) - tail]
-        if len(old_part) == len(new_part) and len(old_part) > SHOWN_PERIODS:
-            by_index = True
+        # DeepDiff pairs two lists of objects of one length the n-th with the n-th too.
+        by_index = len(old_part) == len(new_part)
+        if by_index and len(old_part) > SHOWN_PERIODS:
             unshown = zip(old_part[SHOWN_PERIODS:], new_part[SHOWN_PERIODS:], strict=True)
             rest = sum(not _same(was, becomes) for was, becomes in unshown)
             counted = f"{_PATH}: {rest:,} more periods differ, from [{offset + SHOWN_PERIODS}] on"
