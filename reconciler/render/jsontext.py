@@ -88,21 +88,30 @@ def _encoder(depth: int) -> Callable[[Any], str]:
     """json's encoding of a value in one call to its C encoder, members parted by a comma and a line
     indented one level deeper than `depth` (json's own separators otherwise)."""
     options = json.JSONEncoder(separators=("," + _newline(depth + 1), ": "))
-    if c_make_encoder is None:  # a Python without json's C part: its encoder is as fast as json's
+    if c_make_encoder is None:  # a Python without json's C part
         return options.encode
-    # What `JSONEncoder.encode` builds anew on every call (json's own arguments, in its order), once.
-    chunks = c_make_encoder(
-        {},  # json's record of the containers open, to refuse a document that holds itself
-        options.default,
-        encode_basestring_ascii,
-        None,
-        options.key_separator,
-        options.item_separator,
-        False,  # sort_keys
-        False,  # skipkeys
-        True,  # allow_nan
-    )
-    return lambda value: "".join(chunks(value, 0))
+    # What `JSONEncoder.encode` builds anew on every call (json's own arguments, in its order), once;
+    # kept only where it writes what `encode` does, should a Python change those arguments.
+    try:
+        chunks = c_make_encoder(
+            {},  # json's record of the containers open, to refuse a document that holds itself
+            options.default,
+            encode_basestring_ascii,
+            None,
+            options.key_separator,
+            options.item_separator,
+            False,  # sort_keys
+            False,  # skipkeys
+            True,  # allow_nan
+        )
+    except TypeError:
+        return options.encode
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    sample = {"text": "é\n", "numbers": [1, 2.5, float("nan")], "flags": [True, None]}
+    return encode if encode(sample) == options.encode(sample) else options.encode
 
 
 def _by_json(value: Any, depth: int) -> str:
