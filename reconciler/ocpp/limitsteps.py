@@ -10,10 +10,11 @@ changes.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from fractions import Fraction
+from itertools import pairwise
+from operator import itemgetter
 
 Exact = int | Fraction
 Steps = list[tuple[datetime, Exact | None]]
@@ -64,24 +65,30 @@ def summed(lines: Sequence[Steps], start: datetime) -> Steps:
     """
     if len(lines) == 1 and lines[0] and lines[0][0][0] == start:
         return list(lines[0])  # a station of one connector: its total is that connector's line
-    changes: dict[datetime, list[tuple[Exact | None, Exact | None]]] = {start: []}
-    for line in lines:
-        for (_, before), (moment, after) in itertools.pairwise(line):
-            changes.setdefault(moment, []).append((before, after))
+    # Every line's changes in one list, put in time order by one sort (each line is in order already,
+    # which the sort takes runs of): a week of minute tariffs on 30 connectors is 200,000 of them.
+    changes = [(moment, before, after) for line in lines for (_, before), (moment, after) in pairwise(line)]
+    changes.sort(key=_moment)
     values = [line[0][1] for line in lines if line]
     # Kept in ints while every limit is whole (the sum of Fractions is a Fraction, of ints an int).
     total: Exact = sum((v for v in values if v is not None), 0)
     unlimited = sum(v is None for v in values)
     out: Steps = []
-    for moment in sorted(changes):
-        for before, after in changes[moment]:
-            if before is None:
-                unlimited -= 1
-            else:
-                total -= before
-            if after is None:
-                unlimited += 1
-            else:
-                total += after
-        out.append((moment, None if unlimited else (total if isinstance(total, int) else exact(total))))
+    current = start
+    for moment, before, after in changes:
+        if moment != current:  # every change at `current` is in: its total holds from there
+            out.append((current, None if unlimited else (total if isinstance(total, int) else exact(total))))
+            current = moment
+        if before is None:
+            unlimited -= 1
+        else:
+            total -= before
+        if after is None:
+            unlimited += 1
+        else:
+            total += after
+    out.append((current, None if unlimited else (total if isinstance(total, int) else exact(total))))
     return out
+
+
+_moment = itemgetter(0)
