@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from reconciler.ocpp.schedule import CompositePeriod
 
@@ -27,15 +28,18 @@ def add_steps(
 ) -> list[tuple[datetime, Decimal]]:
     """The sum of step functions that all start at the same moment, at every change of any of them;
     with `times`, each line counted that many times (stations alike counted, not added one by one)."""
-    changes: dict[datetime, Decimal] = {}
+    # Every line's changes in one list, put in time order by one sort (each line is in order already).
+    changes: list[tuple[datetime, Decimal]] = []
     for index, line in enumerate(lines):
         previous, count = Decimal(0), 1 if times is None else times[index]
         for moment, value in line:
-            changes[moment] = changes.get(moment, Decimal(0)) + (value - previous) * count
+            changes.append((moment, value - previous if count == 1 else (value - previous) * count))
             previous = value
+    changes.sort(key=itemgetter(0))
     total, out = Decimal(0), list[tuple[datetime, Decimal]]()
-    for moment in sorted(changes):
-        total += changes[moment]
-        if not out or out[-1][1] != total:
+    for index, (moment, change) in enumerate(changes):
+        total += change
+        last_at_moment = index + 1 == len(changes) or changes[index + 1][0] != moment
+        if last_at_moment and (not out or out[-1][1] != total):
             out.append((moment, total))
     return out
