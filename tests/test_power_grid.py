@@ -168,7 +168,8 @@ def test_identical_stations_are_computed_once() -> None:
     text = _site_text(
         40, ("CS-1", 22, _cap(22000, 7000)), ("CS-2", 22, described), ("CS-3", 22, _cap(7000, 22000))
     )
-    assert len(_grid(text)) == 1  # 22 + 22 + 7 = 51 kW by night
+    (message,) = _grid(text)
+    assert "may draw 51 kW together" in message  # 22 + 22 + 7 kW by night: the shared total counted twice
     info = gridguard._station_total_w.cache_info()
     assert (info.misses, info.hits) == (2, 1)
 

@@ -21,6 +21,7 @@ week: any moment above the grid has its like a whole number of days earlier, in 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -77,8 +78,14 @@ def check_grid(
         station_id: _station_total_w(keys[station_id], station.connectors, voltage_v, now, horizon_s)
         for station_id, station in doc.stations.items()
     }
-    lines = [capped(periods, rated_w[station_id]) for station_id, periods in totals.items()]
-    over = next(((moment, w) for moment, w in add_steps(lines) if w > grid_w), None)
+    # Stations of one set of profiles share their total (one object, see `_station_total_w`): each total
+    # is capped once per rating and counted, and a site of one such line needs no sum.
+    kinds = {(id(periods), rated_w[station_id]): periods for station_id, periods in totals.items()}
+    alike = Counter((id(periods), rated_w[station_id]) for station_id, periods in totals.items())
+    lines = [capped(kinds[key], key[1]) for key in alike]
+    times = list(alike.values())
+    total_steps = lines[0] if times == [1] else add_steps(lines, times)
+    over = next(((moment, w) for moment, w in total_steps if w > grid_w), None)
     if over is None:
         return []
     moment, total_w = over
