@@ -131,7 +131,7 @@ def test_the_grid_bound_of_a_station_never_undercuts_its_week(
     station = Station.model_validate({"connectors": 2, "rated_power_kw": 1000})
     end = NOW + timedelta(seconds=WEEK_S)
     bound = gridguard._bound_w(station, placed, STATION.voltage_v, NOW, end)
-    week = gridguard._station_total_w(gridguard._key(placed), 2, STATION.voltage_v, NOW)
+    week = gridguard._station_total_w(gridguard._key(placed), 2, STATION.voltage_v, NOW, WEEK_S)
     assert all(period.limit is not None and period.limit <= bound for period in week) or bound.is_infinite()
 
 
