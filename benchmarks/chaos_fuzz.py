@@ -4,8 +4,9 @@
 through the CLI in process, each under an alarm, the worker under an address-space limit, and reports
 exit codes, tracebacks and hangs as one line of JSON. Then each named hostile input (an alias bomb,
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
-place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods,
-first and with every limit changed, a state file nested 100,000 deep, a valid state file at its size
+place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods
+(alone and behind a grid limit the grid guard sums them against, over a day or a week), first and with
+every limit changed, a state file nested 100,000 deep, a valid state file at its size
 bound, 5,000 records on one station, one record of a day of one-second periods cleared, 100 records of
 short slots cleared) runs alone in a `reconciler` process of its own, three times, for its wall time
 (median and spread) and peak memory beside a valid site file's.
@@ -254,8 +255,10 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         "duration: 86400, chargingRateUnit: A, chargingSchedulePeriod: [%s]}}"
     )
 
-    def periods(count: int, step_s: int, lowest: int = 6) -> str:
-        return ", ".join(f"{{startPeriod: {n * step_s}, limit: {lowest + n % 20}}}" for n in range(count))
+    def periods(count: int, step_s: int, lowest: int = 6, shift: int = 0) -> str:
+        return ", ".join(
+            f"{{startPeriod: {n * step_s}, limit: {lowest + (n + shift) % 20}}}" for n in range(count)
+        )
 
     tariffs = (
         "site: {name: Tariffs}\ntemplates:\n"
@@ -275,6 +278,21 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         )
 
     spread = spread_over(6)
+
+    def behind_grid(weekly: bool) -> str:
+        """30 connectors of minute tariffs in turn (each its own phase), within a grid limit their peaks
+        together exceed: the grid guard sums the station's total, over a day, or a week when one of the
+        profiles recurs weekly (with no duration: its last period holds until the next week)."""
+        profiles = [daily % (j + 1, 20, j, periods(1000, 60, shift=7 * j)) for j in range(30)]
+        if weekly:
+            profiles[0] = profiles[0].replace("Daily", "Weekly").replace("duration: 86400, ", "")
+        return (
+            "site: {name: Grid, grid_limit_kw: 400}\nstations:\n  S1:\n    connectors: 30\n"
+            "    rated_power_kw: 600\n"
+            "    ocpp: {ChargingScheduleMaxPeriods: 1000, MaxChargingProfilesInstalled: 100}\n    profiles:\n"
+            + "".join(f"      p{j}: {profile}\n" for j, profile in enumerate(profiles))
+        )
+
     sparse = made / "sparse" / "sparse.yaml"
     sparse.parent.mkdir()
     with sparse.open("wb") as handle:
@@ -294,6 +312,8 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         ("a sparse 10 GB site file", sparse),
         ("templates of 96 periods on 1,000 stations", site("tariffs", tariffs)),
         ("30 connectors of 1,000 periods each, just under 1 MB", site("spread", spread)),
+        ("the same in turns, behind a grid limit: a day", site("grid-day", behind_grid(weekly=False))),
+        ("the same, one profile weekly: the week summed", site("grid-week", behind_grid(weekly=True))),
     ]
     now = ["--now", format_timestamp(NAMED_NOW)]
     runs = [(name, ["validate", str(path), *now]) for name, path in cases]
