@@ -78,20 +78,27 @@ def check_grid(
         station_id: _station_total_w(keys[station_id], station.connectors, voltage_v, now, horizon_s)
         for station_id, station in doc.stations.items()
     }
-    # Stations of one set of profiles share their total (one object, see `_station_total_w`): each total
-    # is capped once per rating and counted, and a site of one such line needs no sum.
-    kinds = {(id(periods), rated_w[station_id]): periods for station_id, periods in totals.items()}
-    alike = Counter((id(periods), rated_w[station_id]) for station_id, periods in totals.items())
-    lines = [capped(kinds[key], key[1]) for key in alike]
-    times = list(alike.values())
-    total_steps = lines[0] if times == [1] else add_steps(lines, times)
-    over = next(((moment, w) for moment, w in total_steps if w > grid_w), None)
+    over = next(((moment, w) for moment, w in _site_total_w(totals, rated_w) if w > grid_w), None)
     if over is None:
         return []
     moment, total_w = over
     # What each station may draw then, None where it has no limit and counts at its rated power.
     draws_w = {station_id: _limit_at(periods, moment) for station_id, periods in totals.items()}
     return [_finding(site.grid_limit_kw, clock.mention(moment), total_w, draws_w, rated_w)]
+
+
+def _site_total_w(
+    totals: Mapping[str, tuple[CompositePeriod, ...]], rated_w: Mapping[str, Decimal]
+) -> list[tuple[datetime, Decimal]]:
+    """The stations' totals, each capped at its rated power, added up as steps (start, W).
+
+    Stations of one set of profiles share their total (one object, see `_station_total_w`): each is
+    capped once per rating and counted, and a site of one such total needs no sum."""
+    kinds = {(id(periods), rated_w[station_id]): periods for station_id, periods in totals.items()}
+    alike = Counter((id(periods), rated_w[station_id]) for station_id, periods in totals.items())
+    lines = [capped(kinds[key], key[1]) for key in alike]
+    times = list(alike.values())
+    return lines[0] if times == [1] else add_steps(lines, times)
 
 
 def _finding(
