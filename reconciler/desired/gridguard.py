@@ -194,13 +194,9 @@ def _covers(profile: Profile, start: datetime, end: datetime) -> bool:
     schedule = profile.schedule
     if not schedule.periods or schedule.periods[0].start_period_s != 0:
         return False
-    if profile.valid_from is not None and parse_timestamp(profile.valid_from) > start:
+    first = _begun_and_valid(profile, start, end)
+    if first is None:
         return False
-    if profile.valid_to is not None and parse_timestamp(profile.valid_to) < end:
-        return False
-    if schedule.start_schedule is None or parse_timestamp(schedule.start_schedule) > start:
-        return False
-    first = parse_timestamp(schedule.start_schedule)
     if profile.kind is Kind.ABSOLUTE:
         return schedule.duration_s is None or first + timedelta(seconds=schedule.duration_s) >= end
     if profile.kind is Kind.RECURRING and profile.recurrency is not None:
@@ -212,14 +208,22 @@ def _covers(profile: Profile, start: datetime, end: datetime) -> bool:
 def _repeats_daily(profile: Profile, start: datetime, end: datetime) -> bool:
     """Whether the profile's limits at any moment of [start, end) are those of a day earlier (where that
     is in the stretch too): a Daily recurrence that began by `start` and is valid throughout."""
-    schedule = profile.schedule
     if profile.kind is not Kind.RECURRING or profile.recurrency is not Recurrency.DAILY:
         return False
+    return _begun_and_valid(profile, start, end) is not None
+
+
+def _begun_and_valid(profile: Profile, start: datetime, end: datetime) -> datetime | None:
+    """The schedule's `startSchedule` when it is by `start` and the profile is valid all of [start, end);
+    else None."""
+    schedule = profile.schedule
     if schedule.start_schedule is None or parse_timestamp(schedule.start_schedule) > start:
-        return False
+        return None
     if profile.valid_from is not None and parse_timestamp(profile.valid_from) > start:
-        return False
-    return profile.valid_to is None or parse_timestamp(profile.valid_to) >= end
+        return None
+    if profile.valid_to is not None and parse_timestamp(profile.valid_to) < end:
+        return None
+    return parse_timestamp(schedule.start_schedule)
 
 
 def _peak_w(profile: Profile, voltage_v: Decimal) -> Decimal:
