@@ -280,7 +280,7 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     spread = spread_over(6)
 
     def behind_grid(weekly: bool) -> str:
-        """30 connectors of minute tariffs in turn (each its own phase), within a grid limit their peaks
+        """30 connectors of minute tariffs in turns (each its own phase), within a grid limit their peaks
         together exceed: the grid guard sums the station's total, over a day, or a week when one of the
         profiles recurs weekly (with no duration: its last period holds until the next week)."""
         profiles = [daily % (j + 1, 20, j, periods(1000, 60, shift=7 * j)) for j in range(30)]
