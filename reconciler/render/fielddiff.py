@@ -71,7 +71,7 @@ class _Wall:
     def __init__(self, before: Json, after: Json, clock: SiteClock | None, now: datetime | None) -> None:
         self.payloads = {"before": before, "after": after}
         self.clock, self.now = clock, now
-        self.starts: dict[str, list[str]] = {}
+        self.starts: dict[str, walltime.PeriodStarts] = {}
 
     def shown(self, path: str, value: Any) -> str:
         return _value(value) + ("" if self.clock is None else walltime.moment_note(path, value, self.clock))
@@ -80,7 +80,7 @@ class _Wall:
         if self.clock is None:
             return path
         if side not in self.starts:
-            self.starts[side] = walltime.period_starts(self.payloads[side], self.clock, self.now)
+            self.starts[side] = walltime.PeriodStarts(self.payloads[side], self.clock, self.now)
         return path + walltime.period_note(path, self.starts[side])
 
 
