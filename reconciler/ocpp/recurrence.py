@@ -12,7 +12,7 @@ every 604,800 s after its `startSchedule`, whatever the local clocks do across d
 from __future__ import annotations
 
 import functools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -256,16 +256,15 @@ def _place_periods(
 ) -> None:
     """Append the periods of one run of the schedule, clipped to [lower, run_end)."""
     periods, offsets = profile.periods, profile.offsets
-    # Periods ending by `lower` add nothing: start at the last one starting by then.
+    # Periods ending by `lower` add nothing: start at the last one starting by then; and stop before the
+    # first one starting at the run's end or after.
     first = max(bisect_right(offsets, lower - occurrence) - 1, 0)
-    starts = []
-    for offset in offsets[first:]:
-        start = occurrence + offset
-        if start >= run_end:
-            break
-        starts.append(start)
+    beyond = bisect_left(offsets, run_end - occurrence, lo=first)
+    starts = [occurrence + offset for offset in offsets[first:beyond]]
     ends = [*starts[1:], run_end]
-    for period, start, end in zip(periods[first:], starts, ends, strict=False):
-        clipped = max(start, lower)
+    unit = profile.unit
+    # Periods unpacked, not read by field name (a descriptor call each), as a day of minutes is 1,440.
+    for (_, limit, number_phases), start, end in zip(periods[first:], starts, ends, strict=False):
+        clipped = start if start > lower else lower
         if clipped < end:
-            out.append(LimitPiece(clipped, end, period.limit, profile.unit, period.number_phases))
+            out.append(LimitPiece(clipped, end, limit, unit, number_phases))

@@ -233,47 +233,54 @@ class _Window:
         out: Steps = []
         last: Exact | None = None  # the value of out[-1], when out has one
         cursor = self.start
-        unit = self.unit.value
-        for piece in pieces:
-            if piece.start > cursor and (not out or last is not None):
+        window_unit = self.unit.value
+        # Unpacked, not read by field name: a named tuple's field is a descriptor call, per piece.
+        for start, end, limit, unit, number_phases in pieces:
+            if start > cursor and (not out or last is not None):
                 out.append((cursor, None))
                 last = None
-            value = piece.limit if piece.unit == unit else self._convert(piece)
+            value = limit if unit == window_unit else self._convert(limit, unit, number_phases)
             if not out or (value is not last and (last is None or value != last)):
-                out.append((piece.start, value))
+                out.append((start, value))
                 last = value
-            cursor = piece.end
+            cursor = end
         if cursor < self.end and (not out or last is not None):
             out.append((cursor, None))
         return out
 
-    def _convert(self, piece: LimitPiece) -> Exact:
-        key = (id(piece.limit), piece.unit, piece.number_phases)
+    def _convert(self, limit: Exact, unit: str, number_phases: int | None) -> Exact:
+        key = (id(limit), unit, number_phases)
         entry = self._converted.get(key)
-        if entry is not None and entry[0] is piece.limit:
+        if entry is not None and entry[0] is limit:
             return entry[1]
-        phases = piece.number_phases or self.default_phases
-        if piece.unit == RateUnit.AMPERE.value:
-            value = exact(piece.limit * self.voltage_v * phases)
+        phases = number_phases or self.default_phases
+        if unit == RateUnit.AMPERE.value:
+            value = exact(limit * self.voltage_v * phases)
         else:
-            value = exact(piece.limit / (self.voltage_v * phases))
-        self._converted[key] = (piece.limit, value)
+            value = exact(limit / (self.voltage_v * phases))
+        self._converted[key] = (limit, value)
         return value
 
     def periods(self, steps: Steps) -> list[CompositePeriod]:
         """Steps rounded down to 0.1 as periods, adjacent equal limits merged."""
-        merged: list[tuple[datetime, Decimal | None]] = []
+        out: list[CompositePeriod] = []
         rounded: dict[Exact, Decimal] = {}  # a line repeats a few limits many times
+        start: datetime | None = None  # where the period being merged starts, and its limit
+        held: Decimal | None = None
         for moment, value in steps:
             limit = None
             if value is not None:
                 limit = rounded.get(value)
                 if limit is None:
                     limit = rounded[value] = _tenths_down(value)
-            if not merged or merged[-1][1] != limit:
-                merged.append((moment, limit))
-        ends = [moment for moment, _ in merged[1:]] + [self.end]
-        return [CompositePeriod(s, e, limit) for (s, limit), e in zip(merged, ends, strict=True)]
+            if start is None:
+                start, held = moment, limit
+            elif limit != held:
+                out.append(CompositePeriod(start, moment, held))
+                start, held = moment, limit
+        if start is not None:
+            out.append(CompositePeriod(start, self.end, held))
+        return out
 
 
 def _tenths_down(value: Exact) -> Decimal:
@@ -350,7 +357,7 @@ def _stack(
         ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
     covered: list[LimitPiece] = []
     uncovered = window.end - window.start
-    for profile in ordered:
+    for index, profile in enumerate(ordered, 1):
         if uncovered <= _NOTHING:
             break  # every instant has its profile: nothing ranked lower shows anywhere
         pieces = limit_pieces(
@@ -360,8 +367,9 @@ def _stack(
         if floor is not None:
             pieces = [p._replace(limit=floor) if p.limit < floor else p for p in pieces]
         covered, added = _fill_gaps(covered, pieces)
-        # Pieces lie inside the window (`limit_pieces` clips them to it).
-        uncovered -= sum((p.end - p.start for p in added), _NOTHING)
+        if index < count:  # what is left open matters only to a profile ranked lower
+            # Pieces lie inside the window (`limit_pieces` clips them to it).
+            uncovered -= sum((p.end - p.start for p in added), _NOTHING)
     return covered
 
 
