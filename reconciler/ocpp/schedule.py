@@ -6,8 +6,8 @@ the running sessions, the nominal voltage and the unit. It serves `reconciler sc
 ratings and power view, the grid guard, simulated chargers and drift checks.
 
 How it works. `recurrence` lays every profile's periods on the window's time line. Per purpose, the
-valid profile with the highest stackLevel wins at each instant and lower levels show through where it
-sets nothing (outside validFrom/validTo, before its start, after its duration). A connector's
+valid profile with the highest stackLevel wins at each instant (`stacking`) and lower levels show through
+where it sets nothing (outside validFrom/validTo, before its start, after its duration). A connector's
 transaction limit is its TxProfile where one applies, else its TxDefaultProfile. The composite of a
 connector is the minimum of that and the ChargePointMaxProfile, compared in the requested unit.
 
@@ -60,9 +60,8 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -78,7 +77,8 @@ from reconciler.ocpp.firmware import (
 )
 from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, limit_pieces, read_profile
+from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, read_profile
+from reconciler.ocpp.stacking import stack
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
 
@@ -187,7 +187,8 @@ def composite_schedules(
     sessions = sessions or {}
     station_session = min(sessions.values(), default=None)
     caps = [p for p in timed if p.purpose == CHARGE_POINT_MAX and p.connector_id == 0]
-    cap = window.steps(_stack(caps, _cap_rank, window, _anchor(station_session, window, options), options))
+    anchor = _anchor(station_session, window, options)
+    cap = window.steps(stack(caps, _cap_rank, window.start, window.end, anchor=anchor, options=options))
     lines: dict[int, Steps] = {}
 
     def line(connector: int) -> Steps:
@@ -315,7 +316,7 @@ def _transaction_line(
     ]
     rank = _tx_rank_connector_first if options.precedence is Precedence.CONNECTOR_FIRST else _tx_rank
     anchor = _anchor(session_start, window, options)
-    return window.steps(_stack(candidates, rank, window, anchor, options))
+    return window.steps(stack(candidates, rank, window.start, window.end, anchor=anchor, options=options))
 
 
 def _cap_rank(profile: TimedProfile) -> tuple[int, ...]:
@@ -329,71 +330,3 @@ def _tx_rank(profile: TimedProfile) -> tuple[int, ...]:
 
 def _tx_rank_connector_first(profile: TimedProfile) -> tuple[int, ...]:
     return (profile.purpose == TX, profile.connector_id > 0, profile.stack_level, profile.profile_id)
-
-
-def _stack(
-    profiles: Sequence[TimedProfile],
-    rank: Callable[[TimedProfile], tuple[int, ...]],
-    window: _Window,
-    anchor: datetime | None,
-    options: CompositeOptions,
-) -> list[LimitPiece]:
-    """At every instant the piece of the highest-ranked profile active then; gaps where none is.
-
-    Profiles are laid from the top rank down, each filling only what those above left open. Full ties
-    (impossible on a real charger) go to the lower limits, then to a fixed order of the fields, so the
-    order of the input never matters."""
-
-    def key(profile: TimedProfile) -> tuple[Any, ...]:
-        return (rank(profile), profile.tie_key)
-
-    # Ranks (ids among them) rarely tie, and then order alone; a tie needs the limits, a full tie every
-    # field.
-    count = len(profiles)
-    if len({rank(p) for p in profiles}) == count:
-        ordered = sorted(profiles, key=rank, reverse=True)
-    else:
-        tied = len({key(p) for p in profiles}) < count
-        ordered = sorted(profiles, key=lambda p: (*key(p), repr(p)) if tied else key(p), reverse=True)
-    covered: list[LimitPiece] = []
-    uncovered = window.end - window.start
-    for index, profile in enumerate(ordered, 1):
-        if uncovered <= _NOTHING:
-            break  # every instant has its profile: nothing ranked lower shows anywhere
-        pieces = limit_pieces(
-            profile, window.start, window.end, anchor, recur_before_start=options.recur_before_start
-        )
-        floor = profile.min_rate if options.min_rate_raises else None
-        if floor is not None:
-            pieces = [p._replace(limit=floor) if p.limit < floor else p for p in pieces]
-        covered, added = _fill_gaps(covered, pieces)
-        if index < count:  # what is left open matters only to a profile ranked lower
-            # Pieces lie inside the window (`limit_pieces` clips them to it).
-            uncovered -= sum((p.end - p.start for p in added), _NOTHING)
-    return covered
-
-
-_NOTHING = timedelta(0)
-
-
-def _fill_gaps(upper: list[LimitPiece], lower: list[LimitPiece]) -> tuple[list[LimitPiece], list[LimitPiece]]:
-    """`upper` plus the parts of `lower` that `upper` leaves uncovered (both sorted and disjoint), and
-    those parts."""
-    if not upper:
-        return lower, lower
-    added: list[LimitPiece] = []
-    index = 0
-    for piece in lower:
-        cursor = piece.start
-        while index < len(upper) and upper[index].end <= cursor:
-            index += 1
-        scan = index
-        while cursor < piece.end:
-            if scan < len(upper) and upper[scan].start <= cursor:
-                cursor = upper[scan].end
-                scan += 1
-                continue
-            gap_end = piece.end if scan == len(upper) else min(piece.end, upper[scan].start)
-            added.append(LimitPiece(cursor, gap_end, piece.limit, piece.unit, piece.number_phases))
-            cursor = gap_end
-    return list(heapq.merge(upper, added, key=lambda p: p.start)), added
