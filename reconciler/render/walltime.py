@@ -59,12 +59,6 @@ class PeriodStarts:
         return f"{self._clock.date(start)} {self._clock.time_of_day(start)}"
 
 
-def period_starts(payload: Mapping[str, Any], clock: SiteClock, now: datetime | None) -> list[str]:
-    """`PeriodStarts` of every period."""
-    starts = PeriodStarts(payload, clock, now)
-    return [starts[index] for index in range(len(starts))]
-
-
 def _start(first: datetime, period: Mapping[str, Any]) -> datetime:
     return first + timedelta(seconds=int(period["startPeriod"]))
 
@@ -91,12 +85,14 @@ def summary(payload: Json, clock: SiteClock, now: datetime | None) -> str:
     schedule = payload["chargingSchedule"]
     unit = schedule["chargingRateUnit"]
     every = schedule["chargingSchedulePeriod"]
-    shown = {**payload, "chargingSchedule": {**schedule, "chargingSchedulePeriod": every[:SUMMARY_PERIODS]}}
-    starts = period_starts(shown, clock, now)
-    periods = ", ".join(
-        f"{start + ' ' if start else ''}{rate(p['limit'], unit)} ({p['startPeriod']}s)"
-        for start, p in zip(starts, every[:SUMMARY_PERIODS], strict=True)
-    )
+    starts = PeriodStarts(payload, clock, now)
+    shown = []
+    for index, period in enumerate(every[:SUMMARY_PERIODS]):
+        start = starts[index]
+        shown.append(
+            f"{start + ' ' if start else ''}{rate(period['limit'], unit)} ({period['startPeriod']}s)"
+        )
+    periods = ", ".join(shown)
     if len(every) > SUMMARY_PERIODS:
         periods += f", +{len(every) - SUMMARY_PERIODS} more periods"
     kind = payload["chargingProfileKind"] + (
