@@ -21,7 +21,6 @@ week: any moment above the grid has its like a whole number of days earlier, in 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,7 +34,7 @@ from reconciler.ocpp.firmware import DEFAULT_OPTIONS
 from reconciler.ocpp.profile import DAY_S, WEEK_S, Kind, Purpose, RateUnit, Recurrency, parse_timestamp
 from reconciler.ocpp.recurrence import RECURRENCE_PERIOD
 from reconciler.ocpp.schedule import CompositePeriod, composite_schedule
-from reconciler.ocpp.steps import add_steps, capped
+from reconciler.ocpp.steps import site_total_w
 
 # How many stations the message names before it says "and N more".
 _NAMED_STATIONS = 8
@@ -78,27 +77,14 @@ def check_grid(
         station_id: _station_total_w(keys[station_id], station.connectors, voltage_v, now, horizon_s)
         for station_id, station in doc.stations.items()
     }
-    over = next(((moment, w) for moment, w in _site_total_w(totals, rated_w) if w > grid_w), None)
+    capped_w = site_total_w((periods, rated_w[station_id]) for station_id, periods in totals.items())
+    over = next(((moment, w) for moment, w in capped_w if w > grid_w), None)
     if over is None:
         return []
     moment, total_w = over
     # What each station may draw then, None where it has no limit and counts at its rated power.
     draws_w = {station_id: _limit_at(periods, moment) for station_id, periods in totals.items()}
     return [_finding(site.grid_limit_kw, clock.mention(moment), total_w, draws_w, rated_w)]
-
-
-def _site_total_w(
-    totals: Mapping[str, tuple[CompositePeriod, ...]], rated_w: Mapping[str, Decimal]
-) -> list[tuple[datetime, Decimal]]:
-    """The stations' totals, each capped at its rated power, added up as steps (start, W).
-
-    Stations of one set of profiles share their total (one object, see `_station_total_w`): each is
-    capped once per rating and counted, and a site of one such total needs no sum."""
-    kinds = {(id(periods), rated_w[station_id]): periods for station_id, periods in totals.items()}
-    alike = Counter((id(periods), rated_w[station_id]) for station_id, periods in totals.items())
-    lines = [capped(kinds[key], key[1]) for key in alike]
-    times = list(alike.values())
-    return lines[0] if times == [1] else add_steps(lines, times)
 
 
 def _finding(

@@ -5,7 +5,8 @@ Used by the grid guard (validation) and by the plan's site power view. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -43,3 +44,22 @@ def add_steps(
         if last_at_moment and (not out or out[-1][1] != total):
             out.append((moment, total))
     return out
+
+
+def site_total_w(
+    stations: Iterable[tuple[Sequence[CompositePeriod], Decimal]],
+) -> list[tuple[datetime, Decimal]]:
+    """Station totals (periods in W, with the station's rated power) each capped at its rating and added
+    up as steps (start, W).
+
+    Stations alike share one total object (the grid guard's cache, the power view's kinds): each such
+    total is capped once per rating and counted, and a site of one of them needs no sum."""
+    kinds: dict[tuple[int, Decimal], Sequence[CompositePeriod]] = {}
+    counts: Counter[tuple[int, Decimal]] = Counter()
+    for periods, rated_w in stations:
+        key = (id(periods), rated_w)  # the object is held in `kinds`, so its id is not reused meanwhile
+        kinds.setdefault(key, periods)
+        counts[key] += 1
+    lines = [capped(periods, rated_w) for (_, rated_w), periods in kinds.items()]
+    times = [counts[key] for key in kinds]
+    return lines[0] if times == [1] else add_steps(lines, times)

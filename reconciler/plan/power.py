@@ -35,7 +35,6 @@ Session caps do not count: with no session assumed, a TxProfile applies nowhere.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,7 +43,7 @@ from decimal import Decimal
 from reconciler.ocpp.profile import DAY_S, WEEK_S, Json, slot
 from reconciler.ocpp.recurrence import reach
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
-from reconciler.ocpp.steps import add_steps, capped
+from reconciler.ocpp.steps import site_total_w
 from reconciler.state.recorded import ProfileRecord
 
 # Installed profiles of one station by chargingProfileId, which a charger keeps unique.
@@ -356,20 +355,15 @@ class PowerBasis:
         )
 
         def combine() -> Combined:
-            # Stations with the same totals and rating are capped once and counted.
-            alike: dict[tuple[int, int, Decimal], tuple[Totals, Decimal]] = {}
-            counts: Counter[tuple[int, int, Decimal]] = Counter()
-            for basis in self.stations:
-                if basis.rated_w is None:
-                    continue
-                pair = totals.get(basis.station_id) or totals_of(basis)
-                key = (id(pair[0]), id(pair[1]), basis.rated_w)
-                alike.setdefault(key, (pair, basis.rated_w))
-                counts[key] += 1
-            times = [counts[key] for key in alike]
-            sides = [[capped(pair[side], rated_w) for pair, rated_w in alike.values()] for side in (0, 1)]
+            rated = [
+                (totals.get(s.station_id) or totals_of(s), s.rated_w)
+                for s in self.stations
+                if s.rated_w is not None
+            ]
+            before = site_total_w((pair[0], rated_w) for pair, rated_w in rated)
+            after = site_total_w((pair[1], rated_w) for pair, rated_w in rated)
             left_out = tuple(s.station_id for s in self.stations if s.rated_w is None)
-            return tuple(add_steps(sides[0], times)), tuple(add_steps(sides[1], times)), left_out
+            return tuple(before), tuple(after), left_out
 
         voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
         return PowerView(self.start, duration_s, voltage_v, shown, combine)
