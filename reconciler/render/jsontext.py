@@ -19,10 +19,10 @@ from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore
 from typing import Any
 
 _INDENT = "  "
-_SCALARS = (str, int, float, type(None))  # bool is an int
 # Plain scalars by exact type: checked in one C call (`issuperset(map(type, ...))`), a subclass (an enum)
-# is walked instead, which writes it alike.
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+# is walked instead, which writes it alike; `_SCALARS` for `isinstance`, which takes subclasses too.
+_SCALAR_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+_SCALARS: tuple[type, ...] = tuple(_SCALAR_TYPES)
 _STRING = frozenset({str})
 
 
