@@ -337,26 +337,11 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     full_state = store.state_path(full_dir, "full-state")
     full_state.parent.mkdir(parents=True)
     _write_full_state(full_state, "full-state", limit_bytes=31_900_000)
-    crowded_dir = made / "crowded-state"
-    crowded_state = store.state_path(crowded_dir, "crowded-state")
-    crowded_state.parent.mkdir(parents=True)
-    _write_one_station_state(crowded_state, "crowded-state", _station_of(5_000))
+    crowded_dir = _one_station(made, "crowded-state", _station_of(5_000))
     # One record holding a day of one-second periods (2.8 MB), which desired state no longer has.
-    long_dir = made / "long-schedule"
-    long_state = store.state_path(long_dir, "long-schedule")
-    long_state.parent.mkdir(parents=True)
-    _write_one_station_state(long_state, "long-schedule", _station_of(1, periods=86_400))
-    (long_dir / "long-schedule.yaml").write_text(
-        "site: {name: Long schedule}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
-    )
+    long_dir = _one_station(made, "long-schedule", _station_of(1, periods=86_400), desired="Long schedule")
     # 100 records of 800-second slots on one connector (2.5 MB), which desired state no longer has.
-    slots_dir = made / "slots"
-    slots_state = store.state_path(slots_dir, "slots")
-    slots_state.parent.mkdir(parents=True)
-    _write_one_station_state(slots_state, "slots", _station_of(100, periods=800, slotted=True))
-    (slots_dir / "slots.yaml").write_text(
-        "site: {name: Slots}\nstations:\n  CS-00000: {connectors: 1, rated_power_kw: 22}\n"
-    )
+    slots_dir = _one_station(made, "slots", _station_of(100, periods=800, slotted=True), desired="Slots")
     # 30 connectors of 1,000 periods recorded as applied, then every limit raised by one ampere.
     changed_dir = made / "spread-changed"
     changed_site = changed_dir / "spread-changed.yaml"
@@ -378,11 +363,19 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     ]
 
 
-def _write_one_station_state(path: Path, site: str, station: StationRecord) -> None:
-    """A state file at `path` whose one station is `station`, each record sound on its own."""
+def _one_station(made: Path, site: str, station: StationRecord, *, desired: str | None = None) -> Path:
+    """The directory `made/site`, its state file holding `station` as the site's one station (each record
+    sound on its own), and with `desired` a site file of that station alone under that name."""
+    directory = made / site
+    path = store.state_path(directory, site)
+    path.parent.mkdir(parents=True)
     state = RecordedState.new(site).model_copy(update={"stations": {"CS-00000": station}})
-    path.unlink(missing_ok=True)
     store.StateWriter(path).save(state, None)
+    if desired is not None:
+        (directory / f"{site}.yaml").write_text(
+            f"site: {{name: {desired}}}\nstations:\n  CS-00000: {{connectors: 1, rated_power_kw: 22}}\n"
+        )
+    return directory
 
 
 def _write_full_state(path: Path, site: str, limit_bytes: int) -> None:
