@@ -167,7 +167,8 @@ def _changes(plans: Sequence[SitePlan]) -> int:
     return sum(len(p.changes) + sum(n.retire is not None for n in p.notes) for p in plans)
 
 
-def _plan(desired_dir: Path, state_dir: Path, now: datetime, expected: int) -> None:
+def plan_checked(desired_dir: Path, state_dir: Path, now: datetime, expected: int) -> None:
+    """`reconciler plan`'s work in this process; exits unless it has `expected` changes."""
     found = _changes(plan_sites(desired_dir, [], now, state_dir))
     if found != expected:
         sys.exit(f"the plan of {desired_dir} has {found} change(s), expected {expected}")
@@ -207,14 +208,14 @@ class Figures:
 
 def measure(network: Network, now: datetime, repeat: int, cold: bool) -> Figures:
     state_dir = network.state_dir
-    _plan(network.desired, state_dir, now, 0)  # warms the schema cache, as any run after the first
+    plan_checked(network.desired, state_dir, now, 0)  # warms the schema cache, as any run after the first
     read, floor, noop, changed = timed_each(
         repeat,
         (
             lambda: own_parse(network.paths(), network.state_paths()),
             lambda: least_checked(network.paths(), network.state_paths()),
-            lambda: _plan(network.desired, state_dir, now, 0),
-            lambda: _plan(network.changed, state_dir, now, network.edited),
+            lambda: plan_checked(network.desired, state_dir, now, 0),
+            lambda: plan_checked(network.changed, state_dir, now, network.edited),
         ),
     )
     stamp = ["--now", now.isoformat()]
@@ -287,8 +288,8 @@ def run(options: Options, root: Path) -> None:
     fresh_cache()
     if options.profile:
         network, _ = prepare(root / "profiled", options.profile_sites, options, now)
-        _plan(network.desired, network.state_dir, now, 0)
-        profile_work(lambda: _plan(network.desired, network.state_dir, now, 0))
+        plan_checked(network.desired, network.state_dir, now, 0)
+        profile_work(lambda: plan_checked(network.desired, network.state_dir, now, 0))
         return
     small_sites = max(1, options.sites // 10)
     small, _ = prepare(root / "small", small_sites, options, now)
