@@ -22,7 +22,7 @@ is work that grows with the network, not with the site.
 Instructions are not time (a cache miss costs more than an add), so the ratios it prints are a
 complement to the timed ones, not a replacement: they say whether a change did less work, and they
 hold still where a busy machine moves a timed ratio across its target. Needs valgrind
-(`apt install valgrind`); takes about four minutes, some eight more with --linear.
+(`apt install valgrind`); takes about four minutes, ten in all with --linear.
 
     python benchmarks/instructions.py               # 20 sites, each work run 4 times
     python benchmarks/instructions.py --linear      # and the no-op plan of 200 sites beside 20
