@@ -193,3 +193,25 @@ def test_a_quote_in_the_site_id_cannot_end_the_charts_title(tmp_path: Path) -> N
     quoted = dataclasses.replace(_plan(tmp_path), site_id='de"pot')
     out = render_markdown([quoted], "2026-11-23T12:00:00Z")
     assert '  title "de\'pot: combined limit, kW"\n' in out
+
+
+def test_json_writes_each_limit_as_its_own_decimal_is_written(tmp_path: Path) -> None:
+    """A site sum equal to a station's limit but written with a decimal place (a rating of 4.0 kW in it)
+    stays a float in JSON beside the station's integer: equal limits are not written alike."""
+    text = (
+        "site:\n  name: Depot\nstations:\n"
+        f"  CS-1:\n    connectors: 2\n    rated_power_kw: 22\n    profiles:\n{DAILY}"
+        "  CS-2:\n    connectors: 2\n    rated_power_kw: 4.0\n"
+    )
+    path = tmp_path / "depot.yaml"
+    path.write_text(text)
+    site, problems = load_site(path, NOW)
+    assert site is not None, problems
+    written = render_json([build("depot", site, None, NOW)], "2026-11-23T12:00:00Z")
+    view = json.loads(written)["sites"][0]["power"]
+    station_limits = [p["limit"] for p in view["stations"][0]["after"]]
+    site_limits = [p["limit"] for p in view["site"]["after"]]
+    assert station_limits == [7000, 11000, 7000]
+    assert [type(limit) for limit in station_limits] == [int, int, int]
+    assert site_limits == [11000.0, 15000.0, 11000.0]
+    assert [type(limit) for limit in site_limits] == [float, float, float]

@@ -212,21 +212,42 @@ def as_json(basis: PowerBasis | None) -> dict[str, Any] | None:
     }
 
 
-class _Written(dict[datetime, str]):
-    """Each moment as RFC 3339 text, written once: every period ends where the next starts, and the
-    stations' periods and the site's share their bounds (a day of minute tariffs: 1,440 of them)."""
+class _Written:
+    """Each moment as RFC 3339 text and each limit as a JSON number, each worked out once: every period
+    ends where the next starts, the stations' periods and the site's share their bounds (a day of minute
+    tariffs: 1,440 of them), and a line repeats a few limits, each one object (`schedule.periods`)."""
 
-    def __missing__(self, moment: datetime) -> str:
-        text = self[moment] = format_timestamp(moment)
-        return text
+    __slots__ = ("_moments", "_numbers")
+
+    def __init__(self) -> None:
+        self._moments: dict[datetime, str] = {}
+        # By the limit object, which the entry keeps, so that its id is not reused while the entry lives:
+        # keyed by value, 16 and 16.0 would share one number, but json writes 16 and 16.0.
+        self._numbers: dict[int, tuple[Decimal, int | float]] = {}
+
+    def period(self, start: datetime, end: datetime, limit: Decimal | None) -> dict[str, Any]:
+        """A period as JSON: its bounds as RFC 3339 text, its limit as a JSON number (null: no limit)."""
+        moments = self._moments
+        # Inline rather than a method per moment: a view can hold 100,000 periods.
+        if (start_text := moments.get(start)) is None:
+            start_text = moments[start] = format_timestamp(start)
+        if (end_text := moments.get(end)) is None:
+            end_text = moments[end] = format_timestamp(end)
+        number = None
+        if limit is not None:
+            known = self._numbers.get(id(limit))
+            if known is None or known[0] is not limit:
+                known = self._numbers[id(limit)] = (limit, json_number(limit))
+            number = known[1]
+        return {"start": start_text, "end": end_text, "limit": number}
 
 
 def _station_json(station: StationPower, written: _Written) -> dict[str, Any]:
     return {
         "station": station.station_id,
         "rated_w": None if station.rated_w is None else json_number(station.rated_w),
-        "before": [_period_json(p.start, p.end, p.limit, written) for p in station.before],
-        "after": [_period_json(p.start, p.end, p.limit, written) for p in station.after],
+        "before": [written.period(start, end, limit) for start, end, limit in station.before],
+        "after": [written.period(start, end, limit) for start, end, limit in station.after],
     }
 
 
@@ -234,17 +255,7 @@ def _steps_json(steps: Steps, end: datetime, written: _Written) -> list[dict[str
     if not steps:  # no station of the site has a rated power in desired state
         return []
     ends = [moment for moment, _ in steps[1:]] + [end]
-    return [
-        _period_json(start, stop, value, written) for (start, value), stop in zip(steps, ends, strict=True)
-    ]
-
-
-def _period_json(start: datetime, end: datetime, limit: Decimal | None, written: _Written) -> dict[str, Any]:
-    return {
-        "start": written[start],
-        "end": written[end],
-        "limit": None if limit is None else json_number(limit),
-    }
+    return [written.period(start, stop, value) for (start, value), stop in zip(steps, ends, strict=True)]
 
 
 def _highest(steps: Steps, starts: Sequence[datetime], length: timedelta) -> list[Decimal]:
