@@ -6,7 +6,7 @@ exit codes, tracebacks and hangs as one line of JSON. Then each named hostile in
 nesting past libyaml's limit, a site file at the size bound, the most profiles a site's templates may
 place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connectors of 1,000 periods
 (alone and behind a grid limit the grid guard sums them against, over a day or a week), first and with
-every limit changed, a state file nested 100,000 deep, a valid state file at its size
+every limit changed (as text and as JSON), a state file nested 100,000 deep, a valid state file at its size
 bound, 5,000 records on one station, one record of a day of one-second periods cleared, 100 records of
 short slots cleared) runs alone in a `reconciler` process of its own, three times, for its wall time
 (median and spread) and peak memory beside a valid site file's.
@@ -360,6 +360,8 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
         ("86,400 recorded periods cleared: plan --force", plan(long_dir, "--force")),
         ("100 slots of 800 periods cleared: plan --force", plan(slots_dir, "--force")),
         ("30 x 1,000 periods, every limit: plan --force", plan(changed_dir, "--force")),
+        # The JSON plan of it carries every period of the power view and of each payload: 28 MB.
+        ("the same as JSON", plan(changed_dir, "--force", "--format", "json")),
     ]
 
 
