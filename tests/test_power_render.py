@@ -45,13 +45,17 @@ WEEKLY = CAP.format(recurrency="Weekly", duration=604800)
 
 
 def _plan(
-    tmp_path: Path, cap: str = DAILY, recorded: RecordedState | None = None, grid_limit_kw: int | None = None
+    tmp_path: Path,
+    cap: str = DAILY,
+    recorded: RecordedState | None = None,
+    grid_limit_kw: int | None = None,
+    cs2_rated_kw: str = "22",
 ) -> SitePlan:
     grid = "" if grid_limit_kw is None else f"  grid_limit_kw: {grid_limit_kw}\n"
     text = (
         f"site:\n  name: Depot\n{grid}stations:\n"
         f"  CS-1:\n    connectors: 2\n    rated_power_kw: 22\n    profiles:\n{cap}"
-        "  CS-2:\n    connectors: 2\n    rated_power_kw: 22\n"
+        f"  CS-2:\n    connectors: 2\n    rated_power_kw: {cs2_rated_kw}\n"
     )
     path = tmp_path / "depot.yaml"
     path.write_text(text)
@@ -198,16 +202,7 @@ def test_a_quote_in_the_site_id_cannot_end_the_charts_title(tmp_path: Path) -> N
 def test_json_writes_each_limit_as_its_own_decimal_is_written(tmp_path: Path) -> None:
     """A site sum equal to a station's limit but written with a decimal place (a rating of 4.0 kW in it)
     stays a float in JSON beside the station's integer: equal limits are not written alike."""
-    text = (
-        "site:\n  name: Depot\nstations:\n"
-        f"  CS-1:\n    connectors: 2\n    rated_power_kw: 22\n    profiles:\n{DAILY}"
-        "  CS-2:\n    connectors: 2\n    rated_power_kw: 4.0\n"
-    )
-    path = tmp_path / "depot.yaml"
-    path.write_text(text)
-    site, problems = load_site(path, NOW)
-    assert site is not None, problems
-    written = render_json([build("depot", site, None, NOW)], "2026-11-23T12:00:00Z")
+    written = render_json([_plan(tmp_path, cs2_rated_kw="4.0")], "2026-11-23T12:00:00Z")
     view = json.loads(written)["sites"][0]["power"]
     station_limits = [p["limit"] for p in view["stations"][0]["after"]]
     site_limits = [p["limit"] for p in view["site"]["after"]]
