@@ -60,11 +60,24 @@ def test_the_installed_pydantic_core_writes_documents() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [1e-05, 9.99e-05, 1.5e-07, -2e-9, "a\x7fb", "naïve", {None: 1}, [{"limit": 1e-06}]]
+    "value",
+    [
+        1e-05,
+        9.99e-05,
+        1.5e-07,
+        -2e-9,
+        "a\x7fb",
+        "naïve",
+        "Süd ✓ 😀 €",
+        {"Bucht Süd": 1},
+        {None: 1},
+        [{"limit": 1e-06}],
+    ],
 )
 def test_what_pydantic_core_spells_otherwise_is_written_as_json_does(value: Any) -> None:
     """Among arrays of periods that the faster writer takes, a value it would spell otherwise than json
-    (a float below 1e-4, DEL, text outside ASCII, a null key) leaves the document to json's spelling."""
+    (a float below 1e-4, DEL, text outside ASCII in a value or a key, astral text among it, a null key)
+    comes out in json's spelling."""
     period = {"start": "2026-11-23T12:00:00Z", "end": "2026-11-23T12:01:00Z", "limit": 1380.5}
     document = {"periods": [period] * 3, "odd": [value]}
     expected = json.dumps(document, indent=2)

@@ -7,12 +7,13 @@ Two faster writers take its place, each only where it writes what json does:
 
 - pydantic-core's (`to_json`, in Rust), for a document of JSON's own types alone (exact types, string
   keys, checked first). Its text is json's but in three things, each seen in the text it writes: a
-  character outside ASCII (json escapes it), DEL (json escapes it too) and a float below 1e-4 (json
-  writes `1e-05`, it `0.00001` or `1e-5`). Where one shows, or it refuses the document (a cycle, a
-  lone surrogate), the walk below writes it. It is used only where it writes a sample of every other
-  kind of value as json does (`_AGREED`), so that another version of it costs speed, not sameness. It
-  writes one thing json refuses: an integer of more digits than Python turns into text
-  (`sys.get_int_max_str_digits`, 4,300), which no document of the reconciler holds.
+  character outside ASCII, which json escapes and is escaped here as json does; DEL, which json
+  escapes too; and a float below 1e-4 (json writes `1e-05`, it `0.00001` or `1e-5`). Where one of
+  the last two shows, or it refuses the document (a cycle, a lone surrogate), the walk below writes
+  it. It is used only where it writes a sample of every other kind of value as json does (`_AGREED`),
+  so that another version of it costs speed, not sameness. It writes one thing json refuses: an
+  integer of more digits than Python turns into text (`sys.get_int_max_str_digits`, 4,300), which no
+  document of the reconciler holds.
 - The walk: each innermost object or array (one holding no object or array: a period, a request's
   field) is written by json's C encoder in one call, with an item separator that starts each member
   on its own indented line, and only the levels above it are walked in Python. A key of an outer
@@ -22,6 +23,7 @@ Two faster writers take its place, each only where it writes what json does:
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import re
@@ -56,12 +58,30 @@ def indented(document: Any) -> str:
         except PydanticSerializationError:  # a cycle, a lone surrogate, nesting too deep: json's to say
             pass
         else:
-            if written.isascii() and not _spelt_otherwise(written):
+            if not written.isascii():
+                written = written.decode("utf-8").encode("ascii", _AS_JSON_ESCAPES)
+            if not _spelt_otherwise(written):
                 return written.decode("ascii")
     out: list[str] = []
     _write(document, 0, out)
     return "".join(out)
 
+
+# pydantic-core writes text outside ASCII as it is, json as `\\u` escapes (a surrogate pair past U+FFFF).
+# Outside ASCII is only ever inside a string, so escaping each such run of the whole text as json escapes
+# a string gives json's text. An error handler of the ASCII codec, so that the text is walked in C and
+# only the runs are handed to Python.
+_AS_JSON_ESCAPES = "reconciler-json-escapes"
+
+
+def _json_escapes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    return encode_basestring_ascii(run)[1:-1], error.end
+
+
+codecs.register_error(_AS_JSON_ESCAPES, _json_escapes)
 
 # A value of every kind where the two writers agree, to check that the pydantic-core at hand still does.
 _AGREED = {
