@@ -131,7 +131,7 @@ def _plain(document: Any) -> bool:
             members: Iterable[Any] = value.values()
         elif kind is list or kind is tuple:
             members = value
-        else:
+        else:  # the document itself, a scalar: only containers are put in waiting
             return kind in _SCALAR_TYPES
         types = set(map(type, members))
         if _SCALAR_TYPES.issuperset(types):
