@@ -151,7 +151,7 @@ def _objects_of_scalars(objects: Iterable[dict[Any, Any]]) -> bool:
     """Whether every key of these objects is a string and every value a plain scalar."""
     keys = chain.from_iterable(objects)
     values = chain.from_iterable(map(dict.values, objects))
-    return _STRING.issuperset(map(type, keys)) and _SCALAR_TYPES.issuperset(map(type, values))
+    return _STRING.issuperset(map(type, keys)) and _innermost(values)
 
 
 def _write(value: Any, depth: int, out: list[str]) -> None:
