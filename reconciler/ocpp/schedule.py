@@ -77,7 +77,7 @@ from reconciler.ocpp.firmware import (
 )
 from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, read_profile
+from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, as_named, read_profile
 from reconciler.ocpp.stacking import stack
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
@@ -264,7 +264,7 @@ class _Window:
 
     def periods(self, steps: Steps) -> list[CompositePeriod]:
         """Steps rounded down to 0.1 as periods, adjacent equal limits merged."""
-        out: list[CompositePeriod] = []
+        rows: list[tuple[datetime, datetime, Decimal | None]] = []
         rounded: dict[Exact, Decimal] = {}  # a line repeats a few limits many times
         start: datetime | None = None  # where the period being merged starts, and its limit
         held: Decimal | None = None
@@ -277,11 +277,11 @@ class _Window:
             if start is None:
                 start, held = moment, limit
             elif limit != held:
-                out.append(CompositePeriod(start, moment, held))
+                rows.append((start, moment, held))
                 start, held = moment, limit
         if start is not None:
-            out.append(CompositePeriod(start, self.end, held))
-        return out
+            rows.append((start, self.end, held))
+        return list(as_named(CompositePeriod, rows))
 
 
 def _tenths_down(value: Exact) -> Decimal:
