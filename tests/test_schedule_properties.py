@@ -32,8 +32,10 @@ def _moment(steps: int) -> datetime:
 
 
 @st.composite
-def payloads(draw: st.DrawFn, purpose: str) -> dict[str, Any]:
-    """An Absolute or Daily profile of `purpose` with grid-aligned times and one-decimal limits."""
+def payloads(draw: st.DrawFn, purpose: str, daily: bool = False) -> dict[str, Any]:
+    """An Absolute or Daily profile of `purpose` with grid-aligned times and one-decimal limits; with
+    `daily`, a Daily one begun by the origin, at times with one field (its start, validFrom or validTo)
+    moved into the week after it, where it then repeats daily no longer."""
     unit = draw(st.sampled_from(["W", "A"]))
     top = 50000 if unit == "W" else 63
     offsets = sorted(draw(st.sets(st.integers(1, 95), max_size=3)))
@@ -45,7 +47,8 @@ def payloads(draw: st.DrawFn, purpose: str) -> dict[str, Any]:
         if phases is not None:
             period["numberPhases"] = phases
         periods.append(period)
-    schedule: dict[str, Any] = {"startSchedule": format_timestamp(_moment(draw(st.integers(-96, 192))))}
+    begun = draw(st.integers(-96, 0) if daily else st.integers(-96, 192))
+    schedule: dict[str, Any] = {"startSchedule": format_timestamp(_moment(begun))}
     duration = draw(st.one_of(st.none(), st.integers(1, 200)))
     if duration is not None:
         schedule["duration"] = duration * GRID_S
@@ -54,27 +57,46 @@ def payloads(draw: st.DrawFn, purpose: str) -> dict[str, Any]:
         "chargingProfileId": 0,
         "stackLevel": draw(st.integers(0, 5)),
         "chargingProfilePurpose": purpose,
-        "chargingProfileKind": draw(st.sampled_from(["Absolute", "Recurring"])),
+        "chargingProfileKind": "Recurring" if daily else draw(st.sampled_from(["Absolute", "Recurring"])),
         "chargingSchedule": schedule,
     }
     if body["chargingProfileKind"] == "Recurring":
         body["recurrencyKind"] = "Daily"
+    if daily:
+        moved = draw(st.sampled_from([None, None, "validFrom", "validTo", "startSchedule"]))
+        if moved is not None:
+            (body if moved != "startSchedule" else schedule)[moved] = format_timestamp(
+                _moment(draw(st.integers(1, 7 * 96)))
+            )
+        return body
     for key in ("validFrom", "validTo"):
         if draw(st.booleans()):
             body[key] = format_timestamp(_moment(draw(st.integers(-96, 288))))
     return body
 
 
+_NEVER = st.just(False)
+
+
 @st.composite
-def installed_sets(draw: st.DrawFn) -> list[Installed]:
-    """Up to three ChargePointMaxProfiles and four TxDefaultProfiles on a two-connector station."""
-    caps = [(0, p) for p in draw(st.lists(payloads("ChargePointMaxProfile"), max_size=3))]
-    defaults = draw(st.lists(st.tuples(st.integers(0, 2), payloads("TxDefaultProfile")), max_size=4))
+def installed_sets(draw: st.DrawFn, daily: st.SearchStrategy[bool] = _NEVER) -> list[Installed]:
+    """Up to three ChargePointMaxProfiles and four TxDefaultProfiles on a two-connector station, each
+    one Daily (`payloads`) as `daily` draws."""
+    caps = [(0, p) for p in draw(st.lists(daily.flatmap(_caps), max_size=3))]
+    defaults = draw(st.lists(st.tuples(st.integers(0, 2), daily.flatmap(_defaults)), max_size=4))
     # One charger: every profile has an id of its own.
     return [
         Installed(connector, {**payload, "chargingProfileId": number})
         for number, (connector, payload) in enumerate(caps + defaults, start=1)
     ]
+
+
+def _caps(daily: bool) -> st.SearchStrategy[dict[str, Any]]:
+    return payloads("ChargePointMaxProfile", daily)
+
+
+def _defaults(daily: bool) -> st.SearchStrategy[dict[str, Any]]:
+    return payloads("TxDefaultProfile", daily)
 
 
 windows = st.tuples(st.integers(0, 96), st.integers(1, 192))
@@ -245,3 +267,30 @@ def test_a_chart_column_shows_the_lowest_limit_of_every_period_it_overlaps(
         limits = [p.limit for p in periods if p.start < high and p.end > low and p.limit is not None]
         expected.append(min(limits, default=None))
     assert schedule_render._column_lows(periods, first, step, columns) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    installed_sets(daily=st.booleans() | st.just(True)),
+    st.tuples(st.integers(0, 95), st.integers(97, 7 * 96)),
+    st.sampled_from([0, 1, 2]),
+)
+def test_a_window_of_days_is_what_its_days_give_one_by_one(
+    profiles: list[Installed], window: tuple[int, int], connector_id: int
+) -> None:
+    """Over more than a day, a composite (profiles repeating daily or not) is each day's own composite,
+    the days joined and equal limits where they meet merged."""
+    start_steps, length_steps = window
+    start, end = _moment(start_steps), _moment(start_steps + length_steps)
+    whole = composite_schedule(profiles, connector_id, start, length_steps * GRID_S, connectors=2)
+    joined: list[CompositePeriod] = []
+    day_start = start
+    while day_start < end:
+        day_s = int((min(day_start + timedelta(days=1), end) - day_start).total_seconds())
+        for period in composite_schedule(profiles, connector_id, day_start, day_s, connectors=2):
+            if joined and joined[-1].limit == period.limit:
+                joined[-1] = joined[-1]._replace(end=period.end)
+            else:
+                joined.append(period)
+        day_start += timedelta(days=1)
+    assert whole == joined

@@ -221,6 +221,21 @@ def reach(
     return (lower, upper) if lower < upper else None
 
 
+def repeats_daily(
+    profile: TimedProfile, window_start: datetime, window_end: datetime, *, recur_before_start: bool
+) -> bool:
+    """Whether the pieces of `profile` in [window_start, window_end) are those of its first day there,
+    shifted by whole days: a Daily recurrence begun by `window_start` (or recurring before its start),
+    valid all of the window."""
+    if profile.kind != "Recurring" or profile.recurrency != "Daily" or profile.start_schedule is None:
+        return False
+    return (
+        (recur_before_start or profile.start_schedule <= window_start)
+        and (profile.valid_from is None or profile.valid_from <= window_start)
+        and (profile.valid_to is None or profile.valid_to >= window_end)
+    )
+
+
 def _laid_out(profile: TimedProfile, key: tuple[Any, ...]) -> list[LimitPiece]:
     window_start, window_end, anchor, recur_before_start = key
     bounds = reach(profile, window_start, window_end, anchor)

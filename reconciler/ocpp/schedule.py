@@ -61,11 +61,14 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import repeat
+from operator import add
 from typing import Any, NamedTuple
 
 from reconciler.ocpp.firmware import (
@@ -77,7 +80,7 @@ from reconciler.ocpp.firmware import (
 )
 from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, as_named, read_profile
+from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, as_named, read_profile, repeats_daily
 from reconciler.ocpp.stacking import stack
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
@@ -187,8 +190,7 @@ def composite_schedules(
     sessions = sessions or {}
     station_session = min(sessions.values(), default=None)
     caps = [p for p in timed if p.purpose == CHARGE_POINT_MAX and p.connector_id == 0]
-    anchor = _anchor(station_session, window, options)
-    cap = window.steps(stack(caps, _cap_rank, window.start, window.end, anchor=anchor, options=options))
+    cap = window.stacked(caps, _cap_rank, _anchor(station_session, window, options), options)
     lines: dict[int, Steps] = {}
 
     def line(connector: int) -> Steps:
@@ -229,8 +231,31 @@ class _Window:
     # Fraction costs more than converting it.
     _converted: dict[tuple[int, str, int | None], tuple[Exact, Exact]] = field(default_factory=dict)
 
-    def steps(self, pieces: Sequence[LimitPiece]) -> Steps:
-        """Pieces as a step function in the window's unit, gaps as no limit, repeats folded."""
+    def stacked(
+        self,
+        profiles: Sequence[TimedProfile],
+        rank: Callable[[TimedProfile], tuple[int, ...]],
+        anchor: datetime | None,
+        options: CompositeOptions,
+    ) -> Steps:
+        """The profiles stacked by `rank` over the window (`stacking.stack`), as steps.
+
+        Where each of them repeats daily over the window, so does the stack: its first day is laid out
+        and repeated (a week of minute tariffs is 10,080 pieces a connector, its first day 1,440)."""
+        day_end = self.start + _DAY
+        every_day = bool(profiles) and day_end < self.end
+        if every_day and all(
+            repeats_daily(p, self.start, self.end, recur_before_start=options.recur_before_start)
+            for p in profiles
+        ):
+            pieces = stack(profiles, rank, self.start, day_end, anchor=anchor, options=options)
+            return _every_day(self.steps(pieces, day_end), self.end)
+        return self.steps(stack(profiles, rank, self.start, self.end, anchor=anchor, options=options))
+
+    def steps(self, pieces: Sequence[LimitPiece], until: datetime | None = None) -> Steps:
+        """Pieces as a step function in the window's unit from its start to `until` (default: its end),
+        gaps as no limit, repeats folded."""
+        until = self.end if until is None else until
         out: Steps = []
         last: Exact | None = None  # the value of out[-1], when out has one
         cursor = self.start
@@ -245,7 +270,7 @@ class _Window:
                 out.append((start, value))
                 last = value
             cursor = end
-        if cursor < self.end and (not out or last is not None):
+        if cursor < until and (not out or last is not None):
             out.append((cursor, None))
         return out
 
@@ -284,6 +309,26 @@ class _Window:
         return list(as_named(CompositePeriod, rows))
 
 
+_DAY = timedelta(days=1)
+
+
+def _every_day(day: Steps, end: datetime) -> Steps:
+    """The steps of a day (from its start, which they begin at) repeated day after day up to `end`,
+    as laying out the whole stretch would give them: a day whose last value its first repeats adds
+    no step where the next day begins."""
+    moments = [moment for moment, _ in day]
+    values = [value for _, value in day]
+    skip = 1 if values[0] == values[-1] else 0  # None only equals None; 16 equals 16 and Fraction(16)
+    moments, values = moments[skip:], values[skip:]
+    out = list(day)
+    shift = _DAY
+    while moments and day[0][0] + shift < end:
+        shifted = list(map(add, moments, repeat(shift)))
+        out += zip(shifted[: bisect_left(shifted, end)], values, strict=False)  # the last day cut at `end`
+        shift += _DAY
+    return out
+
+
 def _tenths_down(value: Exact) -> Decimal:
     if value.denominator == 1:
         return Decimal(value.numerator)
@@ -315,8 +360,7 @@ def _transaction_line(
         )
     ]
     rank = _tx_rank_connector_first if options.precedence is Precedence.CONNECTOR_FIRST else _tx_rank
-    anchor = _anchor(session_start, window, options)
-    return window.steps(stack(candidates, rank, window.start, window.end, anchor=anchor, options=options))
+    return window.stacked(candidates, rank, _anchor(session_start, window, options), options)
 
 
 def _cap_rank(profile: TimedProfile) -> tuple[int, ...]:
