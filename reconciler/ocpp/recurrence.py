@@ -68,7 +68,7 @@ class TimedProfile:
     phases: tuple[int | None, ...] = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
-        periods = self.periods  # by C calls (`map`): a plan reads 30 schedules of 1,000 periods per change
+        periods = self.periods  # by C calls (`map`): a site of 30 schedules of 1,000 periods reads 30,000
         object.__setattr__(self, "offsets", tuple(map(timedelta, repeat(0), map(_START_S, periods))))
         object.__setattr__(self, "limits", tuple(map(_LIMIT, periods)))
         object.__setattr__(self, "phases", tuple(map(_PHASES, periods)))

@@ -9,7 +9,9 @@ How it works. `recurrence` lays every profile's periods on the window's time lin
 valid profile with the highest stackLevel wins at each instant (`stacking`) and lower levels show through
 where it sets nothing (outside validFrom/validTo, before its start, after its duration). A connector's
 transaction limit is its TxProfile where one applies, else its TxDefaultProfile. The composite of a
-connector is the minimum of that and the ChargePointMaxProfile, compared in the requested unit.
+connector is the minimum of that and the ChargePointMaxProfile, compared in the requested unit. Over a
+window of days, a stack of profiles that each repeat daily throughout it is laid out for its first day
+and repeated (`recurrence.repeats_daily`): the same steps, a seventh of the work for a week.
 
 Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* are `CompositeOptions`
 (`firmware`), which a station declares so that its own rules are the ones applied:
@@ -313,9 +315,9 @@ _DAY = timedelta(days=1)
 
 
 def _every_day(day: Steps, end: datetime) -> Steps:
-    """The steps of a day (from its start, which they begin at) repeated day after day up to `end`,
-    as laying out the whole stretch would give them: a day whose last value its first repeats adds
-    no step where the next day begins."""
+    """The steps of a day (they begin at its start) repeated day after day up to `end`, as laying out
+    the whole stretch gives them: where a day ends on the value it begins with, no step is added where
+    the next one begins."""
     moments = [moment for moment, _ in day]
     values = [value for _, value in day]
     skip = 1 if values[0] == values[-1] else 0  # None only equals None; 16 equals 16 and Fraction(16)
