@@ -9,6 +9,7 @@ no profile and counts at its rating in the site's sum, so the site goes from 44 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from reconciler.plan import power
 from reconciler.plan.outcome import assume_applied
 from reconciler.plan.site import SitePlan, build
 from reconciler.render.markdown import render_markdown
+from reconciler.render.svg import plan_charts
 from reconciler.render.text import render_json, render_text
 from reconciler.state.recorded import RecordedState
 
@@ -210,3 +212,24 @@ def test_json_writes_each_limit_as_its_own_decimal_is_written(tmp_path: Path) ->
     assert [type(limit) for limit in station_limits] == [int, int, int]
     assert site_limits == [11000.0, 15000.0, 11000.0]
     assert [type(limit) for limit in site_limits] == [float, float, float]
+
+
+def test_a_rendered_plan_leaves_no_reference_cycle(tmp_path: Path) -> None:
+    """A plan rendered in every format (its power view and site sum worked out, its charts drawn) leaves
+    no garbage cycle: the CLI renders with the collector paused and freezes what is left after, where a
+    cycle would stay for the life of the process."""
+    gc.collect()
+    gc.disable()
+    try:
+        plan = _plan(tmp_path, grid_limit_kw=40)
+        render_text([plan])
+        render_json([plan], "2026-11-23T12:00:00Z")
+        render_markdown([plan], "2026-11-23T12:00:00Z")
+        plan_charts(plan)
+        assert plan.power is not None
+        assert plan.power.view.combined_after  # the site sum was worked out
+        del plan
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert found == 0

@@ -108,22 +108,48 @@ def plan(
                 confirmations=confirmations,
                 station=station,
             )
+    # Rendered with the collector paused, as the plan was made: the power view works out composites and
+    # the JSON plan writes every period, hundreds of thousands of objects the collector would walk again
+    # and again (a twentieth of the JSON plan of 30 connectors' minute tariffs) and find no cycle among.
+    with bounds.paused_collector():
+        _render(
+            plans,
+            fmt,
+            format_timestamp(moment),
+            out=out,
+            chart_dir=chart_dir,
+            coloured=colour(no_color),
+            verbose=verbose,
+        )
+    pending = any(p.has_changes for p in plans)
+    return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
+
+
+def _render(
+    plans: Sequence[SitePlan],
+    fmt: str,
+    generated_at: str,
+    *,
+    out: Path | None,
+    chart_dir: Path | None,
+    coloured: bool,
+    verbose: bool,
+) -> None:
+    """Save the plan where `--out` says, draw its charts, and print it in `fmt`."""
     if out is not None:
-        _save(out, render_json(plans, format_timestamp(moment), compact=True))
+        _save(out, render_json(plans, generated_at, compact=True))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
         # As bytes: text is searched for colour codes to strip when it does not go to a terminal, and
         # JSON holds none (it escapes control characters); written out, a 28 MB plan is spared the search.
-        click.echo(render_json(plans, format_timestamp(moment)).encode(), nl=False)
+        click.echo(render_json(plans, generated_at).encode(), nl=False)
     elif fmt == "markdown":
         # Only a pull-request comment needs its renderer; every other plan starts without it.
-        from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see above
+        from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see the line above
 
-        click.echo(render_markdown(plans, format_timestamp(moment), charts=charts), nl=False)
+        click.echo(render_markdown(plans, generated_at, charts=charts), nl=False)
     else:
-        click.echo(render_text(plans, colour=colour(no_color), verbose=verbose), nl=False)
-    pending = any(p.has_changes for p in plans)
-    return EXIT_CHANGES if detailed_exitcode and pending else EXIT_OK
+        click.echo(render_text(plans, colour=coloured, verbose=verbose), nl=False)
 
 
 def _save(out: Path, text: str) -> None:

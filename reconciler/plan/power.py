@@ -337,44 +337,55 @@ class PowerBasis:
     @functools.cached_property
     def view(self) -> PowerView:
         duration_s = window_s(*(s.before for s in self.stations), *(s.after for s in self.stations))
-        # Stations of one kind (a depot's bays placed from the same templates) share their totals, worked
-        # out once: a template of 96 periods on 1,000 stations is one station's composites, not 1,000.
-        kinds: dict[Hashable, Totals] = {}
-
-        def totals_of(basis: StationBasis) -> Totals:
-            kind = basis.kind
-            if kind is None:
-                return self._totals(basis, duration_s)
-            if kind not in kinds:
-                kinds[kind] = self._totals(basis, duration_s)
-            return kinds[kind]
-
+        totals_of = _Totals(self.start, duration_s)
+        # Shown stations first: the text plan draws the touched stations alone, the sum needs every one.
         totals = {s.station_id: totals_of(s) for s in self.stations if s.touched}
         shown = tuple(
             StationPower(s.station_id, s.rated_w, *totals[s.station_id]) for s in self.stations if s.touched
         )
+        stations = self.stations  # the view refers to these, not to this basis, which refers to the view
 
         def combine() -> Combined:
             rated = [
                 (totals.get(s.station_id) or totals_of(s), s.rated_w)
-                for s in self.stations
+                for s in stations
                 if s.rated_w is not None
             ]
             before = site_total_w((pair[0], rated_w) for pair, rated_w in rated)
             after = site_total_w((pair[1], rated_w) for pair, rated_w in rated)
-            left_out = tuple(s.station_id for s in self.stations if s.rated_w is None)
+            left_out = tuple(s.station_id for s in stations if s.rated_w is None)
             return tuple(before), tuple(after), left_out
 
-        voltage_v = self.stations[0].station.voltage_v if self.stations else Decimal(230)
+        voltage_v = stations[0].station.voltage_v if stations else Decimal(230)
         return PowerView(self.start, duration_s, voltage_v, shown, combine)
 
-    def _totals(self, basis: StationBasis, duration_s: int) -> Totals:
+
+class _Totals:
+    """Each station's total before and after, over `duration_s` from `start`, worked out once per kind:
+    stations of one kind (a depot's bays placed from the same templates) share their totals, so a
+    template of 96 periods on 1,000 stations is one station's composites, not 1,000."""
+
+    def __init__(self, start: datetime, duration_s: int) -> None:
+        self.start = start
+        self.duration_s = duration_s
+        self.kinds: dict[Hashable, Totals] = {}
+
+    def __call__(self, basis: StationBasis) -> Totals:
+        kind = basis.kind
+        if kind is None:
+            return self._worked_out(basis)
+        if kind not in self.kinds:
+            self.kinds[kind] = self._worked_out(basis)
+        return self.kinds[kind]
+
+    def _worked_out(self, basis: StationBasis) -> Totals:
         """A station's total before and after; an untouched station holds the same on both sides."""
         # Read afresh (once for both sides), so that the plan, kept until it is rendered, does not
         # keep each profile's laid-out pieces (`Installed` keeps them while it lives).
         fresh = {id(item): Installed(item.connector_id, item.payload) for item in basis.before + basis.after}
-        before = tuple(basis.station.total_w([fresh[id(i)] for i in basis.before], self.start, duration_s))
+        start, duration_s = self.start, self.duration_s
+        before = tuple(basis.station.total_w([fresh[id(i)] for i in basis.before], start, duration_s))
         if not basis.touched:
             return before, before
-        after = basis.station.total_w([fresh[id(i)] for i in basis.after], self.start, duration_s)
+        after = basis.station.total_w([fresh[id(i)] for i in basis.after], start, duration_s)
         return before, tuple(after)
