@@ -324,6 +324,9 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
         ("30 connectors of 1,000 periods each: plan", 7),
     ):
         runs.append((name, ["plan", "--desired", str(cases[index][1].parent), *now]))
+    schedule = ["schedule", "spread", "S1", "--desired", str(cases[7][1].parent), *now]
+    runs.append(("the same: its station total over a day", schedule))
+    runs.append(("the same over a year (refused: 11 M pieces)", [*schedule, "--hours", "8784"]))
     runs += _recorded_inputs(made, spread_over)
     return runs
 

@@ -179,6 +179,21 @@ def test_moments_are_written_in_the_sites_wall_clock_time() -> None:
     assert SiteClock("UTC", UTC).zone(moment) == "UTC"
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.sampled_from(["Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe", "UTC"]),
+    seconds=st.lists(st.integers(min_value=0, max_value=3 * 365 * 86400), min_size=1, max_size=30),
+    zoned=st.booleans(),
+)
+def test_the_parts_of_many_moments_are_their_stamps(name: str, seconds: list[int], zoned: bool) -> None:
+    """Read on the clock many at once (a schedule's bounds, each day's date written once), each moment's
+    weekday, date and time of day are its stamp, zone and seconds as `stamp` writes them."""
+    clock = SiteClock(name, zoneinfo.ZoneInfo(name))
+    moments = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s) for s in sorted(seconds)]
+    walls = clock.walls(moments, zone=zoned)
+    assert [" ".join(parts) for parts in walls] == [clock.stamp(m, weekday=True, zone=zoned) for m in moments]
+
+
 def test_a_window_names_each_change_of_offset_in_it() -> None:
     """A heading over a window across the spring change says both offsets and when the second begins."""
     assert BERLIN.zone_over(SPRING_2027 - timedelta(days=1), SPRING_2027 + timedelta(days=1)) == (

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.ocpp.profile import format_timestamp
+from reconciler.ocpp.recurrence import limit_pieces, piece_count, read_profile
 from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule, composite_schedules
 from reconciler.render import schedule as schedule_render
 
@@ -294,3 +295,22 @@ def test_a_window_of_days_is_what_its_days_give_one_by_one(
                 joined.append(period)
         day_start += timedelta(days=1)
     assert whole == joined
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payloads("TxDefaultProfile"),
+    st.tuples(st.integers(-96, 96), st.integers(1, 30 * 96)),
+    st.booleans(),
+    st.sampled_from([None, 0, 40]),
+)
+def test_the_pieces_counted_are_the_pieces_laid_out(
+    payload: dict[str, Any], window: tuple[int, int], recur_before_start: bool, anchor_steps: int | None
+) -> None:
+    """Counting a profile's pieces in a window of up to a month, from its fields alone, gives as many as
+    laying them out does, whether it recurs before its start or not and with or without an anchor."""
+    profile = read_profile(1, payload)
+    start, end = _moment(window[0]), _moment(window[0] + window[1])
+    anchor = None if anchor_steps is None else _moment(anchor_steps)
+    laid_out = limit_pieces(profile, start, end, anchor, recur_before_start=recur_before_start)
+    assert piece_count(profile, start, end, anchor, recur_before_start=recur_before_start) == len(laid_out)

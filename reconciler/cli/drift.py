@@ -33,6 +33,7 @@ from reconciler.cli.options import (
 )
 from reconciler.edrv.client import EdrvSettings
 from reconciler.ocpp.drift import Tolerance, Verdict
+from reconciler.plan import window
 from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
@@ -47,7 +48,8 @@ from reconciler.shell.network import station_sites
 @station_option("Check")
 @click.option(
     "--hours", type=Finite(min=0, min_open=True, max=HOURS_A_YEAR), default=24.0, show_default=True,
-    help="How far ahead to compare the composite schedules (at most a year).",
+    help="How far ahead to compare the composite schedules (at most a year, and at most 50,000 periods of "
+    "the recorded profiles laid out).",
 )  # fmt: skip
 @format_option("text", "json", "markdown")
 @click.option(
@@ -114,9 +116,18 @@ def drift(
     names = station_sites(desired_dir, state_dir, sites, station)
     client_settings = EdrvSettings.from_environment(key_file)
     with open_inbox(inbox) as reader:
-        found = drift_sites(
-            desired_dir, names, clock(now), client_settings, reader, state_dir=state_dir, settings=settings
-        )
+        try:
+            found = drift_sites(
+                desired_dir,
+                names,
+                clock(now),
+                client_settings,
+                reader,
+                state_dir=state_dir,
+                settings=settings,
+            )
+        except window.WindowTooLongError as err:
+            raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
     render = {"json": drift_view.render_json, "markdown": drift_view.render_markdown}.get(
         fmt, drift_view.render_text
     )

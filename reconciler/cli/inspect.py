@@ -29,7 +29,7 @@ from reconciler.cli.options import (
     state_dir_option,
 )
 from reconciler.desired.schema import site_schema
-from reconciler.plan import siteschedule
+from reconciler.plan import siteschedule, window
 from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
@@ -88,7 +88,7 @@ def payloads(
     type=Finite(min=0, min_open=True, max=HOURS_A_YEAR),
     default=24.0,
     show_default=True,
-    help="Window length (at most a year).",
+    help="Window length (at most a year, and at most 50,000 periods of the profiles laid out).",
 )
 @click.option("--unit", type=click.Choice(["W", "A"]), default="W", show_default=True)
 @format_option("text", "json")
@@ -120,6 +120,8 @@ def schedule(
         )
     except LookupError as err:
         raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
+    except window.WindowTooLongError as err:
+        raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
     click.echo((schedule_view.render_json if fmt == "json" else schedule_view.render_text)(found), nl=False)
     return EXIT_OK
 

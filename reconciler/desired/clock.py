@@ -17,6 +17,7 @@ or odd), so consecutive periods always take turns, whatever offsets a zone moves
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -97,6 +98,25 @@ class SiteClock:
         day = f"{local:%a} " if weekday else ""
         name = f" {self.abbreviation(moment)}" if zone else ""
         return f"{day}{local:%Y-%m-%d} {self.time_of_day(moment)}{name}"
+
+    def walls(self, moments: Iterable[datetime], *, zone: bool = False) -> list[tuple[str, str, str]]:
+        """The parts of `stamp(moment, weekday=True, zone=zone)` of each moment, from one reading of the
+        clock: the weekday, the date and the time of day (with the zone's name after it with `zone`).
+
+        Each day's weekday and date are written once, for a schedule of minute periods lists 1,440 a day."""
+        days: dict[int, tuple[str, str]] = {}
+        out = []
+        for moment in moments:
+            local = moment.astimezone(self.tz)
+            ordinal = local.toordinal()
+            day = days.get(ordinal) or days.setdefault(ordinal, (f"{local:%a}", f"{local:%Y-%m-%d}"))
+            time = f"{local.hour:02d}:{local.minute:02d}"
+            if local.second:
+                time += f":{local.second:02d}"
+            if zone:
+                time += f" {self.abbreviation(moment)}"
+            out.append((*day, time))
+        return out
 
     def mention(self, moment: datetime) -> str:
         """A moment in a message read by people and tools alike: the local `stamp` with its weekday and

@@ -236,16 +236,57 @@ def repeats_daily(
     )
 
 
+def piece_count(
+    profile: TimedProfile,
+    window_start: datetime,
+    window_end: datetime,
+    anchor: datetime | None,
+    *,
+    recur_before_start: bool,
+) -> int:
+    """How many pieces `limit_pieces` lays out, counted from the profile's fields without laying any out:
+    a run's periods are found by bisection, so a year of a Daily schedule is 366 runs to count, however
+    many periods each has."""
+    key = (window_start, window_end, anchor, recur_before_start)
+    return sum(run.beyond - run.first for run in _runs(profile, key))
+
+
+class _Run(NamedTuple):
+    """One run of a schedule inside a window: its periods `first` up to `beyond` set a limit there,
+    from `occurrence` (where the run starts) on, cut to [lower, end)."""
+
+    first: int
+    beyond: int
+    occurrence: datetime
+    end: datetime
+    lower: datetime
+
+
 def _laid_out(profile: TimedProfile, key: tuple[Any, ...]) -> list[LimitPiece]:
+    pieces: list[LimitPiece] = []
+    for run in _runs(profile, key):
+        _place_periods(profile, run, pieces)
+    return pieces
+
+
+def _runs(profile: TimedProfile, key: tuple[Any, ...]) -> Iterator[_Run]:
+    """Each run of the schedule that sets a limit in the window of `key` (see `limit_pieces`)."""
     window_start, window_end, anchor, recur_before_start = key
     bounds = reach(profile, window_start, window_end, anchor)
     if bounds is None or not profile.periods:
-        return []
+        return
     lower, upper = bounds
-    pieces: list[LimitPiece] = []
+    offsets = profile.offsets
     for occurrence, span_end in _occurrences(profile, lower, upper, anchor, recur_before_start):
-        _place_periods(profile, occurrence, min(span_end, upper), lower, pieces)
-    return pieces
+        end = min(span_end, upper)
+        if end <= lower:
+            continue  # a run over before the stretch begins (a `duration` shorter than the recurrence)
+        # Periods ending by `lower` add nothing: start at the last one starting by then; and stop before
+        # the first one starting at the run's end or after.
+        first = max(bisect_right(offsets, lower - occurrence) - 1, 0)
+        beyond = bisect_left(offsets, end - occurrence, lo=first)
+        if first < beyond:
+            yield _Run(first, beyond, occurrence, end, lower)
 
 
 def _occurrences(
@@ -277,22 +318,13 @@ def _occurrences(
     return [] if start is None else [(start, upper)]
 
 
-def _place_periods(
-    profile: TimedProfile, occurrence: datetime, run_end: datetime, lower: datetime, out: list[LimitPiece]
-) -> None:
-    """Append the periods of one run of the schedule, clipped to [lower, run_end)."""
-    if run_end <= lower:
-        return  # a run over before the stretch begins (a `duration` shorter than the recurrence)
-    offsets = profile.offsets
-    # Periods ending by `lower` add nothing: start at the last one starting by then; and stop before the
-    # first one starting at the run's end or after. Only that first one may start before `lower`.
-    first = max(bisect_right(offsets, lower - occurrence) - 1, 0)
-    beyond = bisect_left(offsets, run_end - occurrence, lo=first)
-    if first == beyond:
-        return
-    starts = [occurrence + offset for offset in offsets[first:beyond]]
+def _place_periods(profile: TimedProfile, run: _Run, out: list[LimitPiece]) -> None:
+    """Append the periods of one run, clipped to [run.lower, run.end): only its first may start before
+    `run.lower`."""
+    first, beyond, occurrence, end, lower = run
+    starts = [occurrence + offset for offset in profile.offsets[first:beyond]]
     starts[0] = max(starts[0], lower)
-    ends = [*starts[1:], run_end]
+    ends = [*starts[1:], end]
     # A week of minute tariffs on 30 connectors lays out 200,000 pieces.
     out += as_named(
         LimitPiece,

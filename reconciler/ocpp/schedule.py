@@ -82,7 +82,14 @@ from reconciler.ocpp.firmware import (
 )
 from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.recurrence import LimitPiece, TimedProfile, as_named, read_profile, repeats_daily
+from reconciler.ocpp.recurrence import (
+    LimitPiece,
+    TimedProfile,
+    as_named,
+    piece_count,
+    read_profile,
+    repeats_daily,
+)
 from reconciler.ocpp.stacking import stack
 
 CHARGE_POINT_MAX, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
@@ -218,6 +225,20 @@ def composite_schedules(
         total = summed([line(connector) for connector in range(1, max(count, 1) + 1)], window.start)
         out[0] = window.periods(capped(total))
     return out
+
+
+def pieces_within(
+    profiles: Iterable[Installed],
+    start: datetime,
+    duration_s: int,
+    options: CompositeOptions = DEFAULT_OPTIONS,
+) -> int:
+    """How many pieces a composite of `profiles` over [start, start + duration_s) lays out at most (every
+    profile's periods in every run of it there: `recurrence.piece_count`), counted from their fields
+    without laying any out. What the work of the composite and the number of its periods grow with."""
+    end = start + timedelta(seconds=duration_s)
+    before = options.recur_before_start
+    return sum(piece_count(item.timed(), start, end, start, recur_before_start=before) for item in profiles)
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.drift import SEVERITY, Comparison, Verdict
 from reconciler.ocpp.firmware import CompositeOptions
 from reconciler.ocpp.profile import RateUnit, format_timestamp, parse_timestamp
-from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedules, pieces_within
 from reconciler.state.recorded import HELD, DriftCheck, ProfileRecord, RecordedState, Status
 
 DEFAULT_MAX_HEALS_PER_DAY = 3
@@ -117,6 +117,13 @@ def checks_due(recorded: RecordedState | None, checked_since: datetime) -> int:
         for station in recorded.stations.values()
         if _live(station.profiles) and not _checked_since(station.drift, checked_since)
     )
+
+
+def expected_pieces(target: Target, start: datetime, duration_s: int) -> int:
+    """How many pieces of the records' profiles `expected` lays out at most over the window, counted
+    without laying any out (`schedule.pieces_within`): what `window.check` bounds."""
+    installed = [Installed(r.connector_id, r.payload) for r in target.records.values()]
+    return pieces_within(installed, start, duration_s, target.options)
 
 
 def expected(

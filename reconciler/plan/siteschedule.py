@@ -19,7 +19,8 @@ from reconciler.desired.template import PlacedProfile
 from reconciler.desired.validate import DesiredSite
 from reconciler.ocpp.firmware import DEFAULT_OPTIONS, CompositeOptions
 from reconciler.ocpp.profile import RateUnit
-from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule
+from reconciler.ocpp.schedule import CompositePeriod, Installed, composite_schedule, pieces_within
+from reconciler.plan import window
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +60,16 @@ def site_schedules(
 ) -> list[StationSchedule]:
     """The composite of `connector_id` on each named station (all when none are named), by station id.
 
-    Raises LookupError naming the station when one is not in the site or lacks the connector.
+    Raises LookupError naming the station when one is not in the site or lacks the connector, and
+    `window.WindowTooLongError`, before any is worked out, when they would lay out more pieces of their
+    profiles than `window.MAX_COMPOSITE_PIECES`.
     """
     chosen = sorted(station_ids) if station_ids else sorted(site.stations)
     unit = RateUnit(unit)
-    out = []
     # Stations of one kind (the same bodies under the same ids on the same connectors, as a template's
     # placements are, and as many connectors) have one composite, worked out once and shared.
-    kinds: dict[tuple[object, ...], tuple[CompositePeriod, ...]] = {}
+    kinds: dict[tuple[object, ...], tuple[int, list[Installed]]] = {}  # the station's connectors, profiles
+    kind_of: dict[str, tuple[object, ...]] = {}
     for station_id in chosen:
         station = site.stations.get(station_id)
         if station is None:
@@ -79,22 +82,36 @@ def site_schedules(
         held = tuple(
             (item.profile.connector_id, item.body.digest, profile_id) for item, profile_id in profiles
         )
-        kind = (held, station.connectors)
+        kind = kind_of[station_id] = (held, station.connectors)
         if kind not in kinds:
-            kinds[kind] = tuple(
-                composite_schedule(
-                    [Installed(item.profile.connector_id, item.body.under(id_)) for item, id_ in profiles],
-                    connector_id,
-                    start,
-                    duration_s,
-                    unit=unit,
-                    connectors=station.connectors,
-                    voltage_v=site.doc.site.nominal_voltage_v,
-                    options=options,
-                )
+            installed = [Installed(item.profile.connector_id, item.body.under(id_)) for item, id_ in profiles]
+            kinds[kind] = (station.connectors, installed)
+    pieces = sum(pieces_within(installed, start, duration_s, options) for _, installed in kinds.values())
+    window.check(pieces, duration_s, stations=len(chosen))
+    composites = {
+        kind: tuple(
+            composite_schedule(
+                installed,
+                connector_id,
+                start,
+                duration_s,
+                unit=unit,
+                connectors=connectors,
+                voltage_v=site.doc.site.nominal_voltage_v,
+                options=options,
             )
-        schedule = StationSchedule(
-            site.site_id, station_id, station.description, connector_id, unit, kinds[kind], site.clock
         )
-        out.append(schedule)
-    return out
+        for kind, (connectors, installed) in kinds.items()
+    }
+    return [
+        StationSchedule(
+            site.site_id,
+            station_id,
+            site.stations[station_id].description,
+            connector_id,
+            unit,
+            composites[kind_of[station_id]],
+            site.clock,
+        )
+        for station_id in chosen
+    ]

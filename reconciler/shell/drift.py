@@ -31,7 +31,15 @@ from reconciler.edrv.inbox import Query, Reader
 from reconciler.edrv.webhook import COMPOSITE, FINAL
 from reconciler.errors import EdrvError, InboxError
 from reconciler.ocpp.drift import ReportError, Tolerance, Verdict, compare, read_reported
-from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY, ConnectorResult, SiteDrift, StationResult, Target
+from reconciler.plan import window
+from reconciler.plan.drift import (
+    DEFAULT_MAX_HEALS_PER_DAY,
+    ConnectorResult,
+    SiteDrift,
+    StationResult,
+    Target,
+    expected_pieces,
+)
 from reconciler.plan.drift import expected as expected_composites
 from reconciler.plan.drift import heal as heal_station
 from reconciler.plan.drift import targets as targets_of
@@ -86,7 +94,10 @@ def drift_sites(
     settings: DriftSettings = DriftSettings(),
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[SiteDrift]:
-    """Check the named sites' chargers (the caller names existing sites) and record what was found."""
+    """Check the named sites' chargers (the caller names existing sites) and record what was found.
+
+    Raises `window.WindowTooLongError`, before anything is asked, when the composites compared over
+    `settings.hours` would lay out more pieces of the recorded profiles than the window allows."""
     desired = load_desired(desired_dir, sites, now)
     with locked(desired_dir, sites, state_dir, settings.lock_timeout_s):
         paths = {site: store.state_path(desired_dir, site, state_dir) for site in sites}
@@ -95,6 +106,10 @@ def drift_sites(
         targets = {
             site: targets_of(desired.get(site), recorded[site], settings.station, since) for site in sites
         }
+        # Refused before anything is asked: the answers are compared with composites over the window.
+        every = [target for found in targets.values() for target in found]
+        pieces = sum(expected_pieces(target, now, settings.duration_s) for target in every)
+        window.check(pieces, settings.duration_s, stations=len(every))
         checked = asyncio.run(_check(targets, client_settings, reader, settings, now, transport))
         out = []
         for site in sites:
