@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -151,6 +153,17 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
     assert changes
     assert all(c["request"]["path"].endswith("/set_charging_profile") for c in changes)
     assert run_cli(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
+
+
+def test_a_json_plan_is_written_to_an_output_that_takes_only_text(tmp_path: Path) -> None:
+    """Standard output replaced by one that takes text alone (a StringIO, as a program running the CLI
+    in process gives it) gets the whole JSON plan, as a terminal or a pipe does."""
+    args = ["plan", "--desired", str(DESIRED), "--state-dir", str(tmp_path), "--now", "2026-11-23T12:00:00Z"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exited:
+        cli.main([*args, "--format", "json"], prog_name="reconciler")
+    assert exited.value.code == 0
+    assert json.loads(out.getvalue())["sites"]
 
 
 def test_validate_and_plan_load_only_what_they_need() -> None:

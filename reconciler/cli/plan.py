@@ -140,9 +140,9 @@ def _render(
         _save(out, render_json(plans, generated_at, compact=True))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
-        # As bytes: text is searched for colour codes to strip when it does not go to a terminal, and
+        # color=True: click searches text for colour codes to strip when it does not go to a terminal, and
         # JSON holds none (it escapes control characters); written out, a 28 MB plan is spared the search.
-        click.echo(render_json(plans, generated_at).encode(), nl=False)
+        click.echo(render_json(plans, generated_at), nl=False, color=True)
     elif fmt == "markdown":
         # Only a pull-request comment needs its renderer; every other plan starts without it.
         from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see the line above
