@@ -58,7 +58,10 @@ def test_a_schedule_longer_than_the_window_allows_is_refused_naming_the_longest_
     code, out, err = run_cli(capsys, *base, "--hours", "8784")
     assert code == EXIT_USAGE
     assert out == ""
-    assert "Invalid value for --hours: the schedule asked for would lay out 73,200 periods" in err
+    assert (
+        "Invalid value for --hours: the schedule asked for would lay out 73,200 periods of the profiles"
+        in err
+    )
     assert "more than the 50,000 worked out at once; ask for fewer hours (at most about 6000 here)" in err
     code, out, _ = run_cli(capsys, *base, "--hours", "6000", "--format", "json")
     assert code == 0
@@ -81,4 +84,7 @@ def test_drift_over_more_than_the_window_allows_is_refused_before_anything_is_as
     )
     assert code == EXIT_USAGE
     assert out == ""
-    assert "Invalid value for --hours: the schedule asked for would lay out 73,200 periods" in err
+    assert (
+        "Invalid value for --hours: the schedule asked for would lay out 73,200 periods of the profiles"
+        in err
+    )

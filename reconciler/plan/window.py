@@ -21,7 +21,7 @@ class WindowTooLongError(ValueError):
     def __init__(self, pieces: int, duration_s: int, *, stations: int) -> None:
         asked = "the schedule asked for" if stations == 1 else f"the schedules of {stations} stations"
         super().__init__(
-            f"{asked} would lay out {pieces:,} periods of their profiles, more than the "
+            f"{asked} would lay out {pieces:,} periods of the profiles, more than the "
             f"{MAX_COMPOSITE_PIECES:,} worked out at once"
         )
         hours = duration_s * MAX_COMPOSITE_PIECES // pieces // 3600
