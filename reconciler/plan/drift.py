@@ -127,13 +127,18 @@ def expected_pieces(target: Target, start: datetime, duration_s: int) -> int:
 
 
 def expected(
-    target: Target, start: datetime, duration_s: int, sessions: Mapping[int, datetime] | None = None
+    target: Target,
+    start: datetime,
+    duration_s: int,
+    sessions: Mapping[int, datetime] | None = None,
+    connectors: Sequence[int] | None = None,
 ) -> dict[int, list[CompositePeriod]]:
-    """What each checked connector's composite should be over [start, start + duration_s), in W."""
+    """What each checked connector's composite (or each of `connectors`) should be over
+    [start, start + duration_s), in W."""
     installed = [Installed(r.connector_id, r.payload) for r in target.records.values()]
     return composite_schedules(
         installed,
-        target.connectors,
+        target.connectors if connectors is None else connectors,
         start,
         duration_s,
         unit=RateUnit.WATT,

@@ -262,7 +262,9 @@ def _compare(item: _Asked, sessions: Mapping[int, datetime], settings: DriftSett
         )
     except ReportError as err:
         return ConnectorResult(item.connector_id, Verdict.UNREACHABLE, reason=str(err))
-    want = expected_composites(target, reported[0].start, settings.duration_s, sessions)[item.connector_id]
+    # Only the connector answered: a connector's composite needs its own line alone, not every one.
+    start, connector_id = reported[0].start, item.connector_id
+    want = expected_composites(target, start, settings.duration_s, sessions, (connector_id,))[connector_id]
     comparison = compare(want, reported, target.rated_w, settings.tolerance)
     return ConnectorResult(item.connector_id, comparison.verdict, comparison, tuple(want), tuple(reported))
 
