@@ -35,11 +35,13 @@ def _moment(steps: int) -> datetime:
 @st.composite
 def payloads(draw: st.DrawFn, purpose: str, daily: bool = False) -> dict[str, Any]:
     """An Absolute or Daily profile of `purpose` with grid-aligned times and one-decimal limits; with
-    `daily`, a Daily one begun by the origin, at times with one field (its start, validFrom or validTo)
-    moved into the week after it, where it then repeats daily no longer."""
+    `daily`, a Daily one begun by the origin, of 16 to 24 periods, at times with one field (its start,
+    validFrom or validTo) moved into the week after it, where it then repeats daily no longer."""
     unit = draw(st.sampled_from(["W", "A"]))
     top = 50000 if unit == "W" else 63
-    offsets = sorted(draw(st.sets(st.integers(1, 95), max_size=3)))
+    # A Daily one has 16 to 24 periods: enough for the composite to repeat the days of a stack of it.
+    counts = {"min_size": 15, "max_size": 23} if daily else {"max_size": 3}
+    offsets = sorted(draw(st.sets(st.integers(1, 95), **counts)))
     periods = []
     for offset in [0, *offsets]:
         period: dict[str, Any] = {"startPeriod": offset * GRID_S}
