@@ -5,16 +5,17 @@ None is "no limit". A value is exact (`Exact`): a whole number as an int, anythi
 Limits are whole amperes or watts nearly always, and ints compare, add and take their minimum many
 times faster than Fractions do, with the same results. `combine` takes two pointwise (a connector's
 limit against the station's cap); `summed` adds a station's connectors in one sweep over all their
-changes.
+changes; `every_day` repeats a day's steps over a window of days.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
-from itertools import pairwise
-from operator import itemgetter
+from itertools import pairwise, repeat
+from operator import add, itemgetter
 
 Exact = int | Fraction
 Steps = list[tuple[datetime, Exact | None]]
@@ -92,3 +93,23 @@ def summed(lines: Sequence[Steps], start: datetime) -> Steps:
 
 
 _moment = itemgetter(0)
+
+
+DAY = timedelta(days=1)
+
+
+def every_day(day: Steps, end: datetime) -> Steps:
+    """The steps of a day (they begin at its start) repeated day after day up to `end`, as laying out
+    the whole stretch gives them: where a day ends on the value it begins with, no step is added where
+    the next one begins."""
+    moments = [moment for moment, _ in day]
+    values = [value for _, value in day]
+    skip = 1 if values[0] == values[-1] else 0  # None only equals None; 16 equals 16 and Fraction(16)
+    moments, values = moments[skip:], values[skip:]
+    out = list(day)
+    shift = DAY
+    while moments and day[0][0] + shift < end:
+        shifted = list(map(add, moments, repeat(shift)))
+        out += zip(shifted[: bisect_left(shifted, end)], values, strict=False)  # the last day cut at `end`
+        shift += DAY
+    return out

@@ -63,14 +63,11 @@ Choices where OCPP 1.6 is silent and chargers differ; the ones marked *setting* 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from itertools import repeat
-from operator import add
 from typing import Any, NamedTuple
 
 from reconciler.ocpp.firmware import (
@@ -80,7 +77,7 @@ from reconciler.ocpp.firmware import (
     RelativeStart,
     StationTotal,
 )
-from reconciler.ocpp.limitsteps import Exact, Steps, combine, exact, lowest, summed
+from reconciler.ocpp.limitsteps import DAY, Exact, Steps, combine, every_day, exact, lowest, summed
 from reconciler.ocpp.profile import RateUnit
 from reconciler.ocpp.recurrence import (
     LimitPiece,
@@ -266,14 +263,14 @@ class _Window:
         Where each of them repeats daily over the window, so does the stack: its first day is laid out
         and repeated (a week of minute tariffs is 10,080 pieces a connector, its first day 1,440). Not
         a stack of fewer than `_REPEATED_FROM` periods in all, whose days cost less to lay out."""
-        day_end = self.start + _DAY
-        every_day = day_end < self.end and sum(len(p.periods) for p in profiles) >= _REPEATED_FROM
-        if every_day and all(
+        day_end = self.start + DAY
+        dense = day_end < self.end and sum(len(p.periods) for p in profiles) >= _REPEATED_FROM
+        if dense and all(
             repeats_daily(p, self.start, self.end, recur_before_start=options.recur_before_start)
             for p in profiles
         ):
             pieces = stack(profiles, rank, self.start, day_end, anchor=anchor, options=options)
-            return _every_day(self.steps(pieces, day_end), self.end)
+            return every_day(self.steps(pieces, day_end), self.end)
         return self.steps(stack(profiles, rank, self.start, self.end, anchor=anchor, options=options))
 
     def steps(self, pieces: Sequence[LimitPiece], until: datetime | None = None) -> Steps:
@@ -333,28 +330,10 @@ class _Window:
         return list(as_named(CompositePeriod, rows))
 
 
-_DAY = timedelta(days=1)
 # Periods a stack has at least, in all, for its first day to be repeated rather than every day laid out:
 # repeating costs a few list operations a day, more than laying out a handful of pieces does (a week of a
 # station cap of three periods a day took 3.5% longer repeated), and far less than 1,440.
 _REPEATED_FROM = 16
-
-
-def _every_day(day: Steps, end: datetime) -> Steps:
-    """The steps of a day (they begin at its start) repeated day after day up to `end`, as laying out
-    the whole stretch gives them: where a day ends on the value it begins with, no step is added where
-    the next one begins."""
-    moments = [moment for moment, _ in day]
-    values = [value for _, value in day]
-    skip = 1 if values[0] == values[-1] else 0  # None only equals None; 16 equals 16 and Fraction(16)
-    moments, values = moments[skip:], values[skip:]
-    out = list(day)
-    shift = _DAY
-    while moments and day[0][0] + shift < end:
-        shifted = list(map(add, moments, repeat(shift)))
-        out += zip(shifted[: bisect_left(shifted, end)], values, strict=False)  # the last day cut at `end`
-        shift += _DAY
-    return out
 
 
 def _tenths_down(value: Exact) -> Decimal:
