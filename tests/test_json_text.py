@@ -95,3 +95,21 @@ def test_what_json_cannot_write_it_refuses_as_json_does(value: Any) -> None:
     with pytest.raises(TypeError) as theirs:
         json.dumps({"deep": [value]}, indent=2)
     assert str(ours.value) == str(theirs.value)
+
+
+_json_documents = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_documents)
+def test_a_document_vouched_for_is_json_dumps_with_indent_2(document: Any) -> None:
+    """A document of JSON's own types with string keys, written unchecked as the caller vouches for it
+    (odd text, NaN and floats below 1e-4 among it), is written exactly as `json.dumps(document,
+    indent=2)` writes it."""
+    assert indented(document, json_types=True) == json.dumps(document, indent=2)

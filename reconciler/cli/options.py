@@ -220,6 +220,13 @@ def colour(no_color: bool) -> bool:
     return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
+def echo_json(document: str) -> None:
+    """Print a JSON document as it is: click searches text for colour codes to strip when it does not go
+    to a terminal, and JSON holds none (it escapes control characters); a plan or a recorded state at its
+    bound is tens of megabytes to search."""
+    click.echo(document, nl=False, color=True)
+
+
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:
     """`--format` (as `fmt`) over `choices`, the first being the default."""
     return click.option(

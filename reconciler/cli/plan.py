@@ -16,6 +16,7 @@ from reconciler.cli.options import (
     colour,
     confirmation_options,
     desired_option,
+    echo_json,
     force_option,
     format_option,
     inbox_option,
@@ -140,9 +141,7 @@ def _render(
         _save(out, render_json(plans, generated_at, compact=True))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
-        # color=True: click searches text for colour codes to strip when it does not go to a terminal, and
-        # JSON holds none (it escapes control characters); written out, a 28 MB plan is spared the search.
-        click.echo(render_json(plans, generated_at), nl=False, color=True)
+        echo_json(render_json(plans, generated_at))
     elif fmt == "markdown":
         # Only a pull-request comment needs its renderer; every other plan starts without it.
         from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see the line above

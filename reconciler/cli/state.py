@@ -15,6 +15,7 @@ from reconciler.cli.options import (
     clock,
     complete_sites,
     desired_option,
+    echo_json,
     format_option,
     now_option,
     sites_argument,
@@ -66,7 +67,7 @@ def state_show(site: str, desired_dir: Path, state_dir: Path | None, fmt: str, n
     if facts.note is not None:
         click.echo(f"note: {facts.note}", err=True)
     if fmt == "json":
-        click.echo(state_view.render_json(site, recorded, facts.clock, facts.descriptions), nl=False)
+        echo_json(state_view.render_json(site, recorded, facts.clock, facts.descriptions))
     elif recorded is None:
         click.echo(f"{path}: nothing recorded for site {site} yet", err=True)
     else:

@@ -49,10 +49,14 @@ _OBJECTS = frozenset({dict})
 _NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")
 
 
-def indented(document: Any) -> str:
-    """`json.dumps(document, indent=2)`."""
+def indented(document: Any, *, json_types: bool = False) -> str:
+    """`json.dumps(document, indent=2)`.
+
+    `json_types`: the caller vouches that the document holds JSON's own types alone, exactly, and only
+    string keys, as a pydantic `model_dump(mode="json")` does, so that they are not checked first (a
+    recorded state of 54,000 records is 300,000 containers to check, a third of a second)."""
     fast = _fast_writer()
-    if fast is not None and _plain(document):
+    if fast is not None and (json_types or _plain(document)):
         try:
             written = fast(document)
         except PydanticSerializationError:  # a cycle, a lone surrogate, nesting too deep: json's to say

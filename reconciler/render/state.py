@@ -98,7 +98,9 @@ def render_json(
     )
     for station_id, station in document["stations"].items():
         station["description"] = described.get(station_id)
-    return indented({"format_version": JSON_FORMAT_VERSION, "timezone": clock.name, **document}) + "\n"
+    # A model's JSON dump and text beside it: JSON's own types alone.
+    framed = {"format_version": JSON_FORMAT_VERSION, "timezone": clock.name, **document}
+    return indented(framed, json_types=True) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
