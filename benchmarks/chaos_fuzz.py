@@ -359,6 +359,10 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     return [
         ("a state file nested 100,000 deep: plan", plan(state_dir)),
         ("a valid state file just under 32 MB: plan", plan(full_dir)),
+        (
+            "the same: state show --format json (71 MB)",
+            ["state", "show", "full-state", "--desired", str(full_dir), "--format", "json"],
+        ),
         ("5,000 records on one station: plan", plan(crowded_dir)),
         ("86,400 recorded periods cleared: plan --force", plan(long_dir, "--force")),
         ("100 slots of 800 periods cleared: plan --force", plan(slots_dir, "--force")),
