@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic_core import to_json
 
 from reconciler.render import jsontext
-from reconciler.render.jsontext import indented
+from reconciler.render.jsontext import indented, indented_object
 
 _scalars = st.one_of(
     st.none(),
@@ -113,3 +113,19 @@ def test_a_document_vouched_for_is_json_dumps_with_indent_2(document: Any) -> No
     (odd text, NaN and floats below 1e-4 among it), is written exactly as `json.dumps(document,
     indent=2)` writes it."""
     assert indented(document, json_types=True) == json.dumps(document, indent=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=8), _json_documents, max_size=4),
+    st.text(max_size=8),
+    st.dictionaries(st.text(max_size=8), _json_documents, max_size=4),
+)
+def test_an_object_written_a_member_at_a_time_is_json_dumps_with_indent_2(
+    head: dict[str, Any], last: str, members: dict[str, Any]
+) -> None:
+    """An object written in pieces, its last member's members one at a time (as a recorded state's
+    stations are), is together what `json.dumps(indent=2)` writes of the whole, empty parts and all."""
+    document = {**{k: v for k, v in head.items() if k != last}, last: members}
+    pieces = indented_object({k: v for k, v in head.items() if k != last}, last, members.items())
+    assert "".join(pieces) == json.dumps(document, indent=2)

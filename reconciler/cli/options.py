@@ -11,7 +11,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -220,11 +220,12 @@ def colour(no_color: bool) -> bool:
     return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def echo_json(document: str) -> None:
-    """Print a JSON document as it is: click searches text for colour codes to strip when it does not go
-    to a terminal, and JSON holds none (it escapes control characters); a plan or a recorded state at its
-    bound is tens of megabytes to search."""
-    click.echo(document, nl=False, color=True)
+def echo_json(document: str | Iterable[str]) -> None:
+    """Print a JSON document, or its pieces in turn, as it is: click searches text for colour codes to
+    strip when it does not go to a terminal, and JSON holds none (it escapes control characters); a plan
+    or a recorded state at its bound is tens of megabytes to search."""
+    for piece in (document,) if isinstance(document, str) else document:
+        click.echo(piece, nl=False, color=True)
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:

@@ -67,7 +67,7 @@ def state_show(site: str, desired_dir: Path, state_dir: Path | None, fmt: str, n
     if facts.note is not None:
         click.echo(f"note: {facts.note}", err=True)
     if fmt == "json":
-        echo_json(state_view.render_json(site, recorded, facts.clock, facts.descriptions))
+        echo_json(state_view.json_pieces(site, recorded, facts.clock, facts.descriptions))
     elif recorded is None:
         click.echo(f"{path}: nothing recorded for site {site} yet", err=True)
     else:

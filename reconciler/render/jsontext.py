@@ -27,7 +27,7 @@ import codecs
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
@@ -69,6 +69,27 @@ def indented(document: Any, *, json_types: bool = False) -> str:
     out: list[str] = []
     _write(document, 0, out)
     return "".join(out)
+
+
+def indented_object(
+    head: Mapping[str, Any], last: str, members: Iterable[tuple[str, Any]], *, json_types: bool = False
+) -> Iterator[str]:
+    """`indented({**head, last: dict(members)})` in pieces, a member of the last object at a time (its
+    keys unique, as a mapping's are), so that a document too large to hold twice (a recorded state of
+    54,000 records is 71 MB of text) is never held whole, as text or as objects; `json_types` as for
+    `indented`, of every value."""
+    yield "{"
+    for index, (key, value) in enumerate(head.items()):
+        yield f"{',' if index else ''}{_newline(1)}{encode_basestring_ascii(key)}: "
+        yield indented(value, json_types=json_types).replace("\n", _newline(1))
+    yield f"{',' if head else ''}{_newline(1)}{encode_basestring_ascii(last)}: {{"
+    written = False
+    for key, value in members:
+        yield f"{',' if written else ''}{_newline(2)}{encode_basestring_ascii(key)}: "
+        yield indented(value, json_types=json_types).replace("\n", _newline(2))
+        written = True
+    yield f"{_newline(1)}}}" if written else "}"
+    yield "\n}"
 
 
 # pydantic-core writes text outside ASCII as it is, json as `\\u` escapes (a surrogate pair past U+FFFF).

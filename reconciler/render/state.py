@@ -10,14 +10,15 @@ list`: one row per site, its live profiles counted by status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import format_timestamp, parse_timestamp
 from reconciler.render.confirm import record_cells
-from reconciler.render.jsontext import indented
+from reconciler.render.jsontext import indented, indented_object
 from reconciler.render.names import named, visible
 from reconciler.state.recorded import ProfileRecord, RecordedState, Status
 
@@ -90,17 +91,31 @@ def render_json(
     """Versioned JSON for tools: the records as the state file holds them (times UTC), with the site's
     `timezone` and each station's `description` (null without one); `serial` and `lineage` are null
     and `stations` empty when nothing is recorded yet."""
+    return "".join(json_pieces(site, state, clock, descriptions))
+
+
+def json_pieces(
+    site: str,
+    state: RecordedState | None,
+    clock: SiteClock = UTC_CLOCK,
+    descriptions: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """`render_json` in pieces, a station at a time: a state at its bound is 71 MB of JSON, which is never
+    held whole, nor the whole state dumped into Python objects first."""
     described = descriptions or {}
-    document = (
-        state.model_dump(mode="json")
-        if state is not None
-        else {"site": site, "serial": None, "lineage": None, "stations": {}}
-    )
-    for station_id, station in document["stations"].items():
-        station["description"] = described.get(station_id)
+    head: dict[str, Any] = {"format_version": JSON_FORMAT_VERSION, "timezone": clock.name}
+    if state is None:
+        head |= {"site": site, "serial": None, "lineage": None}
+        stations: Iterable[tuple[str, Any]] = ()
+    else:
+        head |= state.model_dump(mode="json", exclude={"stations"})
+        stations = (
+            (station_id, {**station.model_dump(mode="json"), "description": described.get(station_id)})
+            for station_id, station in state.stations.items()
+        )
     # A model's JSON dump and text beside it: JSON's own types alone.
-    framed = {"format_version": JSON_FORMAT_VERSION, "timezone": clock.name, **document}
-    return indented(framed, json_types=True) + "\n"
+    yield from indented_object(head, "stations", stations, json_types=True)
+    yield "\n"
 
 
 @dataclass(frozen=True, slots=True)
