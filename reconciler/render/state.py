@@ -82,26 +82,16 @@ def _validity(record: ProfileRecord, clock: SiteClock) -> str:
     return f"valid {clock.short(parse_timestamp(str(start)))} → {clock.short(parse_timestamp(str(end)))}"
 
 
-def render_json(
-    site: str,
-    state: RecordedState | None,
-    clock: SiteClock = UTC_CLOCK,
-    descriptions: Mapping[str, str] | None = None,
-) -> str:
-    """Versioned JSON for tools: the records as the state file holds them (times UTC), with the site's
-    `timezone` and each station's `description` (null without one); `serial` and `lineage` are null
-    and `stations` empty when nothing is recorded yet."""
-    return "".join(json_pieces(site, state, clock, descriptions))
-
-
 def json_pieces(
     site: str,
     state: RecordedState | None,
     clock: SiteClock = UTC_CLOCK,
     descriptions: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """`render_json` in pieces, a station at a time: a state at its bound is 71 MB of JSON, which is never
-    held whole, nor the whole state dumped into Python objects first."""
+    """Versioned JSON for tools, in pieces: the records as the state file holds them (times UTC), with the
+    site's `timezone` and each station's `description` (null without one); `serial` and `lineage` are
+    null and `stations` empty when nothing is recorded yet. A station at a time: a state at its bound is
+    71 MB of JSON, which is never held whole, nor the whole state dumped into Python objects first."""
     described = descriptions or {}
     head: dict[str, Any] = {"format_version": JSON_FORMAT_VERSION, "timezone": clock.name}
     if state is None:
