@@ -110,9 +110,7 @@ class SiteClock:
             local = moment.astimezone(self.tz)
             ordinal = local.toordinal()
             day = days.get(ordinal) or days.setdefault(ordinal, (f"{local:%a}", f"{local:%Y-%m-%d}"))
-            time = f"{local.hour:02d}:{local.minute:02d}"
-            if local.second:
-                time += f":{local.second:02d}"
+            time = _time_text(local)
             if zone:
                 time += f" {self.abbreviation(moment)}"
             out.append((*day, time))
@@ -133,7 +131,7 @@ class SiteClock:
     def time_of_day(self, moment: datetime, *, weekday: bool = False) -> str:
         """The wall-clock time of a moment: `13:00` (`13:00:07` with seconds), `Mon 13:00` with `weekday`."""
         local = self.local(moment)
-        text = f"{local:%H:%M}" if local.second == 0 else f"{local:%H:%M:%S}"
+        text = _time_text(local)
         return f"{local:%a} {text}" if weekday else text
 
     def date(self, moment: datetime) -> str:
@@ -163,6 +161,12 @@ class SiteClock:
         if not PERIODS_FROM <= moment < PERIODS_UNTIL:
             raise ValueError(f"offset periods are known from {PERIODS_FROM.year} to {PERIODS_UNTIL.year - 1}")
         return _offset_period(self.tz, moment)
+
+
+def _time_text(local: datetime) -> str:
+    """A wall-clock time of day as people read it: `13:00`, seconds only when there are some (`13:00:07`)."""
+    text = f"{local.hour:02d}:{local.minute:02d}"
+    return text if local.second == 0 else f"{text}:{local.second:02d}"
 
 
 UTC_CLOCK = SiteClock("UTC", UTC)

@@ -77,9 +77,10 @@ def render_text(schedules: Sequence[StationSchedule]) -> str:
 
 
 def _listing(schedule: StationSchedule, *, zoned: bool) -> list[str]:
-    """A line per period, its bounds as `span` writes them: each bound read on the clock once (a period
-    ends where the next starts) and each limit written once, for a day of minute tariffs on 30
-    connectors is 30,000 periods of a few dozen limits."""
+    """A line per period, `Mon 2026-11-23 13:00 → 17:00  8 kW`: the end without its date when it falls on
+    the start's date. Each bound is read on the clock once (a period ends where the next starts) and each
+    limit written once, for a day of minute tariffs on 30 connectors is 30,000 periods of a few dozen
+    limits."""
     periods, clock, unit = schedule.periods, schedule.clock, schedule.unit.value
     walls = clock.walls([*(p.start for p in periods), periods[-1].end], zone=zoned)
     limits: dict[Decimal, str] = {}
@@ -95,16 +96,6 @@ def _listing(schedule: StationSchedule, *, zoned: bool) -> list[str]:
             limit = limits.get(value) or limits.setdefault(value, f"{format_number(value)} {unit}")
         lines.append(f"  {day} {date} {time} → {last}  {limit}")
     return lines
-
-
-def span(clock: SiteClock, start: datetime, end: datetime, *, zone: bool = False) -> str:
-    """`Mon 2026-11-23 13:00 → 17:00`: the end without its date when it falls on the start's date."""
-    first = clock.stamp(start, weekday=True, zone=zone)
-    if clock.date(end) == clock.date(start):
-        last = clock.time_of_day(end) + (f" {clock.abbreviation(end)}" if zone else "")
-    else:
-        last = clock.stamp(end, weekday=True, zone=zone)
-    return f"{first} → {last}"
 
 
 def chart(
