@@ -23,6 +23,7 @@ from reconciler.cli.options import (
     Finite,
     clock,
     desired_option,
+    echo_json,
     format_option,
     inbox_option,
     lock_timeout_option,
@@ -128,10 +129,11 @@ def drift(
             )
         except window.WindowTooLongError as err:
             raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
-    render = {"json": drift_view.render_json, "markdown": drift_view.render_markdown}.get(
-        fmt, drift_view.render_text
-    )
-    click.echo(render(found), nl=False)
+    if fmt == "json":
+        echo_json(drift_view.render_json(found))
+    else:
+        render = drift_view.render_markdown if fmt == "markdown" else drift_view.render_text
+        click.echo(render(found), nl=False)
     verdicts = {s.verdict for site in found for s in site.stations}
     if Verdict.UNREACHABLE in verdicts:
         return EXIT_ERROR

@@ -21,6 +21,7 @@ from reconciler.cli.options import (
     complete_sites,
     complete_stations,
     desired_option,
+    echo_json,
     format_option,
     inbox_option,
     load_sites,
@@ -122,7 +123,10 @@ def schedule(
         raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
     except window.WindowTooLongError as err:
         raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
-    click.echo((schedule_view.render_json if fmt == "json" else schedule_view.render_text)(found), nl=False)
+    if fmt == "json":
+        echo_json(schedule_view.render_json(found))
+    else:
+        click.echo(schedule_view.render_text(found), nl=False)
     return EXIT_OK
 
 
