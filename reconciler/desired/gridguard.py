@@ -193,7 +193,9 @@ def _covers(profile: Profile, start: datetime, end: datetime) -> bool:
 
 def _repeats_daily(profile: Profile, start: datetime, end: datetime) -> bool:
     """Whether the profile's limits at any moment of [start, end) are those of a day earlier (where that
-    is in the stretch too): a Daily recurrence that began by `start` and is valid throughout."""
+    is in the stretch too): a Daily recurrence that began by `start` and is valid throughout. The rule of
+    `recurrence.repeats_daily` (by which the composite lays out a day and repeats it), read from a
+    desired profile's fields before any payload is built, with the guard's composite options."""
     if profile.kind is not Kind.RECURRING or profile.recurrency is not Recurrency.DAILY:
         return False
     return _begun_and_valid(profile, start, end) is not None
