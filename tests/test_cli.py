@@ -155,15 +155,22 @@ def test_plan_detailed_exitcode_is_2_with_changes_and_json_names_requests(
     assert run_cli(capsys, *args)[0] == 0, "without --detailed-exitcode pending changes still exit 0"
 
 
-def test_a_json_plan_is_written_to_an_output_that_takes_only_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["plan"], ["state", "show", "harbour-depot"]])
+def test_json_is_written_alike_to_an_output_that_takes_only_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
     """Standard output replaced by one that takes text alone (a StringIO, as a program running the CLI
-    in process gives it) gets the whole JSON plan, as a terminal or a pipe does."""
-    args = ["plan", "--desired", str(DESIRED), "--state-dir", str(tmp_path), "--now", "2026-11-23T12:00:00Z"]
+    in process gives it) gets the whole JSON plan or recorded state, the very text an output with bytes
+    under it (a terminal, a pipe) gets."""
+    args = [*command, "--desired", str(DESIRED), "--state-dir", str(tmp_path), "--format", "json"]
+    args += ["--now", "2026-11-23T12:00:00Z"]
+    code, through_bytes, _ = run_cli(capsys, *args)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exited:
-        cli.main([*args, "--format", "json"], prog_name="reconciler")
-    assert exited.value.code == 0
-    assert json.loads(out.getvalue())["sites"]
+        cli.main(args, prog_name="reconciler")
+    assert (exited.value.code, code) == (0, 0)
+    assert json.loads(out.getvalue())["format_version"] == 1
+    assert out.getvalue() == through_bytes
 
 
 def test_validate_and_plan_load_only_what_they_need() -> None:

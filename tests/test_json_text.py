@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic_core import to_json
 
 from reconciler.render import jsontext
-from reconciler.render.jsontext import indented, indented_object
+from reconciler.render.jsontext import indented, indented_ascii, indented_object
 
 _scalars = st.one_of(
     st.none(),
@@ -41,6 +41,14 @@ def test_indented_is_json_dumps_with_indent_2(document: Any) -> None:
     """Any document of JSON's types (non-string keys, tuples, NaN and odd text among them) is written
     exactly as `json.dumps(document, indent=2)` writes it."""
     assert indented(document) == json.dumps(document, indent=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_documents)
+def test_the_bytes_written_are_the_text_in_ascii(document: Any) -> None:
+    """`indented_ascii`, for output to a binary stream, is `json.dumps(document, indent=2)` encoded as
+    ASCII, whichever writer wrote it."""
+    assert indented_ascii(document) == json.dumps(document, indent=2).encode("ascii")
 
 
 def test_a_plan_shaped_document_is_json_dumps_with_indent_2() -> None:
@@ -128,4 +136,4 @@ def test_an_object_written_a_member_at_a_time_is_json_dumps_with_indent_2(
     stations are), is together what `json.dumps(indent=2)` writes of the whole, empty parts and all."""
     document = {**{k: v for k, v in head.items() if k != last}, last: members}
     pieces = indented_object({k: v for k, v in head.items() if k != last}, last, members.items())
-    assert "".join(pieces) == json.dumps(document, indent=2)
+    assert b"".join(pieces).decode("ascii") == json.dumps(document, indent=2)

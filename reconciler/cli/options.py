@@ -220,12 +220,21 @@ def colour(no_color: bool) -> bool:
     return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def echo_json(document: str | Iterable[str]) -> None:
+def echo_json(document: str | Iterable[str | bytes]) -> None:
     """Print a JSON document, or its pieces in turn, as it is: click searches text for colour codes to
     strip when it does not go to a terminal, and JSON holds none (it escapes control characters); a plan
-    or a recorded state at its bound is tens of megabytes to search."""
+    or a recorded state at its bound is tens of megabytes to search. Pieces of (ASCII) bytes go straight
+    to the bytes under standard output, as text they would be copied twice more; to an output that takes
+    text alone (a StringIO, as a program running the CLI in process gives it) they go as text."""
+    binary = getattr(sys.stdout, "buffer", None)
     for piece in (document,) if isinstance(document, str) else document:
-        click.echo(piece, nl=False, color=True)
+        if isinstance(piece, str) or binary is None:
+            click.echo(piece if isinstance(piece, str) else piece.decode("ascii"), nl=False, color=True)
+        else:
+            sys.stdout.flush()  # whatever went out as text before goes first
+            binary.write(piece)
+    if binary is not None:
+        binary.flush()
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:

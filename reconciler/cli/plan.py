@@ -30,7 +30,7 @@ from reconciler.cli.options import (
 from reconciler.desired import bounds
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
-from reconciler.render.text import render_json, render_text
+from reconciler.render.text import json_output, render_json, render_text
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.network import station_sites
@@ -141,7 +141,7 @@ def _render(
         _save(out, render_json(plans, generated_at, compact=True))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
-        echo_json(render_json(plans, generated_at))
+        echo_json(json_output(plans, generated_at))
     elif fmt == "markdown":
         # Only a pull-request comment needs its renderer; every other plan starts without it.
         from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see the line above

@@ -55,6 +55,53 @@ def indented(document: Any, *, json_types: bool = False) -> str:
     `json_types`: the caller vouches that the document holds JSON's own types alone, exactly, and only
     string keys, as a pydantic `model_dump(mode="json")` does, so that they are not checked first (a
     recorded state of 54,000 records is 300,000 containers to check, a third of a second)."""
+    written = _written(document, json_types)
+    return written if isinstance(written, str) else written.decode("ascii")
+
+
+def indented_ascii(document: Any, *, json_types: bool = False) -> bytes:
+    """`indented(document)` as the ASCII bytes it is (json escapes everything else), `json_types` as
+    there: for output written to a binary stream, which as text would be decoded here and encoded again
+    on its way out, two more copies of what can be tens of megabytes (a plan at the bounds is 28 MB)."""
+    written = _written(document, json_types)
+    return written if isinstance(written, bytes) else written.encode("ascii")
+
+
+def indented_object(
+    head: Mapping[str, Any], last: str, members: Iterable[tuple[str, Any]], *, json_types: bool = False
+) -> Iterator[bytes]:
+    """`indented_ascii({**head, last: dict(members)})` in pieces, a member of the last object at a time
+    (its keys unique, as a mapping's are), so that a document too large to hold twice (a recorded state
+    of 54,000 records is 71 MB of text) is never held whole, as text or as objects; `json_types` as for
+    `indented`, of every value."""
+    yield b"{"
+    for index, (key, value) in enumerate(head.items()):
+        yield _member(index > 0, key, 1)
+        yield _nested(value, 1, json_types)
+    yield _member(bool(head), last, 1) + b"{"
+    written = False
+    for key, value in members:
+        yield _member(written, key, 2)
+        yield _nested(value, 2, json_types)
+        written = True
+    yield f"{_newline(1)}}}".encode() if written else b"}"
+    yield b"\n}"
+
+
+def _member(following: bool, key: str, depth: int) -> bytes:
+    """What comes before a member's value `depth` levels down: the comma after the one before, the
+    member's line and its key."""
+    return f"{',' if following else ''}{_newline(depth)}{encode_basestring_ascii(key)}: ".encode()
+
+
+def _nested(value: Any, depth: int, json_types: bool) -> bytes:
+    """A value written `depth` levels down: its lines after the first indented as deep."""
+    return indented_ascii(value, json_types=json_types).replace(b"\n", _newline(depth).encode())
+
+
+def _written(document: Any, json_types: bool) -> bytes | str:
+    """json's indented text of the document: pydantic-core's ASCII bytes where it writes what json does
+    (see the module's docstring), else the walk's text."""
     fast = _fast_writer()
     if fast is not None and (json_types or _plain(document)):
         try:
@@ -65,31 +112,10 @@ def indented(document: Any, *, json_types: bool = False) -> str:
             if not written.isascii():
                 written = written.decode("utf-8").encode("ascii", _AS_JSON_ESCAPES)
             if not _spelt_otherwise(written):
-                return written.decode("ascii")
+                return written
     out: list[str] = []
     _write(document, 0, out)
     return "".join(out)
-
-
-def indented_object(
-    head: Mapping[str, Any], last: str, members: Iterable[tuple[str, Any]], *, json_types: bool = False
-) -> Iterator[str]:
-    """`indented({**head, last: dict(members)})` in pieces, a member of the last object at a time (its
-    keys unique, as a mapping's are), so that a document too large to hold twice (a recorded state of
-    54,000 records is 71 MB of text) is never held whole, as text or as objects; `json_types` as for
-    `indented`, of every value."""
-    yield "{"
-    for index, (key, value) in enumerate(head.items()):
-        yield f"{',' if index else ''}{_newline(1)}{encode_basestring_ascii(key)}: "
-        yield indented(value, json_types=json_types).replace("\n", _newline(1))
-    yield f"{',' if head else ''}{_newline(1)}{encode_basestring_ascii(last)}: {{"
-    written = False
-    for key, value in members:
-        yield f"{',' if written else ''}{_newline(2)}{encode_basestring_ascii(key)}: "
-        yield indented(value, json_types=json_types).replace("\n", _newline(2))
-        written = True
-    yield f"{_newline(1)}}}" if written else "}"
-    yield "\n}"
 
 
 # pydantic-core writes text outside ASCII as it is, json as `\\u` escapes (a surrogate pair past U+FFFF).

@@ -87,11 +87,12 @@ def json_pieces(
     state: RecordedState | None,
     clock: SiteClock = UTC_CLOCK,
     descriptions: Mapping[str, str] | None = None,
-) -> Iterator[str]:
-    """Versioned JSON for tools, in pieces: the records as the state file holds them (times UTC), with the
-    site's `timezone` and each station's `description` (null without one); `serial` and `lineage` are
-    null and `stations` empty when nothing is recorded yet. A station at a time: a state at its bound is
-    71 MB of JSON, which is never held whole, nor the whole state dumped into Python objects first."""
+) -> Iterator[bytes]:
+    """Versioned JSON for tools, in pieces of ASCII bytes: the records as the state file holds them
+    (times UTC), with the site's `timezone` and each station's `description` (null without one);
+    `serial` and `lineage` are null and `stations` empty when nothing is recorded yet. A station at a
+    time: a state at its bound is 71 MB of JSON, which is never held whole, nor the whole state dumped
+    into Python objects first."""
     described = descriptions or {}
     head: dict[str, Any] = {"format_version": JSON_FORMAT_VERSION, "timezone": clock.name}
     if state is None:
@@ -105,7 +106,7 @@ def json_pieces(
         )
     # A model's JSON dump and text beside it: JSON's own types alone.
     yield from indented_object(head, "stations", stations, json_types=True)
-    yield "\n"
+    yield b"\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.fielddiff import field_differences
-from reconciler.render.jsontext import indented
+from reconciler.render.jsontext import indented, indented_ascii
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -210,14 +210,24 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
 def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool = False) -> str:
     """The plan as versioned JSON (format documented in the README); `compact` writes it without the
     indentation that is most of an indented plan's bytes (a saved plan, for a program)."""
-    document = {
+    document = _document(plans, generated_at)
+    if compact:
+        return json.dumps(document, separators=(",", ":")) + "\n"
+    return indented(document) + "\n"
+
+
+def json_output(plans: Sequence[SitePlan], generated_at: str) -> tuple[bytes, bytes]:
+    """`render_json(plans, generated_at)` as the ASCII bytes it is, its closing line break apart (joined,
+    tens of megabytes would be copied for one byte): what `reconciler plan --format json` prints."""
+    return indented_ascii(_document(plans, generated_at)), b"\n"
+
+
+def _document(plans: Sequence[SitePlan], generated_at: str) -> dict[str, Any]:
+    return {
         "format_version": JSON_FORMAT_VERSION,
         "generated_at": generated_at,
         "sites": [_site_json(plan) for plan in plans],
     }
-    if compact:
-        return json.dumps(document, separators=(",", ":")) + "\n"
-    return indented(document) + "\n"
 
 
 def _site_json(plan: SitePlan) -> dict[str, Any]:
