@@ -22,7 +22,7 @@ from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.fielddiff import field_differences
-from reconciler.render.jsontext import indented, indented_ascii
+from reconciler.render.jsontext import indented_ascii
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -210,10 +210,9 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
 def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool = False) -> str:
     """The plan as versioned JSON (format documented in the README); `compact` writes it without the
     indentation that is most of an indented plan's bytes (a saved plan, for a program)."""
-    document = _document(plans, generated_at)
     if compact:
-        return json.dumps(document, separators=(",", ":")) + "\n"
-    return indented(document) + "\n"
+        return json.dumps(_document(plans, generated_at), separators=(",", ":")) + "\n"
+    return "".join(piece.decode("ascii") for piece in json_output(plans, generated_at))
 
 
 def json_output(plans: Sequence[SitePlan], generated_at: str) -> tuple[bytes, bytes]:
