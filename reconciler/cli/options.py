@@ -258,11 +258,16 @@ def clock(now: str | None) -> datetime:
 
 
 def report(problems: Sequence[Problem], stream: Any) -> None:
+    """Each problem on a line of its own (and its annotation under GitHub Actions), flushed: a command's
+    two outputs often go to one file (`> log 2>&1`, as the action runs validate), where a redirected
+    standard output would hold its last few kilobytes back until exit, after what is written to the
+    other (validate's totals) had gone out."""
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for problem in problems:
         print(problem, file=stream)
         if in_actions:
             print(annotation(problem), file=stream)
+    stream.flush()
 
 
 def warn(message: str) -> None:
