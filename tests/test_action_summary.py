@@ -44,7 +44,8 @@ def test_a_validate_too_large_for_the_summary_is_cut_at_a_line_and_keeps_its_tot
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_OUTPUT": str(outputs),
     }
-    environment.pop("PYTHONUNBUFFERED", None)  # a runner's output is buffered, as a shell's may not be
+    # As on a runner: unbuffered output, set in some shells, would hide a flush left out.
+    environment.pop("PYTHONUNBUFFERED", None)
     subprocess.run(["bash", str(SCRIPT), "validate"], env=environment, capture_output=True, check=False)
     log = (out / "validate.txt").read_text(encoding="utf-8").splitlines()
     assert len("\n".join(log)) > SUMMARY_LIMIT_BYTES, "the findings alone would not fit"
