@@ -15,6 +15,7 @@ from reconciler.plan.drift import (
     StationResult,
     Target,
     checks_due,
+    expected,
     heal,
     last_verified,
     targets,
@@ -58,6 +59,16 @@ def test_every_station_with_live_records_is_checked_on_connector_zero_and_its_re
     for target in found:
         assert target.connectors[0] == 0
         assert set(target.connectors) == {0, *(r.connector_id for r in target.records.values())}
+
+
+def test_a_stations_records_read_once_give_every_answers_window_what_fresh_reads_give() -> None:
+    """The composites expected from one reading of a station's records, kept for answers asked at other
+    moments (as drift keeps it for a station's answers), are those its records read afresh give."""
+    desired, recorded = _applied()
+    for target in targets(desired, recorded):
+        installed = target.installed()
+        for start in (NOW, NOW + timedelta(minutes=7, seconds=3), NOW + timedelta(hours=13)):
+            assert expected(target, start, 86_400, installed=installed) == expected(target, start, 86_400)
 
 
 def test_a_station_checked_within_the_interval_is_not_due() -> None:

@@ -14,6 +14,7 @@ import pytest
 from reconciler.cli.main import main
 from reconciler.edrv.client import EdrvSettings
 from reconciler.edrv.inbox import Inbox
+from reconciler.ocpp import recurrence, schedule
 from reconciler.ocpp.drift import Verdict
 from reconciler.plan.drift import Heal, SiteDrift, StationResult, Verified, last_verified
 from reconciler.render.text import no_changes
@@ -68,6 +69,25 @@ def test_chargers_holding_what_was_recorded_are_in_sync_with_one_request_per_con
         "No changes: recorded state matches desired state. The chargers were last verified "
         f"{plan.clock.mention(NOW)} (all in sync)."
     )
+
+
+def test_a_stations_records_are_read_once_for_all_its_answers(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each live record's payload is read twice in a drift, whatever its station's answers: once to
+    count the window's pieces and once for every answer of its station compared."""
+    _applied(network)
+    read: list[Any] = []  # every payload read, the sandbox's charge points' own among them
+
+    def read_profile(connector_id: int, payload: Any) -> Any:
+        read.append(payload)
+        return recurrence.read_profile(connector_id, payload)
+
+    monkeypatch.setattr(schedule, "read_profile", read_profile)
+    stations = _stations(_check(network))
+    assert max(len(s.target.connectors) for s in stations.values()) > 1, "a station answers more than once"
+    recorded = {id(r.payload) for s in stations.values() for r in s.target.records.values()}
+    assert sum(id(payload) in recorded for payload in read) == 2 * len(recorded)
 
 
 def test_a_reboot_losing_the_top_stack_level_allows_more_and_heal_sends_exactly_the_lost_connectors(

@@ -56,6 +56,11 @@ class Target:
     def has_session_caps(self) -> bool:
         return any(r.session_id is not None for r in self.records.values())
 
+    def installed(self) -> list[Installed]:
+        """The live records as the profiles installed on the charger, each payload read when first laid
+        out: read once for all of a station's answers (`expected`), and let go with them."""
+        return [Installed(r.connector_id, r.payload) for r in self.records.values()]
+
 
 def targets(
     desired: DesiredSite | None,
@@ -122,8 +127,7 @@ def checks_due(recorded: RecordedState | None, checked_since: datetime) -> int:
 def expected_pieces(target: Target, start: datetime, duration_s: int) -> int:
     """How many pieces of the records' profiles `expected` lays out at most over the window, counted
     without laying any out (`schedule.pieces_within`): what `window.check` bounds."""
-    installed = [Installed(r.connector_id, r.payload) for r in target.records.values()]
-    return pieces_within(installed, start, duration_s, target.options)
+    return pieces_within(target.installed(), start, duration_s, target.options)
 
 
 def expected(
@@ -132,12 +136,15 @@ def expected(
     duration_s: int,
     sessions: Mapping[int, datetime] | None = None,
     connectors: Sequence[int] | None = None,
+    *,
+    installed: Sequence[Installed] | None = None,
 ) -> dict[int, list[CompositePeriod]]:
     """What each checked connector's composite (or each of `connectors`) should be over
-    [start, start + duration_s), in W."""
-    installed = [Installed(r.connector_id, r.payload) for r in target.records.values()]
+    [start, start + duration_s), in W; from `installed` (`target.installed()`) when given, so that a
+    station's answers, each compared over its own window, read its payloads once (a station of 30
+    connectors of minute tariffs answers 31 times: 0.49 s, read for each, against 0.05 s)."""
     return composite_schedules(
-        installed,
+        target.installed() if installed is None else installed,
         target.connectors if connectors is None else connectors,
         start,
         duration_s,

@@ -31,6 +31,7 @@ from reconciler.edrv.inbox import Query, Reader
 from reconciler.edrv.webhook import COMPOSITE, FINAL
 from reconciler.errors import EdrvError, InboxError
 from reconciler.ocpp.drift import ReportError, Tolerance, Verdict, compare, read_reported
+from reconciler.ocpp.schedule import Installed
 from reconciler.plan import window
 from reconciler.plan.drift import (
     DEFAULT_MAX_HEALS_PER_DAY,
@@ -164,7 +165,8 @@ async def _check(  # noqa: PLR0917 - one call site, every argument named there
         if isinstance(found, str):
             results = tuple(ConnectorResult(i.connector_id, Verdict.UNREACHABLE, reason=found) for i in items)
         else:
-            results = tuple(_compare(i, found, settings) for i in items)
+            installed = target.installed()
+            results = tuple(_compare(i, found, settings, installed) for i in items)
         out.setdefault(target.site_id, []).append(StationResult(target, now, results))
     return out
 
@@ -252,7 +254,9 @@ def _answer_of(envelope: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return answer if isinstance(answer, Mapping) else {"status": "Rejected"}
 
 
-def _compare(item: _Asked, sessions: Mapping[int, datetime], settings: DriftSettings) -> ConnectorResult:
+def _compare(
+    item: _Asked, sessions: Mapping[int, datetime], settings: DriftSettings, installed: Sequence[Installed]
+) -> ConnectorResult:
     target = item.target
     if item.failure is not None or item.answer is None:
         return ConnectorResult(item.connector_id, Verdict.UNREACHABLE, reason=item.failure or "no answer")
@@ -264,7 +268,10 @@ def _compare(item: _Asked, sessions: Mapping[int, datetime], settings: DriftSett
         return ConnectorResult(item.connector_id, Verdict.UNREACHABLE, reason=str(err))
     # Only the connector answered: a connector's composite needs its own line alone, not every one.
     start, connector_id = reported[0].start, item.connector_id
-    want = expected_composites(target, start, settings.duration_s, sessions, (connector_id,))[connector_id]
+    wanted = expected_composites(
+        target, start, settings.duration_s, sessions, (connector_id,), installed=installed
+    )
+    want = wanted[connector_id]
     comparison = compare(want, reported, target.rated_w, settings.tolerance)
     return ConnectorResult(item.connector_id, comparison.verdict, comparison, tuple(want), tuple(reported))
 
