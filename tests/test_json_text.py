@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic_core import to_json
 
 from reconciler.render import jsontext
-from reconciler.render.jsontext import indented, indented_ascii, indented_object
+from reconciler.render.jsontext import compact_json, indented, indented_ascii, indented_object
 
 _scalars = st.one_of(
     st.none(),
@@ -51,6 +51,14 @@ def test_the_bytes_written_are_the_text_in_ascii(document: Any) -> None:
     assert indented_ascii(document) == json.dumps(document, indent=2).encode("ascii")
 
 
+@settings(max_examples=300, deadline=None)
+@given(_documents)
+def test_compact_json_is_json_dumps_without_spaces(document: Any) -> None:
+    """Any document of JSON's types (non-string keys, tuples, NaN and odd text among them) is written
+    compact exactly as `json.dumps(document, separators=(",", ":"))` writes it."""
+    assert compact_json(document) == json.dumps(document, separators=(",", ":"))
+
+
 def test_a_plan_shaped_document_is_json_dumps_with_indent_2() -> None:
     """Objects of scalars nested under arrays under objects, as the plan's power periods sit, with
     empty ones beside them, come out as json writes them."""
@@ -64,7 +72,8 @@ def test_a_plan_shaped_document_is_json_dumps_with_indent_2() -> None:
 def test_the_installed_pydantic_core_agrees_with_json_on_the_sample() -> None:
     """pydantic-core as installed writes every kind of value in the sample as json does, so it is taken
     as the faster writer (a version that parts from json would leave every document to the walk)."""
-    assert jsontext._fast_writer() is not None
+    assert jsontext._fast_writer(2) is not None
+    assert jsontext._fast_writer(None) is not None
 
 
 @pytest.mark.parametrize(
@@ -85,24 +94,29 @@ def test_the_installed_pydantic_core_agrees_with_json_on_the_sample() -> None:
 def test_what_pydantic_core_spells_otherwise_is_written_as_json_does(value: Any) -> None:
     """Among arrays of periods that the faster writer takes, a value it would spell otherwise than json
     (a float below 1e-4, DEL, text outside ASCII in a value or a key, astral text among it, a null key)
-    comes out in json's spelling."""
+    comes out in json's spelling, indented or compact."""
     period = {"start": "2026-11-23T12:00:00Z", "end": "2026-11-23T12:01:00Z", "limit": 1380.5}
     document = {"periods": [period] * 3, "odd": [value]}
     expected = json.dumps(document, indent=2)
     assert to_json(document, indent=2).decode() != expected  # the case is one where the two part
     assert indented(document) == expected
+    assert compact_json(document) == json.dumps(document, separators=(",", ":"))
 
 
 @pytest.mark.parametrize(
     "value", [Decimal("1.5"), {1, 2}, {"a": [object()]}, {(1, 2): "tuple key"}, {"limit": Decimal("1.5")}]
 )
 def test_what_json_cannot_write_it_refuses_as_json_does(value: Any) -> None:
-    """A value or key outside JSON's types raises json's TypeError, whatever its depth."""
+    """A value or key outside JSON's types raises json's TypeError, whatever its depth, indented or
+    compact."""
     with pytest.raises(TypeError) as ours:
         indented({"deep": [value]})
     with pytest.raises(TypeError) as theirs:
         json.dumps({"deep": [value]}, indent=2)
     assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError) as ours_compact:
+        compact_json({"deep": [value]})
+    assert str(ours_compact.value) == str(theirs.value)
 
 
 _json_documents = st.recursive(

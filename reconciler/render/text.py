@@ -11,7 +11,6 @@ site's timezone and lists every change on its own.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.fielddiff import field_differences
-from reconciler.render.jsontext import indented_ascii
+from reconciler.render.jsontext import compact_json, indented_ascii
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -211,7 +210,7 @@ def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool =
     """The plan as versioned JSON (format documented in the README); `compact` writes it without the
     indentation that is most of an indented plan's bytes (a saved plan, for a program)."""
     if compact:
-        return json.dumps(_document(plans, generated_at), separators=(",", ":")) + "\n"
+        return compact_json(_document(plans, generated_at)) + "\n"
     return "".join(piece.decode("ascii") for piece in json_output(plans, generated_at))
 
 
