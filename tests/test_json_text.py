@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic_core import to_json
 
 from reconciler.render import jsontext
-from reconciler.render.jsontext import compact_json, indented, indented_ascii, indented_object
+from reconciler.render.jsontext import Members, compact_json, indented, indented_ascii, indented_pieces
 
 _scalars = st.one_of(
     st.none(),
@@ -137,17 +137,28 @@ def test_a_document_vouched_for_is_json_dumps_with_indent_2(document: Any) -> No
     assert indented(document, json_types=True) == json.dumps(document, indent=2)
 
 
+@settings(max_examples=300, deadline=None)
+@given(_documents, st.integers(min_value=0, max_value=5))
+def test_a_document_written_in_pieces_is_json_dumps_with_indent_2(document: Any, depth: int) -> None:
+    """A document of JSON's types (non-string keys, tuples, NaN and odd text among them) written in
+    pieces, opened down to any depth, is together what `json.dumps(document, indent=2)` writes."""
+    pieces = indented_pieces(document, depth=depth)
+    assert b"".join(pieces).decode("ascii") == json.dumps(document, indent=2)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(st.text(max_size=8), _json_documents, max_size=4),
     st.text(max_size=8),
     st.dictionaries(st.text(max_size=8), _json_documents, max_size=4),
+    st.integers(min_value=1, max_value=3),  # the object holding the members is opened
 )
 def test_an_object_written_a_member_at_a_time_is_json_dumps_with_indent_2(
-    head: dict[str, Any], last: str, members: dict[str, Any]
+    head: dict[str, Any], last: str, members: dict[str, Any], depth: int
 ) -> None:
-    """An object written in pieces, its last member's members one at a time (as a recorded state's
-    stations are), is together what `json.dumps(indent=2)` writes of the whole, empty parts and all."""
-    document = {**{k: v for k, v in head.items() if k != last}, last: members}
-    pieces = indented_object({k: v for k, v in head.items() if k != last}, last, members.items())
-    assert b"".join(pieces).decode("ascii") == json.dumps(document, indent=2)
+    """An object whose last member's members come one at a time (as a recorded state's stations do),
+    vouched for as JSON's own types, is together what `json.dumps(indent=2)` writes of the whole, empty
+    parts and all, however deep the rest is opened."""
+    first = {k: v for k, v in head.items() if k != last}
+    pieces = indented_pieces({**first, last: Members(iter(members.items()))}, depth=depth, json_types=True)
+    assert b"".join(pieces).decode("ascii") == json.dumps({**first, last: members}, indent=2)

@@ -30,7 +30,7 @@ import codecs
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
@@ -70,25 +70,55 @@ def indented_ascii(document: Any, *, json_types: bool = False) -> bytes:
     return written if isinstance(written, bytes) else written.encode("ascii")
 
 
-def indented_object(
-    head: Mapping[str, Any], last: str, members: Iterable[tuple[str, Any]], *, json_types: bool = False
+class Members:
+    """An object whose members come one at a time, each as it is needed (its keys strings, unique, as a
+    mapping's are): `indented_pieces` writes it a member at a time, so that a document too large to hold
+    as objects is never made whole (a recorded state of 54,000 records is 71 MB of text)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.pairs = pairs
+
+
+def indented_pieces(document: Any, *, depth: int, json_types: bool = False) -> Iterator[bytes]:
+    """`indented_ascii(document)` in pieces, each yielded as soon as it is written: the objects and arrays
+    fewer than `depth` levels down are opened here (each `Members` among them), and each value `depth`
+    levels down, a scalar, or an empty or odd-keyed object is written whole. Never held whole as text, a
+    document of a hundred megabytes (a plan changing every profile of a site at the bounds is 200 MB)
+    costs memory for its largest piece alone; `json_types` as for `indented`, of every piece."""
+    yield from _pieces(document, 0, depth, json_types)
+
+
+def _pieces(value: Any, level: int, depth: int, json_types: bool) -> Iterator[bytes]:
+    kind = type(value)
+    if kind is Members:
+        yield from _object_pieces(value.pairs, level, depth, json_types)
+    elif level >= depth or not value or (kind is not dict and kind is not list):
+        yield _nested(value, level, json_types)
+    elif kind is dict and _STRING.issuperset(map(type, value)):
+        yield from _object_pieces(value.items(), level, depth, json_types)
+    elif kind is dict:  # a key json turns into text its own way: json's to write
+        yield _nested(value, level, json_types)
+    else:
+        inner = _newline(level + 1).encode()
+        yield b"["
+        for index, member in enumerate(value):
+            yield b"," + inner if index else inner
+            yield from _pieces(member, level + 1, depth, json_types)
+        yield _newline(level).encode() + b"]"
+
+
+def _object_pieces(
+    pairs: Iterable[tuple[str, Any]], level: int, depth: int, json_types: bool
 ) -> Iterator[bytes]:
-    """`indented_ascii({**head, last: dict(members)})` in pieces, a member of the last object at a time
-    (its keys unique, as a mapping's are), so that a document too large to hold twice (a recorded state
-    of 54,000 records is 71 MB of text) is never held whole, as text or as objects; `json_types` as for
-    `indented`, of every value."""
     yield b"{"
-    for index, (key, value) in enumerate(head.items()):
-        yield _member(index > 0, key, 1)
-        yield _nested(value, 1, json_types)
-    yield _member(bool(head), last, 1) + b"{"
     written = False
-    for key, value in members:
-        yield _member(written, key, 2)
-        yield _nested(value, 2, json_types)
+    for key, member in pairs:
+        yield _member(written, key, level + 1)
+        yield from _pieces(member, level + 1, depth, json_types)
         written = True
-    yield f"{_newline(1)}}}".encode() if written else b"}"
-    yield b"\n}"
+    yield _newline(level).encode() + b"}" if written else b"}"
 
 
 def _member(following: bool, key: str, depth: int) -> bytes:
@@ -99,7 +129,8 @@ def _member(following: bool, key: str, depth: int) -> bytes:
 
 def _nested(value: Any, depth: int, json_types: bool) -> bytes:
     """A value written `depth` levels down: its lines after the first indented as deep."""
-    return indented_ascii(value, json_types=json_types).replace(b"\n", _newline(depth).encode())
+    written = indented_ascii(value, json_types=json_types)
+    return written.replace(b"\n", _newline(depth).encode()) if depth else written
 
 
 def compact_json(document: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.desired.clock import UTC_CLOCK, SiteClock
 from reconciler.ocpp.profile import format_timestamp, parse_timestamp
 from reconciler.render.confirm import record_cells
-from reconciler.render.jsontext import indented, indented_object
+from reconciler.render.jsontext import Members, indented, indented_pieces
 from reconciler.render.names import named, visible
 from reconciler.state.recorded import ProfileRecord, RecordedState, Status
 
@@ -105,7 +105,7 @@ def json_pieces(
             for station_id, station in state.stations.items()
         )
     # A model's JSON dump and text beside it: JSON's own types alone.
-    yield from indented_object(head, "stations", stations, json_types=True)
+    yield from indented_pieces({**head, "stations": Members(stations)}, depth=2, json_types=True)
     yield b"\n"
 
 

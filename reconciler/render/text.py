@@ -21,7 +21,7 @@ from reconciler.render import power as render_power
 from reconciler.render import walltime
 from reconciler.render.confirm import standing_json, standing_lines
 from reconciler.render.fielddiff import field_differences
-from reconciler.render.jsontext import compact_json, indented_ascii
+from reconciler.render.jsontext import compact_json, indented_pieces
 from reconciler.render.names import listed, named, visible
 
 JSON_FORMAT_VERSION = 1
@@ -214,10 +214,12 @@ def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool =
     return "".join(piece.decode("ascii") for piece in json_output(plans, generated_at))
 
 
-def json_output(plans: Sequence[SitePlan], generated_at: str) -> tuple[bytes, bytes]:
-    """`render_json(plans, generated_at)` as the ASCII bytes it is, its closing line break apart (joined,
-    tens of megabytes would be copied for one byte): what `reconciler plan --format json` prints."""
-    return indented_ascii(_document(plans, generated_at)), b"\n"
+def json_output(plans: Sequence[SitePlan], generated_at: str) -> Iterator[bytes]:
+    """`render_json(plans, generated_at)` as the ASCII bytes it is, in pieces to print as they come (a
+    change, a site's power view, ...): what `reconciler plan --format json` prints, a plan changing every
+    profile of a site at the bounds being 200 MB of it."""
+    yield from indented_pieces(_document(plans, generated_at), depth=4)
+    yield b"\n"
 
 
 def _document(plans: Sequence[SitePlan], generated_at: str) -> dict[str, Any]:
