@@ -8,7 +8,8 @@ place, a sparse 10 GB file, templates of 96 periods on 1,000 stations, 30 connec
 (alone and behind a grid limit the grid guard sums them against, over a day or a week), first and with
 every limit changed (as text and as JSON), a state file nested 100,000 deep, a valid state file at its size
 bound, 5,000 records on one station, one record of a day of one-second periods cleared, 100 records of
-short slots cleared) runs alone in a `reconciler` process of its own, three times, for its wall time
+short slots cleared, 5,000 profiles of 96 periods recorded and every limit changed, as text, as JSON and
+as the GitHub action plans it) runs alone in a `reconciler` process of its own, three times, for its wall time
 (median and spread) and peak memory beside a valid site file's.
 
 `Child` runs a command in a process of its own and reads how it ended: exit code, output, wall time,
@@ -18,6 +19,7 @@ peak memory (VmHWM, read while it runs), and whether it had to be killed as hung
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -260,15 +262,22 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
             f"{{startPeriod: {n * step_s}, limit: {lowest + (n + shift) % 20}}}" for n in range(count)
         )
 
-    tariffs = (
-        "site: {name: Tariffs}\ntemplates:\n"
-        + "".join(f"  t{j}:\n    profile: {daily % (1, 20 + j, j, periods(96, 900))}\n" for j in range(2))
-        + "stations:\n"
-        + "".join(
-            f"  S{i}: {{connectors: 1, rated_power_kw: 22, ocpp: {{ChargingScheduleMaxPeriods: 96}}}}\n"
-            for i in range(1000)
+    def tariffs_over(templates: int, lowest: int = 6) -> str:
+        """`templates` daily tariffs of 96 quarter hours placed on each of 1,000 stations."""
+        return (
+            "site: {name: Tariffs}\ntemplates:\n"
+            + "".join(
+                f"  t{j}:\n    profile: {daily % (1, 20 + j, j, periods(96, 900, lowest))}\n"
+                for j in range(templates)
+            )
+            + "stations:\n"
+            + "".join(
+                f"  S{i}: {{connectors: 1, rated_power_kw: 22, ocpp: {{ChargingScheduleMaxPeriods: 96}}}}\n"
+                for i in range(1000)
+            )
         )
-    )
+
+    tariffs = tariffs_over(2)
 
     def spread_over(lowest: int) -> str:
         return (
@@ -327,12 +336,15 @@ def named_inputs(directory: Path) -> list[tuple[str, list[str]]]:
     schedule = ["schedule", "spread", "S1", "--desired", str(cases[7][1].parent), *now]
     runs.append(("the same: its station total over a day", schedule))
     runs.append(("the same over a year (refused: 11 M pieces)", [*schedule, "--hours", "8784"]))
-    runs += _recorded_inputs(made, spread_over)
+    runs += _recorded_inputs(made, spread_over, functools.partial(tariffs_over, 5))
     return runs
 
 
-def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tuple[str, list[str]]]:
-    """The named inputs with recorded state, written under `made`, each with the `reconciler` command."""
+def _recorded_inputs(
+    made: Path, spread_over: Callable[[int], str], tariffs_over: Callable[[int], str]
+) -> list[tuple[str, list[str]]]:
+    """The named inputs with recorded state, written under `made`, each with the `reconciler` command;
+    `spread_over` and `tariffs_over` write a site whose limits start at the ampere given."""
     state_dir = made / "deep-state"
     (state_dir / ".state").mkdir(parents=True)
     (state_dir / ".state" / "deep-state.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -352,6 +364,15 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
     changed_site.write_text(spread_over(6))
     record_everything(changed_dir, NAMED_NOW)
     changed_site.write_text(spread_over(7))
+    # 5,000 profiles of 96 periods (templates on 1,000 stations) recorded, then every limit raised: the
+    # largest plan a site within the bounds makes (its JSON 200 MB, its saved plan 68 MB).
+    tariffs_dir = made / "tariffs-changed"
+    tariffs_site = tariffs_dir / "tariffs-changed.yaml"
+    tariffs_dir.mkdir()
+    tariffs_site.write_text(tariffs_over(6))
+    record_everything(tariffs_dir, NAMED_NOW)
+    tariffs_site.write_text(tariffs_over(7))
+    action = ["--format", "markdown", "--out", str(made / "saved-plan.json"), "--chart", str(made / "charts")]
 
     def plan(directory: Path, *flags: str) -> list[str]:
         return ["plan", "--desired", str(directory), *flags, "--now", format_timestamp(NAMED_NOW)]
@@ -369,6 +390,12 @@ def _recorded_inputs(made: Path, spread_over: Callable[[int], str]) -> list[tupl
         ("30 x 1,000 periods, every limit: plan --force", plan(changed_dir, "--force")),
         # The JSON plan of it carries every period of the power view and of each payload: 28 MB.
         ("the same as JSON", plan(changed_dir, "--force", "--format", "json")),
+        ("5,000 x 96 periods on 1,000 stations, every limit: plan --force", plan(tariffs_dir, "--force")),
+        ("the same as JSON (200 MB)", plan(tariffs_dir, "--force", "--format", "json")),
+        (
+            "the same as the action plans it (Markdown, saved plan, charts)",
+            plan(tariffs_dir, "--force", *action),
+        ),
     ]
 
 
