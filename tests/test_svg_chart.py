@@ -11,7 +11,9 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +23,7 @@ from reconciler.desired.clock import SiteClock
 from reconciler.desired.loader import load_site, zone
 from reconciler.plan.site import SitePlan, build
 from reconciler.render import timeaxis
-from reconciler.render.svg import AFTER, BEFORE, file_stem, plan_charts
+from reconciler.render.svg import AFTER, BEFORE, Chart, file_stem, plan_charts, render
 from reconciler.render.timeaxis import ticks
 from reconciler.shell.reconcile import plan_sites
 
@@ -90,6 +92,34 @@ def test_steps_are_drawn_as_steps(tmp_path: Path) -> None:
     levels = [float(v) for v in re.findall(r"V([\d.]+)", d)]
     assert len(levels) == 2  # 20:00 up, 08:00 down, within the next 24 hours
     assert levels[0] < levels[1], "11 kW is drawn higher (a smaller y) than 7 kW"
+
+
+def test_a_line_charts_share_is_drawn_as_each_draws_it_alone() -> None:
+    """Charts drawn together share each line drawn before for the same steps, window and scale, and only
+    then: each is what it is drawn alone, whether its scale (a rated power), its window or its steps
+    differ from the charts before it or not."""
+    start = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    steps = [
+        (start, Decimal(7000)),
+        (start + timedelta(hours=8), Decimal(11000)),
+        (start + timedelta(hours=9), None),
+    ]
+    other = [(start, Decimal(7000)), (start + timedelta(hours=9), Decimal(11000))]
+    clock = SiteClock("UTC", UTC)
+    day, two_days = start + timedelta(days=1), start + timedelta(days=2)
+    charts = [
+        Chart("CS-1", (), start, day, steps, steps, clock, no_limit_w=Decimal(22000)),
+        Chart("CS-2", (), start, day, steps, steps, clock, no_limit_w=Decimal(22000)),
+        Chart("CS-3", (), start, day, steps, steps, clock, no_limit_w=Decimal(50000)),
+        Chart("CS-4", (), start, two_days, steps, steps, clock, no_limit_w=Decimal(22000)),
+        Chart("CS-5", (), start, day, other, steps, clock, no_limit_w=Decimal(22000)),
+        # The same scale (11 kW the highest), a stretch without a limit drawn at the top or at 5 kW.
+        Chart("CS-6", (), start, day, steps, steps, clock),
+        Chart("CS-7", (), start, day, steps, steps, clock, no_limit_w=Decimal(5000)),
+    ]
+    drawn: dict[Any, str] = {}
+    assert [render(chart, drawn) for chart in charts] == [render(chart) for chart in charts]
+    assert len(drawn) == 6, "a line is drawn once for the charts sharing it (and CS-5 has two)"
 
 
 def test_text_from_desired_state_is_escaped_and_odd_ids_get_their_own_file(tmp_path: Path) -> None:

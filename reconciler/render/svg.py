@@ -37,6 +37,7 @@ AFTER = {"stroke": "#D55E00", "stroke-width": "2.5"}
 GRID = {"stroke": "#000000", "stroke-width": "1.5", "stroke-dasharray": "2 4"}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 Steps = Sequence[tuple[datetime, Decimal | None]]  # each value holds from its moment to the next
+_Line = tuple[int, datetime, datetime, Decimal, Decimal]  # a line's steps (by id), window and scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,16 @@ def plan_charts(plan: SitePlan) -> dict[str, str]:
     view, clock = plan.power.view, plan.clock
     window = _window(view, clock)
     files = {}
+    # Stations of one kind share their totals (`plan.power`), and so their steps and their lines: a depot
+    # of 1,000 bays placed from the same templates draws its two lines once, not 1,000 times.
+    steps_of: dict[int, tuple[Sequence[CompositePeriod], Steps]] = {}
+    drawn: dict[_Line, str] = {}
+
+    def steps(periods: Sequence[CompositePeriod]) -> Steps:
+        if id(periods) not in steps_of:  # the periods kept beside them, so that their id stays theirs
+            steps_of[id(periods)] = (periods, _steps(periods))
+        return steps_of[id(periods)][1]
+
     if view.combined_before:
         files[f"{plan.site_id}.svg"] = render(
             Chart(
@@ -76,7 +87,8 @@ def plan_charts(plan: SitePlan) -> dict[str, str]:
                 view.combined_after,
                 clock,
                 plan.power.grid_limit_w,
-            )
+            ),
+            drawn,
         )
     for station in view.stations:
         facts = [plan.descriptions[station.station_id]] if station.station_id in plan.descriptions else []
@@ -89,11 +101,12 @@ def plan_charts(plan: SitePlan) -> dict[str, str]:
                 (", ".join(facts), *window),
                 view.start,
                 view.end,
-                _steps(station.before),
-                _steps(station.after),
+                steps(station.before),
+                steps(station.after),
                 clock,
                 no_limit_w=station.rated_w,
-            )
+            ),
+            drawn,
         )
     return files
 
@@ -107,8 +120,9 @@ def file_stem(station_id: str) -> str:
     return f"{plain}-{hashlib.sha256(station_id.encode()).hexdigest()[:8]}"
 
 
-def render(chart: Chart) -> str:
-    """The chart as a standalone SVG document."""
+def render(chart: Chart, drawn: dict[_Line, str] | None = None) -> str:
+    """The chart as a standalone SVG document; `drawn` keeps each line drawn, by its steps (which the
+    caller keeps alive), window and scale, so that charts sharing a line draw it once."""
     values = [v for steps in (chart.before, chart.after) for _, v in steps if v is not None]
     no_limit = any(v is None for steps in (chart.before, chart.after) for _, v in steps)
     highest = max([*values, chart.grid_limit_w or Decimal(0), chart.no_limit_w or Decimal(0), Decimal(1000)])
@@ -157,8 +171,12 @@ def render(chart: Chart) -> str:
         )
     if chart.grid_limit_w is not None:
         parts.append(_hline(y(chart.grid_limit_w), GRID, "grid-limit"))
+    lines = drawn if drawn is not None else {}
     for name, steps, style in (("before", chart.before, BEFORE), ("after", chart.after, AFTER)):
-        path = _path(steps, chart.end, x, lambda v: y(level if v is None else v))
+        key = (id(steps), chart.start, chart.end, top, level)
+        if key not in lines:
+            lines[key] = _path(steps, chart.end, x, lambda v: y(level if v is None else v))
+        path = lines[key]
         parts.append(f'<path d="{path}" fill="none" {_attrs(style)} stroke-linejoin="round" class="{name}"/>')
     parts.append(_legend(chart, level if no_limit else None))
     body = "\n  ".join(parts)
