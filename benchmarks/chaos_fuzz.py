@@ -358,20 +358,10 @@ def _recorded_inputs(
     # 100 records of 800-second slots on one connector (2.5 MB), which desired state no longer has.
     slots_dir = _one_station(made, "slots", _station_of(100, periods=800, slotted=True), desired="Slots")
     # 30 connectors of 1,000 periods recorded as applied, then every limit raised by one ampere.
-    changed_dir = made / "spread-changed"
-    changed_site = changed_dir / "spread-changed.yaml"
-    changed_dir.mkdir()
-    changed_site.write_text(spread_over(6))
-    record_everything(changed_dir, NAMED_NOW)
-    changed_site.write_text(spread_over(7))
-    # 5,000 profiles of 96 periods (templates on 1,000 stations) recorded, then every limit raised: the
-    # largest plan a site within the bounds makes (its JSON 200 MB, its saved plan 68 MB).
-    tariffs_dir = made / "tariffs-changed"
-    tariffs_site = tariffs_dir / "tariffs-changed.yaml"
-    tariffs_dir.mkdir()
-    tariffs_site.write_text(tariffs_over(6))
-    record_everything(tariffs_dir, NAMED_NOW)
-    tariffs_site.write_text(tariffs_over(7))
+    changed_dir = _changed(made / "spread-changed", spread_over)
+    # 5,000 profiles of 96 periods (templates on 1,000 stations) the same: the largest plan a site within
+    # the bounds makes (its JSON 200 MB, its saved plan 68 MB).
+    tariffs_dir = _changed(made / "tariffs-changed", tariffs_over)
     action = ["--format", "markdown", "--out", str(made / "saved-plan.json"), "--chart", str(made / "charts")]
 
     def plan(directory: Path, *flags: str) -> list[str]:
@@ -397,6 +387,17 @@ def _recorded_inputs(
             plan(tariffs_dir, "--force", *action),
         ),
     ]
+
+
+def _changed(directory: Path, site_over: Callable[[int], str]) -> Path:
+    """`directory` holding a site file of `site_over(6)`, recorded as applied, then rewritten as
+    `site_over(7)`: every limit raised by one ampere."""
+    site = directory / f"{directory.name}.yaml"
+    directory.mkdir()
+    site.write_text(site_over(6))
+    record_everything(directory, NAMED_NOW)
+    site.write_text(site_over(7))
+    return directory
 
 
 def _one_station(made: Path, site: str, station: StationRecord, *, desired: str | None = None) -> Path:
