@@ -7,9 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from reconciler.ocpp.profile import format_timestamp, json_number
 from reconciler.ocpp.schedule import Installed
 from reconciler.ocpp.steps import add_steps, capped
 from reconciler.plan.power import PowerBasis, Station, StationBasis
+from reconciler.render.power import as_json
 from reconciler.shell.reconcile import plan_sites
 from reconciler.state.recorded import payload_hash
 
@@ -108,3 +110,25 @@ def test_stations_holding_one_sequence_of_payloads_split_otherwise_keep_their_ow
             alone = tuple(station.total_w(held, view.start, view.duration_s))
             assert getattr(power, side) == alone, (basis.station_id, side)
     assert view.stations[0].before != view.stations[1].before
+
+
+def test_the_json_view_gives_each_station_the_periods_of_its_own_total(tmp_path: Path) -> None:
+    """In the JSON plan each station's periods, before and after, are those of its own total, written
+    once for the stations sharing it: CS-4's (an override) and CS-3's (two connectors) are their own."""
+    (tmp_path / "depot.yaml").write_text(SITE, encoding="utf-8")
+    (plan,) = plan_sites(tmp_path, ["depot"], NOW)
+    document = as_json(plan.power)
+    assert plan.power is not None
+    assert document is not None
+    written = {station["station"]: station for station in document["stations"]}
+    for station in plan.power.view.stations:
+        for side in ("before", "after"):
+            expected = [
+                {
+                    "start": format_timestamp(p.start),
+                    "end": format_timestamp(p.end),
+                    "limit": None if p.limit is None else json_number(p.limit),
+                }
+                for p in getattr(station, side)
+            ]
+            assert written[station.station_id][side] == expected, (station.station_id, side)

@@ -217,13 +217,23 @@ class _Written:
     ends where the next starts, the stations' periods and the site's share their bounds (a day of minute
     tariffs: 1,440 of them), and a line repeats a few limits, each one object (`schedule.periods`)."""
 
-    __slots__ = ("_moments", "_numbers")
+    __slots__ = ("_lines", "_moments", "_numbers")
 
     def __init__(self) -> None:
+        # By the line, kept beside its periods: stations of one kind share their totals (`plan.power`).
+        self._lines: dict[int, tuple[Sequence[CompositePeriod], list[dict[str, Any]]]] = {}
         self._moments: dict[datetime, str] = {}
         # By the limit object, which the entry keeps, so that its id is not reused while the entry lives:
         # keyed by value, 16 and 16.0 would share one number, but json writes 16 and 16.0.
         self._numbers: dict[int, tuple[Decimal, int | float]] = {}
+
+    def line(self, periods: Sequence[CompositePeriod]) -> list[dict[str, Any]]:
+        """A station's total as JSON periods, written once for all the stations sharing it (a depot of
+        1,000 bays from the same templates: one list, not 1,000 of 97 periods each)."""
+        known = self._lines.get(id(periods))
+        if known is None or known[0] is not periods:
+            known = self._lines[id(periods)] = (periods, [self.period(*period) for period in periods])
+        return known[1]
 
     def period(self, start: datetime, end: datetime, limit: Decimal | None) -> dict[str, Any]:
         """A period as JSON: its bounds as RFC 3339 text, its limit as a JSON number (null: no limit)."""
@@ -246,8 +256,8 @@ def _station_json(station: StationPower, written: _Written) -> dict[str, Any]:
     return {
         "station": station.station_id,
         "rated_w": None if station.rated_w is None else json_number(station.rated_w),
-        "before": [written.period(start, end, limit) for start, end, limit in station.before],
-        "after": [written.period(start, end, limit) for start, end, limit in station.after],
+        "before": written.line(station.before),
+        "after": written.line(station.after),
     }
 
 
