@@ -101,13 +101,14 @@ class Child:
                 _, status, _ = os.wait4(self.process.pid, 0)
                 break
             time.sleep(0.01)
+        wall_s = time.monotonic() - started_s  # before its output is read: hundreds of MB, at times
         code = os.waitstatus_to_exitcode(status)
         self.process.returncode = code
         return Finished(
             None if hung or code < 0 else code,
             self.out.read_text(errors="replace"),
             self.err.read_text(errors="replace"),
-            time.monotonic() - started_s,
+            wall_s,
             peak_kb,
             hung,
         )
