@@ -30,7 +30,7 @@ from reconciler.cli.options import (
 from reconciler.desired import bounds
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
-from reconciler.render.text import json_output, render_json, render_text
+from reconciler.render.text import json_output, render_text, saved_json
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.network import station_sites
@@ -138,7 +138,7 @@ def _render(
 ) -> None:
     """Save the plan where `--out` says, draw its charts, and print it in `fmt`."""
     if out is not None:
-        _save(out, render_json(plans, generated_at, compact=True))
+        _save(out, saved_json(plans, generated_at))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
         echo_json(json_output(plans, generated_at))
@@ -151,11 +151,13 @@ def _render(
         click.echo(render_text(plans, colour=coloured, verbose=verbose), nl=False)
 
 
-def _save(out: Path, text: str) -> None:
-    """Write the saved plan, and warn when it is larger than `apply --plan` reads by default."""
-    data = text.encode("utf-8")
-    out.write_bytes(data)
-    size, limit = len(data), bounds.state_file_limit()
+def _save(out: Path, data: bytes) -> None:
+    """Write the saved plan and its closing line break, and warn when it is larger than `apply --plan`
+    reads by default."""
+    with out.open("wb") as file:
+        file.write(data)
+        file.write(b"\n")
+    size, limit = len(data) + 1, bounds.state_file_limit()
     if size > limit:
         click.echo(
             f"warning: the saved plan {out} is {size / bounds.MB:,.1f} MB, more than the "

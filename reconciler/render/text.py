@@ -206,12 +206,15 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
         yield from listed(stations, "         on ", "            ")
 
 
-def render_json(plans: Sequence[SitePlan], generated_at: str, *, compact: bool = False) -> str:
-    """The plan as versioned JSON (format documented in the README); `compact` writes it without the
-    indentation that is most of an indented plan's bytes (a saved plan, for a program)."""
-    if compact:
-        return compact_json(_document(plans, generated_at)) + "\n"
+def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:
+    """The plan as versioned JSON (format documented in the README)."""
     return "".join(piece.decode("ascii") for piece in json_output(plans, generated_at))
+
+
+def saved_json(plans: Sequence[SitePlan], generated_at: str) -> bytes:
+    """`render_json` without the indentation that is most of an indented plan's bytes, as the ASCII bytes
+    it is, its closing line break not added (it would copy the whole): a saved plan, for a program."""
+    return compact_json(_document(plans, generated_at))
 
 
 def json_output(plans: Sequence[SitePlan], generated_at: str) -> Iterator[bytes]:
