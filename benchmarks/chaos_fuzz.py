@@ -104,14 +104,11 @@ class Child:
         wall_s = time.monotonic() - started_s  # before its output is read: hundreds of MB, at times
         code = os.waitstatus_to_exitcode(status)
         self.process.returncode = code
-        return Finished(
-            None if hung or code < 0 else code,
-            self.out.read_text(errors="replace"),
-            self.err.read_text(errors="replace"),
-            wall_s,
-            peak_kb,
-            hung,
-        )
+        out, err = self.out.read_text(errors="replace"), self.err.read_text(errors="replace")
+        # Gone once read, so that the disk does not write out hundreds of MB behind the next command timed.
+        self.out.unlink()
+        self.err.unlink()
+        return Finished(None if hung or code < 0 else code, out, err, wall_s, peak_kb, hung)
 
 
 def _peak_kb(pid: int) -> int:
