@@ -30,7 +30,7 @@ from reconciler.cli.options import (
 from reconciler.desired import bounds
 from reconciler.ocpp.profile import format_timestamp
 from reconciler.plan.site import SitePlan
-from reconciler.render.text import json_output, render_text, saved_json
+from reconciler.render.text import json_output, plan_document, render_text, saved_json
 from reconciler.shell import ingest as ingesting
 from reconciler.shell.ingest import open_inbox
 from reconciler.shell.network import station_sites
@@ -137,11 +137,13 @@ def _render(
     verbose: bool,
 ) -> None:
     """Save the plan where `--out` says, draw its charts, and print it in `fmt`."""
+    # Made once when it is both saved and printed (the charts and the other formats read the plans).
+    document = plan_document(plans, generated_at) if out is not None or fmt == "json" else {}
     if out is not None:
-        _save(out, saved_json(plans, generated_at))
+        _save(out, saved_json(document))
     charts = _write_charts(plans, chart_dir) if chart_dir is not None else {}
     if fmt == "json":
-        echo_json(json_output(plans, generated_at))
+        echo_json(json_output(document))
     elif fmt == "markdown":
         # Only a pull-request comment needs its renderer; every other plan starts without it.
         from reconciler.render.markdown import render_markdown  # noqa: PLC0415 - see the line above

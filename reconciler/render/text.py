@@ -11,7 +11,7 @@ site's timezone and lists every change on its own.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,29 +208,31 @@ def _run_lines(run: Run, plan: SitePlan, paint: Any, width: int) -> Iterator[str
 
 def render_json(plans: Sequence[SitePlan], generated_at: str) -> str:
     """The plan as versioned JSON (format documented in the README)."""
-    return "".join(piece.decode("ascii") for piece in json_output(plans, generated_at))
+    return "".join(piece.decode("ascii") for piece in json_output(plan_document(plans, generated_at)))
 
 
-def saved_json(plans: Sequence[SitePlan], generated_at: str) -> bytes:
-    """`render_json` without the indentation that is most of an indented plan's bytes, as the ASCII bytes
-    it is, its closing line break not added (it would copy the whole): a saved plan, for a program."""
-    return compact_json(_document(plans, generated_at))
-
-
-def json_output(plans: Sequence[SitePlan], generated_at: str) -> Iterator[bytes]:
-    """`render_json(plans, generated_at)` as the ASCII bytes it is, in pieces to print as they come (a
-    change, a site's power view, ...): what `reconciler plan --format json` prints, a plan changing every
-    profile of a site at the bounds being 200 MB of it."""
-    yield from indented_pieces(_document(plans, generated_at), depth=4)
-    yield b"\n"
-
-
-def _document(plans: Sequence[SitePlan], generated_at: str) -> dict[str, Any]:
+def plan_document(plans: Sequence[SitePlan], generated_at: str) -> dict[str, Any]:
+    """The plan's versioned JSON document, made once for what prints it and what saves it."""
     return {
         "format_version": JSON_FORMAT_VERSION,
         "generated_at": generated_at,
         "sites": [_site_json(plan) for plan in plans],
     }
+
+
+def saved_json(document: Mapping[str, Any]) -> bytes:
+    """A plan's document (`plan_document`) without the indentation that is most of an indented plan's
+    bytes, as the ASCII bytes it is, its closing line break not added (it would copy the whole): a saved
+    plan, for a program."""
+    return compact_json(document)
+
+
+def json_output(document: Mapping[str, Any]) -> Iterator[bytes]:
+    """A plan's document (`plan_document`) as `render_json` writes it, in ASCII bytes, in pieces to print
+    as they come (a change, a site's power view, ...): what `reconciler plan --format json` prints, a plan
+    changing every profile of a site at the bounds being 200 MB of it."""
+    yield from indented_pieces(document, depth=4)
+    yield b"\n"
 
 
 def _site_json(plan: SitePlan) -> dict[str, Any]:
