@@ -25,6 +25,7 @@ from reconciler.cli.options import (
     desired_option,
     echo_json,
     format_option,
+    hours_bounded,
     inbox_option,
     lock_timeout_option,
     now_option,
@@ -34,7 +35,6 @@ from reconciler.cli.options import (
 )
 from reconciler.edrv.client import EdrvSettings
 from reconciler.ocpp.drift import Tolerance, Verdict
-from reconciler.plan import window
 from reconciler.plan.drift import DEFAULT_MAX_HEALS_PER_DAY
 from reconciler.render import drift as drift_view
 from reconciler.shell.drift import DriftSettings, drift_sites
@@ -116,19 +116,10 @@ def drift(
     )
     names = station_sites(desired_dir, state_dir, sites, station)
     client_settings = EdrvSettings.from_environment(key_file)
-    with open_inbox(inbox) as reader:
-        try:
-            found = drift_sites(
-                desired_dir,
-                names,
-                clock(now),
-                client_settings,
-                reader,
-                state_dir=state_dir,
-                settings=settings,
-            )
-        except window.WindowTooLongError as err:
-            raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
+    with open_inbox(inbox) as reader, hours_bounded():
+        found = drift_sites(
+            desired_dir, names, clock(now), client_settings, reader, state_dir=state_dir, settings=settings
+        )
     if fmt == "json":
         echo_json(drift_view.render_json(found))
     else:

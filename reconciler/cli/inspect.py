@@ -23,6 +23,7 @@ from reconciler.cli.options import (
     desired_option,
     echo_json,
     format_option,
+    hours_bounded,
     inbox_option,
     load_sites,
     now_option,
@@ -30,7 +31,7 @@ from reconciler.cli.options import (
     state_dir_option,
 )
 from reconciler.desired.schema import site_schema
-from reconciler.plan import siteschedule, window
+from reconciler.plan import siteschedule
 from reconciler.plan.catalog import desired_requests
 from reconciler.plan.confirm import Confirmations
 from reconciler.render import schedule as schedule_view
@@ -116,13 +117,12 @@ def schedule(
     desired = load_sites(desired_dir, [site], today).sites[0]
     duration_s = max(1, round(hours * 3600))
     try:
-        found = siteschedule.site_schedules(
-            desired, [station] if station else [], connector, moment, duration_s=duration_s, unit=unit
-        )
+        with hours_bounded():
+            found = siteschedule.site_schedules(
+                desired, [station] if station else [], connector, moment, duration_s=duration_s, unit=unit
+            )
     except LookupError as err:
         raise click.BadParameter(str(err), param_hint="STATION or --connector") from None
-    except window.WindowTooLongError as err:
-        raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
     if fmt == "json":
         echo_json(schedule_view.render_json(found))
     else:

@@ -11,7 +11,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +22,7 @@ from reconciler.desired.loader import Loaded, load
 from reconciler.desired.model import normalise_timestamp
 from reconciler.errors import DesiredStateError, Problem, ReconcilerError, StateFileError
 from reconciler.ocpp.profile import parse_timestamp
+from reconciler.plan import window
 from reconciler.shell.network import site_files, site_ids, site_stations
 
 if TYPE_CHECKING:
@@ -235,6 +236,16 @@ def echo_json(document: str | Iterable[str | bytes]) -> None:
             binary.write(piece)
     if binary is not None:
         binary.flush()
+
+
+@contextlib.contextmanager
+def hours_bounded() -> Iterator[None]:
+    """`--hours` refused as a usage error (64) where the composites it asks for would lay out more
+    pieces than a window of them may (`plan.window`), as `schedule` and `drift` ask."""
+    try:
+        yield
+    except window.WindowTooLongError as err:
+        raise click.BadParameter(f"{err}; {err.fix}", param_hint="--hours") from None
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[FC], FC]:
